@@ -1,0 +1,179 @@
+//! The builtin registry: every native function with its parameters, its effect and its doc.
+//! Calls are checked against the registry (arity, names, effect) before the function runs.
+
+mod encode;
+mod list;
+mod misc;
+mod net;
+mod record;
+mod text;
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::LazyLock;
+
+use crate::diag::{Diag, ErrorKind, Result};
+use crate::eval::{Interp, Mode, Record, Value};
+use crate::source::Span;
+
+/// What calling a builtin may do beyond computing its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    Pure,
+    ReadsAws,
+    WritesAws,
+    Exec,
+}
+
+impl Effect {
+    pub fn allowed_in(self, mode: Mode) -> bool {
+        match self {
+            Effect::Pure => true,
+            Effect::ReadsAws => matches!(mode, Mode::Plan | Mode::Run | Mode::Repl),
+            Effect::WritesAws | Effect::Exec => matches!(mode, Mode::Run | Mode::Repl),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Effect::Pure => "pure",
+            Effect::ReadsAws => "reads AWS",
+            Effect::WritesAws => "writes AWS",
+            Effect::Exec => "exec",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Effect::Pure => "is pure",
+            Effect::ReadsAws => "reads from AWS",
+            Effect::WritesAws => "writes to AWS",
+            Effect::Exec => "runs commands",
+        }
+    }
+
+    pub fn where_allowed(self) -> &'static str {
+        match self {
+            Effect::Pure => "",
+            Effect::ReadsAws => "AWS reads happen in `kenv plan`, `kenv run` and the REPL",
+            Effect::WritesAws | Effect::Exec => "effects happen in `kenv run` and the REPL, after you confirm them",
+        }
+    }
+}
+
+pub type BuiltinFn = fn(&mut Interp, &mut Args) -> Result<Value>;
+
+pub struct Builtin {
+    pub name: &'static str,
+    /// Parameter names; a trailing `?` marks an optional one.
+    pub params: &'static [&'static str],
+    pub effect: Effect,
+    pub doc: &'static str,
+    pub func: BuiltinFn,
+}
+
+impl Builtin {
+    /// `join(items, sep?)`
+    pub fn signature(&self) -> String {
+        format!("{}({})", self.name, self.params.join(", "))
+    }
+}
+
+const GROUPS: &[&[Builtin]] = &[text::BUILTINS, list::BUILTINS, record::BUILTINS, net::BUILTINS, encode::BUILTINS, misc::BUILTINS];
+
+static REGISTRY: LazyLock<HashMap<&'static str, &'static Builtin>> =
+    LazyLock::new(|| GROUPS.iter().flat_map(|g| g.iter()).map(|b| (b.name, b)).collect());
+
+pub fn get(name: &str) -> Option<&'static Builtin> {
+    REGISTRY.get(name).copied()
+}
+
+pub fn names() -> impl Iterator<Item = &'static str> {
+    all().map(|b| b.name)
+}
+
+/// Every builtin, in documentation order.
+pub fn all() -> impl Iterator<Item = &'static Builtin> {
+    GROUPS.iter().flat_map(|g| g.iter())
+}
+
+/// A builtin's bound arguments, with typed accessors that report errors at the argument.
+pub struct Args {
+    pub values: Vec<Option<(Value, Span)>>,
+    pub span: Span,
+    pub name: &'static str,
+}
+
+impl Args {
+    /// The argument, or None when it was not given (or given as null).
+    pub fn get(&self, i: usize) -> Option<&Value> {
+        match &self.values[i] {
+            Some((Value::Null, _)) | None => None,
+            Some((v, _)) => Some(v),
+        }
+    }
+
+    /// A required argument (binding has checked it is present).
+    pub fn value(&self, i: usize) -> Value {
+        self.values[i].as_ref().map_or(Value::Null, |(v, _)| v.clone())
+    }
+
+    pub fn span(&self, i: usize) -> Span {
+        self.values[i].as_ref().map_or(self.span, |(_, s)| *s)
+    }
+
+    fn wrong<T>(&self, i: usize, expected: &str) -> Result<T> {
+        let found = self.values[i].as_ref().map_or("nothing", |(v, _)| v.type_name());
+        Diag::new(ErrorKind::Type { expected: expected.into(), found: found.into() }, self.span(i))
+            .label(format!("argument of `{}`", self.name))
+            .err()
+    }
+
+    pub fn str(&self, i: usize) -> Result<Rc<str>> {
+        match self.get(i) {
+            Some(Value::Str(s)) => Ok(s.clone()),
+            _ => self.wrong(i, "a string"),
+        }
+    }
+
+    pub fn opt_str(&self, i: usize) -> Result<Option<Rc<str>>> {
+        self.get(i).map(|_| self.str(i)).transpose()
+    }
+
+    pub fn int(&self, i: usize) -> Result<i64> {
+        match self.get(i) {
+            Some(Value::Int(n)) => Ok(*n),
+            _ => self.wrong(i, "an integer"),
+        }
+    }
+
+    pub fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        self.get(i).map(|_| self.int(i)).transpose()
+    }
+
+    pub fn list(&self, i: usize) -> Result<Rc<Vec<Value>>> {
+        match self.get(i) {
+            Some(Value::List(items)) => Ok(items.clone()),
+            _ => self.wrong(i, "a list"),
+        }
+    }
+
+    pub fn record(&self, i: usize) -> Result<Rc<Record>> {
+        match self.get(i) {
+            Some(Value::Record(r)) => Ok(r.clone()),
+            _ => self.wrong(i, "a record"),
+        }
+    }
+
+    pub fn func(&self, i: usize) -> Result<Value> {
+        match self.get(i) {
+            Some(f @ (Value::Func(_) | Value::Builtin(_))) => Ok(f.clone()),
+            _ => self.wrong(i, "a function"),
+        }
+    }
+
+    /// An error about the call as a whole.
+    pub fn invalid<T>(&self, i: usize, detail: impl Into<String>) -> Result<T> {
+        Diag::new(ErrorKind::Invalid { what: format!("argument to `{}`", self.name), detail: detail.into() }, self.span(i)).err()
+    }
+}

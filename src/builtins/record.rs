@@ -1,0 +1,68 @@
+//! Record builtins.
+
+use std::rc::Rc;
+
+use super::{Args, Builtin, Effect::Pure};
+use crate::diag::Result;
+use crate::eval::{Interp, Record, Value};
+
+pub const BUILTINS: &[Builtin] = &[
+    Builtin { name: "keys", params: &["record"], effect: Pure, doc: "The record's keys, in order.", func: keys },
+    Builtin { name: "values", params: &["record"], effect: Pure, doc: "The record's values, in key order.", func: values },
+    Builtin { name: "items", params: &["record"], effect: Pure, doc: "`[key, value]` pairs, in key order.", func: items },
+    Builtin { name: "has", params: &["record", "key"], effect: Pure, doc: "Whether the record has the key.", func: has },
+    Builtin { name: "get", params: &["record", "key", "default?"], effect: Pure, doc: "The value at `key`, or `default` (null) when it is missing.", func: get },
+    Builtin { name: "merge", params: &["base", "over"], effect: Pure, doc: "`base` with `over` laid on top; records inside both are merged too.", func: merge },
+    Builtin { name: "omit", params: &["record", "keys"], effect: Pure, doc: "The record without the given keys.", func: omit },
+];
+
+fn keys(_: &mut Interp, a: &mut Args) -> Result<Value> {
+    Ok(Value::list(a.record(0)?.keys().map(|k| Value::Str(k.clone())).collect()))
+}
+
+fn values(_: &mut Interp, a: &mut Args) -> Result<Value> {
+    Ok(Value::list(a.record(0)?.values().cloned().collect()))
+}
+
+fn items(_: &mut Interp, a: &mut Args) -> Result<Value> {
+    let rec = a.record(0)?;
+    Ok(Value::list(rec.iter().map(|(k, v)| Value::list(vec![Value::Str(k.clone()), v.clone()])).collect()))
+}
+
+fn has(_: &mut Interp, a: &mut Args) -> Result<Value> {
+    Ok(Value::Bool(a.record(0)?.contains_key(&*a.str(1)?)))
+}
+
+fn get(_: &mut Interp, a: &mut Args) -> Result<Value> {
+    let rec = a.record(0)?;
+    Ok(rec.get(&*a.str(1)?).cloned().unwrap_or_else(|| a.value(2)))
+}
+
+fn deep_merge(base: &Record, over: &Record) -> Record {
+    let mut out = base.clone();
+    for (k, v) in over {
+        let merged = match (out.get(k), v) {
+            (Some(Value::Record(b)), Value::Record(o)) => Value::Record(Rc::new(deep_merge(b, o))),
+            _ => v.clone(),
+        };
+        out.insert(k.clone(), merged);
+    }
+    out
+}
+
+fn merge(_: &mut Interp, a: &mut Args) -> Result<Value> {
+    Ok(Value::Record(Rc::new(deep_merge(&*a.record(0)?, &*a.record(1)?))))
+}
+
+fn omit(_: &mut Interp, a: &mut Args) -> Result<Value> {
+    let mut rec = (*a.record(0)?).clone();
+    for key in a.list(1)?.iter() {
+        match key {
+            Value::Str(k) => {
+                rec.remove(k);
+            }
+            other => return a.invalid(1, format!("keys are strings, found {}", other.type_name())),
+        }
+    }
+    Ok(Value::record(rec))
+}

@@ -1,0 +1,60 @@
+//! Command-line flags, parsed by clap. What they mean lives in the command modules.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "kenv", version, about = "Secure, identical AWS developer environments, declared in one language.")]
+#[command(propagate_version = true)]
+pub struct Cli {
+    /// When to colour diagnostics.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Parse, evaluate and validate a file and run its policies, without calling AWS.
+    Check {
+        /// The .kenv file to check.
+        file: PathBuf,
+        /// How to print the result.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Evaluate a file (printing its desired state) or an expression (printing its value).
+    Eval {
+        /// A .kenv file; with --expr, the expression sees the file's names.
+        file: Option<PathBuf>,
+        /// An expression (or statements) to evaluate.
+        #[arg(short, long)]
+        expr: Option<String>,
+        /// Print JSON instead of kenv syntax.
+        #[arg(long)]
+        json: bool,
+        /// Print how long parsing, evaluation and output took, to stderr.
+        #[arg(long, hide = true)]
+        timings: bool,
+    },
+    /// Print a completion script for a shell.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}

@@ -1,0 +1,75 @@
+//! The `kenv` command: flags (args.rs) are parsed here and handed to the command modules.
+
+mod args;
+mod check;
+mod eval;
+mod report;
+mod summary;
+
+use std::io::IsTerminal;
+
+use clap::{CommandFactory, Parser};
+
+pub use args::{Cli, Color, Command, Format};
+
+use crate::diag::{self, Diag, Style};
+use crate::source::SourceMap;
+
+/// Exit codes: 0 ok, 1 a problem with the input (or a failed policy), 2 bad usage.
+pub const OK: i32 = 0;
+pub const FAILED: i32 = 1;
+pub const USAGE: i32 = 2;
+
+/// The stack evaluation runs on: deep but bounded recursion must never overflow it.
+const STACK_BYTES: usize = 512 << 20;
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { USAGE } else { OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let style = style(cli.color);
+    let worker = std::thread::Builder::new().stack_size(STACK_BYTES).spawn(move || run(cli.command, style));
+    match worker.map(|w| w.join()) {
+        Ok(Ok(code)) => code,
+        _ => {
+            eprintln!("kenv: internal error (this is a bug; please report it with the input that caused it)");
+            FAILED
+        }
+    }
+}
+
+fn run(command: Command, style: Style) -> i32 {
+    match command {
+        Command::Check { file, format } => check::run(&file, format, style),
+        Command::Eval { file, expr, json, timings } => eval::run(file.as_deref(), expr.as_deref(), json, timings, style),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "kenv", &mut std::io::stdout());
+            OK
+        }
+    }
+}
+
+fn style(color: Color) -> Style {
+    let color = match color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100);
+    Style { color, width }
+}
+
+/// Prints diagnostics to stderr; returns the exit code they call for.
+pub fn report(diags: &[Diag], sources: &SourceMap, style: Style) -> i32 {
+    eprint!("{}", diag::render(diags, sources, style));
+    if diags.iter().any(|d| d.severity == diag::Severity::Error) {
+        FAILED
+    } else {
+        OK
+    }
+}

@@ -1,0 +1,320 @@
+//! Every error kenv reports: one kind enum (the wording lives here), one diagnostic struct with
+//! spans, and the rendering through miette. Spans are resolved to line/column only here.
+
+use std::fmt;
+
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+
+use crate::source::{SourceMap, Span};
+
+pub type Result<T> = std::result::Result<T, Box<Diag>>;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ErrorKind {
+    #[error("syntax error: {0}")]
+    Syntax(String),
+    #[error("unknown escape `{0}` in a string")]
+    BadEscape(String),
+    #[error("integer `{0}` does not fit in 64 bits")]
+    IntTooLarge(String),
+    #[error("nesting is deeper than {0} levels")]
+    TooDeep(usize),
+    #[error("file is larger than the {0} MiB limit")]
+    TooLarge(usize),
+    #[error("unknown name `{0}`")]
+    UnknownName(String),
+    #[error("unknown attribute `{attr}` in {decl}")]
+    UnknownAttr { attr: String, decl: String },
+    #[error("missing attribute `{attr}` in {decl}")]
+    MissingAttr { attr: String, decl: String },
+    #[error("attribute `{0}` is set twice")]
+    DuplicateAttr(String),
+    #[error("{what} `{name}` is declared twice")]
+    Duplicate { what: String, name: String },
+    #[error("{0} has no field `{1}`")]
+    NoField(String, String),
+    #[error("expected {expected}, found {found}")]
+    Type { expected: String, found: String },
+    #[error("invalid {what}: {detail}")]
+    Invalid { what: String, detail: String },
+    #[error("{0}")]
+    Misplaced(String),
+    #[error("division by zero")]
+    DivZero,
+    #[error("integer overflow")]
+    Overflow,
+    #[error("index {index} is out of range for a list of length {len}")]
+    Index { index: i64, len: usize },
+    #[error("{0}")]
+    Args(String),
+    #[error("assertion failed: {0}")]
+    Assert(String),
+    #[error("{0}")]
+    Fail(String),
+    #[error("recursion limit of {0} nested calls exceeded")]
+    Recursion(usize),
+    #[error("evaluation took more than {0} steps")]
+    Steps(u64),
+    #[error("cannot import `{path}`: {reason}")]
+    Import { path: String, reason: String },
+    #[error("import cycle: {0}")]
+    ImportCycle(String),
+    #[error("`{name}` {effect}, which `kenv {mode}` does not allow")]
+    Effect { name: String, effect: String, mode: String },
+    #[error("policy `{policy}`: {message}")]
+    Policy { policy: String, message: String },
+    #[error("cannot read `{path}`: {reason}")]
+    Io { path: String, reason: String },
+}
+
+impl ErrorKind {
+    /// A stable code per kind, shown as `kenv::…` and used in JSON/SARIF output.
+    pub fn code(&self) -> &'static str {
+        use ErrorKind::*;
+        match self {
+            Syntax(_) => "syntax",
+            BadEscape(_) => "bad-escape",
+            IntTooLarge(_) => "int-too-large",
+            TooDeep(_) => "too-deep",
+            TooLarge(_) => "too-large",
+            UnknownName(_) => "unknown-name",
+            UnknownAttr { .. } => "unknown-attribute",
+            MissingAttr { .. } => "missing-attribute",
+            DuplicateAttr(_) => "duplicate-attribute",
+            Duplicate { .. } => "duplicate",
+            NoField(..) => "no-field",
+            Type { .. } => "type",
+            Invalid { .. } => "invalid",
+            Misplaced(_) => "misplaced",
+            DivZero => "division-by-zero",
+            Overflow => "overflow",
+            Index { .. } => "index",
+            Args(_) => "arguments",
+            Assert(_) => "assert",
+            Fail(_) => "fail",
+            Recursion(_) => "recursion",
+            Steps(_) => "steps",
+            Import { .. } => "import",
+            ImportCycle(_) => "import-cycle",
+            Effect { .. } => "effect",
+            Policy { .. } => "policy",
+            Io { .. } => "io",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One kenv call on the way to an error: the function's name and where it was called.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub name: String,
+    pub call: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Diag {
+    pub kind: ErrorKind,
+    pub severity: Severity,
+    pub span: Option<Span>,
+    pub label: Option<String>,
+    pub help: Option<String>,
+    /// Secondary places, e.g. "first declared here"; may be in other files.
+    pub notes: Vec<(Span, String)>,
+    /// The chain of kenv calls, innermost first.
+    pub trace: Vec<Frame>,
+}
+
+impl Diag {
+    pub fn new(kind: ErrorKind, span: Span) -> Diag {
+        Diag::bare(kind).at(span)
+    }
+
+    /// A diagnostic with no place in a source (bad CLI input, unreadable file).
+    pub fn bare(kind: ErrorKind) -> Diag {
+        Diag {
+            kind,
+            severity: Severity::Error,
+            span: None,
+            label: None,
+            help: None,
+            notes: Vec::new(),
+            trace: Vec::new(),
+        }
+    }
+
+    pub fn at(mut self, span: Span) -> Diag {
+        self.span = Some(span);
+        self
+    }
+
+    pub fn label(mut self, label: impl Into<String>) -> Diag {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Diag {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn help_opt(mut self, help: Option<String>) -> Diag {
+        self.help = help.or(self.help);
+        self
+    }
+
+    pub fn note(mut self, span: Span, text: impl Into<String>) -> Diag {
+        self.notes.push((span, text.into()));
+        self
+    }
+
+    pub fn warning(mut self) -> Diag {
+        self.severity = Severity::Warning;
+        self
+    }
+
+    pub fn boxed(self) -> Box<Diag> {
+        Box::new(self)
+    }
+
+    pub fn err<T>(self) -> Result<T> {
+        Err(Box::new(self))
+    }
+}
+
+impl fmt::Display for Diag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.kind.fmt(f)
+    }
+}
+
+/// "did you mean `subnet`?" for the candidate closest to `name`, if any is close enough.
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut best: Option<(f64, &str)> = None;
+    for cand in candidates {
+        let score = strsim::jaro_winkler(name, cand);
+        if score > 0.8 && best.is_none_or(|(s, _)| score > s) {
+            best = Some((score, cand));
+        }
+    }
+    best.map(|(_, c)| format!("did you mean `{c}`?"))
+}
+
+/// How diagnostics look: the CLI picks colour from the terminal; tests use plain text.
+#[derive(Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+    pub width: usize,
+}
+
+impl Style {
+    pub const PLAIN: Style = Style { color: false, width: 100 };
+}
+
+/// Renders diagnostics as miette reports, one after another.
+pub fn render(diags: &[Diag], sources: &SourceMap, style: Style) -> String {
+    let theme = if style.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(style.width).with_links(false);
+    let mut out = String::new();
+    for diag in diags {
+        let report = Report::new(diag, sources);
+        if handler.render_report(&mut out, &report).is_err() {
+            out.push_str(&format!("error: {}\n", diag.kind));
+        }
+    }
+    out
+}
+
+/// A diagnostic resolved against its source text, in the shape miette renders.
+#[derive(Debug)]
+struct Report {
+    message: String,
+    code: String,
+    severity: miette::Severity,
+    help: Option<String>,
+    source: Option<NamedSource<String>>,
+    labels: Vec<LabeledSpan>,
+    related: Vec<Report>,
+}
+
+impl Report {
+    fn new(diag: &Diag, sources: &SourceMap) -> Report {
+        let mut report = Report::located(diag.kind.to_string(), diag.span, diag.label.clone(), sources);
+        report.code = format!("kenv::{}", diag.kind.code());
+        report.severity = match diag.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        };
+        report.help = diag.help.clone();
+        for (span, text) in &diag.notes {
+            if Some(span.src) == diag.span.map(|s| s.src) {
+                report.labels.push(LabeledSpan::new(Some(text.clone()), span.start as usize, span.len()));
+            } else {
+                report.related.push(Report::located(text.clone(), Some(*span), None, sources));
+            }
+        }
+        for frame in diag.trace.iter().take(MAX_FRAMES) {
+            let message = format!("in a call to `{}`", frame.name);
+            report.related.push(Report::located(message, Some(frame.call), Some("called here".into()), sources));
+        }
+        if diag.trace.len() > MAX_FRAMES {
+            let more = format!("… and {} more calls", diag.trace.len() - MAX_FRAMES);
+            report.related.push(Report::located(more, None, None, sources));
+        }
+        report
+    }
+
+    fn located(message: String, span: Option<Span>, label: Option<String>, sources: &SourceMap) -> Report {
+        let (source, labels) = match span {
+            Some(span) => {
+                let src = sources.get(span.src);
+                let named = NamedSource::new(src.name.clone(), src.text.to_string());
+                let label = LabeledSpan::new_primary_with_span(label, SourceSpan::new((span.start as usize).into(), span.len()));
+                (Some(named), vec![label])
+            }
+            None => (None, Vec::new()),
+        };
+        Report { message, code: String::new(), severity: miette::Severity::Advice, help: None, source, labels, related: Vec::new() }
+    }
+}
+
+const MAX_FRAMES: usize = 8;
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Report {}
+
+impl Diagnostic for Report {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        (!self.code.is_empty()).then(|| Box::new(&self.code) as Box<dyn fmt::Display>)
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        (!self.labels.is_empty()).then(|| Box::new(self.labels.iter().cloned()) as Box<dyn Iterator<Item = LabeledSpan>>)
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        (!self.related.is_empty()).then(|| Box::new(self.related.iter().map(|r| r as &dyn Diagnostic)) as Box<dyn Iterator<Item = &dyn Diagnostic>>)
+    }
+}

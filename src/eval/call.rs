@@ -1,0 +1,158 @@
+//! Calls: binding arguments to parameters (positional and named), the call-depth budget, and
+//! the chain of calls attached to an error on its way out.
+
+use std::rc::Rc;
+
+use super::exec::Sink;
+use super::interp::{Interp, MAX_CALL_DEPTH};
+use super::scope::Scope;
+use super::value::{Closure, Value};
+use crate::builtins::{self, Builtin};
+use crate::diag::{suggest, Diag, ErrorKind, Frame, Result};
+use crate::source::{Span, Spanned};
+use crate::syntax::ast::*;
+
+/// An evaluated argument.
+pub struct ArgValue {
+    pub name: Option<Spanned<Name>>,
+    pub value: Value,
+    pub span: Span,
+}
+
+impl Interp {
+    pub(super) fn eval_call(&mut self, callee: &Expr, args: &[Arg], scope: &Scope, span: Span) -> Result<Value> {
+        let f = self.eval(callee, scope)?;
+        let mut values = Vec::with_capacity(args.len());
+        for arg in args {
+            let value = self.eval(&arg.value, scope)?;
+            values.push(ArgValue { name: arg.name.clone(), value, span: arg.value.span });
+        }
+        self.call(&f, values, span)
+    }
+
+    /// Calls a function value (a kenv closure or a builtin).
+    pub fn call(&mut self, f: &Value, args: Vec<ArgValue>, span: Span) -> Result<Value> {
+        match f {
+            Value::Func(closure) => self.call_closure(closure, args, span),
+            Value::Builtin(b) => self.call_builtin(b, args, span),
+            other => Diag::new(ErrorKind::Type { expected: "a function".into(), found: other.type_name().into() }, span).label("this is not a function").err(),
+        }
+    }
+
+    /// Calls a function with positional arguments (from builtins like `map`).
+    pub fn call_with(&mut self, f: &Value, args: Vec<Value>, span: Span) -> Result<Value> {
+        let args = args.into_iter().map(|value| ArgValue { name: None, value, span }).collect();
+        self.call(f, args, span)
+    }
+
+    fn call_closure(&mut self, closure: &Rc<Closure>, args: Vec<ArgValue>, span: Span) -> Result<Value> {
+        let def = &closure.def;
+        let name = def.name.as_deref().unwrap_or("<fn>").to_string();
+        let params: Vec<&str> = def.params.iter().map(|p| &*p.name.node).collect();
+        let bound = bind(&name, &params, args, span, Some(def.span))?;
+        let scope = closure.scope.child();
+        for (param, value) in def.params.iter().zip(bound) {
+            let value = match (value, &param.default) {
+                (Some((v, _)), _) => v,
+                // Defaults are evaluated at the call, and may use earlier parameters.
+                (None, Some(default)) => self.eval(default, &scope)?,
+                (None, None) => {
+                    return Diag::new(ErrorKind::Args(format!("missing argument `{}` in a call to `{name}`", param.name.node)), span)
+                        .note(param.name.span, "parameter declared here")
+                        .help(format!("pass it by position or as `{}: …`", param.name.node))
+                        .err();
+                }
+            };
+            scope.define(param.name.node.clone(), value);
+        }
+        self.depth += 1;
+        if self.depth > MAX_CALL_DEPTH {
+            self.depth = 0;
+            let diag = Diag::new(ErrorKind::Recursion(MAX_CALL_DEPTH), span).help("a function that calls itself needs a case that stops: `if n == 0 { … } else { f(n - 1) }`");
+            return Err(with_frame(diag.boxed(), &name, span));
+        }
+        let result = match &def.body {
+            Body::Expr(e) => self.eval(e, &scope),
+            Body::Block(stmts) => {
+                let mut sink = Sink::List(Vec::new());
+                self.exec(stmts, &scope, &mut sink).map(|()| match sink {
+                    Sink::List(items) => Value::list(items),
+                    _ => unreachable!(),
+                })
+            }
+        };
+        self.depth = self.depth.saturating_sub(1);
+        result.map_err(|e| with_frame(e, &name, span))
+    }
+
+    fn call_builtin(&mut self, b: &'static Builtin, args: Vec<ArgValue>, span: Span) -> Result<Value> {
+        if !b.effect.allowed_in(self.mode) {
+            let kind = ErrorKind::Effect { name: b.name.into(), effect: b.effect.describe().into(), mode: self.mode.name().into() };
+            return Diag::new(kind, span).help(b.effect.where_allowed()).err();
+        }
+        let bound = bind(b.name, b.params, args, span, None)?;
+        let mut call = builtins::Args { values: bound, span, name: b.name };
+        (b.func)(self, &mut call)
+    }
+}
+
+/// Matches arguments to parameter names. A parameter ending in `?` is optional.
+fn bind(name: &str, params: &[&str], args: Vec<ArgValue>, span: Span, decl: Option<Span>) -> Result<Vec<Option<(Value, Span)>>> {
+    let clean: Vec<&str> = params.iter().map(|p| p.trim_end_matches('?')).collect();
+    let mut out: Vec<Option<(Value, Span)>> = vec![None; params.len()];
+    let mut next = 0;
+    for arg in args {
+        let slot = match &arg.name {
+            Some(n) => match clean.iter().position(|p| *p == &*n.node) {
+                Some(i) => i,
+                None => {
+                    let help = suggest(&n.node, clean.iter().copied()).unwrap_or_else(|| format!("`{name}` takes: {}", clean.join(", ")));
+                    return Diag::new(ErrorKind::Args(format!("`{name}` has no parameter `{}`", n.node)), n.span).help(help).err();
+                }
+            },
+            None => {
+                while next < out.len() && out[next].is_some() {
+                    next += 1;
+                }
+                if next >= out.len() {
+                    let diag = Diag::new(ErrorKind::Args(format!("too many arguments: `{name}` takes {}", count(params.len()))), arg.span);
+                    return with_decl(diag, decl).help(format!("`{name}({})`", clean.join(", "))).err();
+                }
+                next
+            }
+        };
+        if out[slot].is_some() {
+            return Diag::new(ErrorKind::Args(format!("argument `{}` is given twice", clean[slot])), arg.span).err();
+        }
+        out[slot] = Some((arg.value, arg.span));
+    }
+    if decl.is_none() {
+        if let Some(i) = params.iter().enumerate().position(|(i, p)| !p.ends_with('?') && out[i].is_none()) {
+            return Diag::new(ErrorKind::Args(format!("missing argument `{}` in a call to `{name}`", clean[i])), span).help(format!("`{name}({})`", clean.join(", "))).err();
+        }
+    }
+    Ok(out)
+}
+
+fn count(n: usize) -> String {
+    match n {
+        0 => "no arguments".into(),
+        1 => "1 argument".into(),
+        n => format!("{n} arguments"),
+    }
+}
+
+fn with_decl(diag: Diag, decl: Option<Span>) -> Diag {
+    match decl {
+        Some(d) => diag.note(d, "function declared here"),
+        None => diag,
+    }
+}
+
+fn with_frame(mut e: Box<Diag>, name: &str, call: Span) -> Box<Diag> {
+    // A diagnostic at the call itself needs no frame for it.
+    if e.span != Some(call) {
+        e.trace.push(Frame { name: name.into(), call });
+    }
+    e
+}

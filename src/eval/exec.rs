@@ -1,0 +1,246 @@
+//! Statements and declarations. A statement whose value is a declaration adds it to the nearest
+//! enclosing sink: the desired state at the top, an environment's or role's body inside one, or
+//! the result list of a function with a block body.
+
+use std::rc::Rc;
+
+use super::interp::{bind_loop_vars, type_error, Interp};
+use super::scope::Scope;
+use super::value::Value;
+use crate::diag::{suggest, Diag, ErrorKind, Result};
+use crate::model::{self, Allow, Attr, Attrs, Decl, Environment, InstallStep, Policy, Role, Rule};
+use crate::source::{Span, Spanned};
+use crate::syntax::ast::*;
+
+pub enum Sink {
+    /// The top of a program or module: declarations join the desired state.
+    Top,
+    /// The body of an `environment`, `role` or `policy`.
+    Decl(DeclSink),
+    /// A block-bodied function: everything its statements produce, in order.
+    List(Vec<Value>),
+}
+
+pub struct DeclSink {
+    kind: DeclKind,
+    attrs: Vec<Attr>,
+    children: Vec<Decl>,
+}
+
+impl DeclKind {
+    fn attrs(self) -> &'static [&'static str] {
+        match self {
+            DeclKind::Environment => model::ENVIRONMENT_ATTRS,
+            DeclKind::Role => model::ROLE_ATTRS,
+            DeclKind::Policy => model::POLICY_ATTRS,
+        }
+    }
+
+    /// The words an attribute may take unquoted (`kind = cloud9`).
+    fn words(self, attr: &str) -> Option<&'static [&'static str]> {
+        let table = match self {
+            DeclKind::Environment => model::ENVIRONMENT_WORDS,
+            DeclKind::Policy => model::POLICY_WORDS,
+            DeclKind::Role => return None,
+        };
+        table.iter().find(|(a, _)| *a == attr).map(|(_, w)| *w)
+    }
+}
+
+impl Interp {
+    pub fn exec(&mut self, stmts: &[Stmt], scope: &Scope, sink: &mut Sink) -> Result<()> {
+        for stmt in stmts {
+            self.exec_one(stmt, scope, sink)?;
+        }
+        Ok(())
+    }
+
+    fn exec_one(&mut self, stmt: &Stmt, scope: &Scope, sink: &mut Sink) -> Result<()> {
+        self.tick(stmt.span)?;
+        match &stmt.node {
+            StmtKind::Import(import) => self.import(import, scope)?,
+            StmtKind::Let(name, value) => {
+                let v = self.eval(value, scope)?;
+                scope.define(name.node.clone(), v);
+            }
+            StmtKind::Fn(name, def) => {
+                let closure = super::Closure { def: def.clone(), scope: scope.clone() };
+                scope.define(name.node.clone(), Value::Func(Rc::new(closure)));
+            }
+            StmtKind::Assert(cond, message) => {
+                if !self.condition(cond, scope)? {
+                    let text = match message {
+                        Some(m) => self.eval(m, scope)?.to_text(),
+                        None => self.sources.snippet(cond.span),
+                    };
+                    return Diag::new(ErrorKind::Assert(text), cond.span).label("this is false").err();
+                }
+            }
+            StmtKind::For(clause, body) => {
+                let iter = self.eval(&clause.iter, scope)?;
+                for (a, b) in super::ops::iterate(&iter, clause, clause.iter.span)? {
+                    let inner = scope.child();
+                    bind_loop_vars(&inner, clause, a, b);
+                    self.exec(body, &inner, sink)?;
+                }
+            }
+            StmtKind::If(cond, then, els) => {
+                if self.condition(cond, scope)? {
+                    self.exec(then, &scope.child(), sink)?;
+                } else if let Some(els) = els {
+                    self.exec(els, &scope.child(), sink)?;
+                }
+            }
+            StmtKind::Attr(name, value) => self.exec_attr(name, value, scope, sink)?,
+            StmtKind::Expr(expr) => {
+                let v = self.eval(expr, scope)?;
+                self.emit(v, expr.span, sink)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn exec_attr(&mut self, name: &Spanned<Name>, value: &Expr, scope: &Scope, sink: &mut Sink) -> Result<()> {
+        let Sink::Decl(decl) = sink else {
+            return Diag::new(ErrorKind::Misplaced(format!("attribute `{}` outside a declaration", name.node)), name.span)
+                .help(format!("use `let {} = …` to name a value", name.node))
+                .err();
+        };
+        let known = decl.kind.attrs();
+        if !known.contains(&&*name.node) {
+            let help = suggest(&name.node, known.iter().copied()).unwrap_or_else(|| format!("{} takes: {}", an(decl.kind.keyword()), known.join(", ")));
+            let kind = ErrorKind::UnknownAttr { attr: name.node.to_string(), decl: an(decl.kind.keyword()) };
+            self.errors.push(Diag::new(kind, name.span).help(help));
+            return Ok(());
+        }
+        // `kind = cloud9`: a bare word names a value of a word-valued attribute, unless it is a
+        // variable in scope.
+        let v = match (&value.node, decl.kind.words(&name.node)) {
+            (ExprKind::Var(w), Some(words)) if scope.lookup(w).is_none() && words.contains(&&**w) => Value::Str(w.clone()),
+            (ExprKind::Var(w), Some(words)) if scope.lookup(w).is_none() => {
+                let help = suggest(w, words.iter().copied()).unwrap_or_else(|| format!("use one of: {}", words.join(", ")));
+                let kind = ErrorKind::Invalid { what: name.node.to_string(), detail: format!("`{w}` is not one of {}", words.join(", ")) };
+                return Diag::new(kind, value.span).help(help).err();
+            }
+            _ => self.eval(value, scope)?,
+        };
+        if let Some(first) = decl.attrs.iter().find(|a| a.name.node == name.node) {
+            let diag = Diag::new(ErrorKind::DuplicateAttr(name.node.to_string()), name.span).note(first.name.span, "first set here").help("set each attribute once");
+            self.errors.push(diag);
+            return Ok(());
+        }
+        decl.attrs.push(Attr { name: name.clone(), value: v, span: value.span });
+        Ok(())
+    }
+
+    /// Adds a statement's value to the sink; `null` adds nothing and lists add each item.
+    fn emit(&mut self, v: Value, span: Span, sink: &mut Sink) -> Result<()> {
+        match (v, &mut *sink) {
+            (Value::Null, _) => Ok(()),
+            (Value::List(items), Sink::Top | Sink::Decl(_)) => {
+                for item in items.iter() {
+                    self.emit(item.clone(), span, sink)?;
+                }
+                Ok(())
+            }
+            (v, Sink::List(out)) => {
+                out.push(v);
+                Ok(())
+            }
+            (Value::Decl(d), Sink::Top) => {
+                let decl_type = d.type_name();
+                self.state.add(d).or_else(|_| misplaced(decl_type, span, "put it inside an `environment { … }` (rules, install steps) or a `role { … }` (allow)"))
+            }
+            (Value::Decl(d @ (Decl::Rule(_) | Decl::Install(_))), Sink::Decl(decl)) if decl.kind == DeclKind::Environment => {
+                decl.children.push(d);
+                Ok(())
+            }
+            (Value::Decl(d @ Decl::Allow(_)), Sink::Decl(decl)) if decl.kind == DeclKind::Role => {
+                decl.children.push(d);
+                Ok(())
+            }
+            (Value::Decl(d), Sink::Decl(decl)) => misplaced(d.type_name(), span, &format!("{} cannot hold it", an(decl.kind.keyword()))),
+            (other, Sink::Top) => Diag::new(ErrorKind::Misplaced(format!("this statement's value is {}, not a declaration", an(other.type_name()))), span)
+                .help("use `let name = …` to keep a value, or `assert` to check one")
+                .err(),
+            (other, Sink::Decl(decl)) => Diag::new(ErrorKind::Misplaced(format!("{} cannot hold {}", an(decl.kind.keyword()), an(other.type_name()))), span)
+                .help("set attributes with `name = value`")
+                .err(),
+        }
+    }
+
+    pub(super) fn eval_decl(&mut self, kind: DeclKind, name: &Expr, body: &Block, scope: &Scope, span: Span) -> Result<Value> {
+        let name_value = self.eval(name, scope)?;
+        let Value::Str(decl_name) = name_value else {
+            return type_error("a string name", &name_value, name.span);
+        };
+        let mut sink = Sink::Decl(DeclSink { kind, attrs: Vec::new(), children: Vec::new() });
+        self.exec(body, &scope.child(), &mut sink)?;
+        let Sink::Decl(decl) = sink else { unreachable!() };
+        let head = Span { end: name.span.end, ..span };
+        let mut attrs = Attrs { decl: format!("{} `{decl_name}`", kind.keyword()), span: head, attrs: &decl.attrs, errors: &mut self.errors };
+        let name = decl_name.to_string();
+        Ok(Value::Decl(match kind {
+            DeclKind::Environment => {
+                if let Err(e) = model::validate::environment_name(&name) {
+                    attrs.invalid(head, "environment name", e, None);
+                }
+                Decl::Env(Rc::new(Environment::build(name, &mut attrs, decl.children)))
+            }
+            DeclKind::Role => Decl::Role(Rc::new(Role::build(name, &mut attrs, decl.children))),
+            DeclKind::Policy => Decl::Policy(Rc::new(Policy::build(name, &mut attrs, decl.children))),
+        }))
+    }
+
+    pub(super) fn eval_rule(&mut self, rule: &RuleExpr, scope: &Scope, span: Span) -> Result<Value> {
+        let spanned = |this: &mut Interp, e: &Expr| -> Result<Spanned<Value>> { Ok(Spanned::new(this.eval(e, scope)?, e.span)) };
+        let ports = match &rule.ports {
+            Some((from, to)) => Some((spanned(self, from)?, to.as_ref().map(|t| spanned(self, t)).transpose()?)),
+            None => None,
+        };
+        let peer = spanned(self, &rule.peer)?;
+        let description = rule.description.as_ref().map(|d| spanned(self, d)).transpose()?;
+        let parts = model::RuleParts { direction: rule.direction, protocol: rule.protocol.clone(), ports, peer, description, span };
+        Ok(Value::Decl(Decl::Rule(Rc::new(Rule::build(parts, &mut self.errors)))))
+    }
+
+    pub(super) fn eval_install(&mut self, name: &Expr, value: &Expr, scope: &Scope, span: Span) -> Result<Value> {
+        let name_value = self.eval(name, scope)?;
+        let Value::Str(step_name) = name_value else {
+            return type_error("a string name", &name_value, name.span);
+        };
+        let v = Spanned::new(self.eval(value, scope)?, value.span);
+        let head = Span { end: name.span.end, ..span };
+        Ok(Value::Decl(Decl::Install(Rc::new(InstallStep::build(step_name.to_string(), v, head, &mut self.errors)))))
+    }
+
+    pub(super) fn eval_allow(&mut self, actions: &Expr, resources: &Expr, scope: &Scope, span: Span) -> Result<Value> {
+        let a = Spanned::new(self.eval(actions, scope)?, actions.span);
+        let r = Spanned::new(self.eval(resources, scope)?, resources.span);
+        Ok(Value::Decl(Decl::Allow(Rc::new(Allow::build(a, r, span, &mut self.errors)))))
+    }
+}
+
+/// `policy EXPR`: EXPR must be a policy or a list of them; the value is those policies.
+pub fn policies_in(v: Value, span: Span) -> Result<Value> {
+    match &v {
+        Value::Decl(Decl::Policy(_)) => Ok(v),
+        Value::List(items) => {
+            for item in items.iter() {
+                policies_in(item.clone(), span)?;
+            }
+            Ok(v)
+        }
+        other => type_error("a policy or a list of policies", other, span),
+    }
+}
+
+fn misplaced<T>(what: &str, span: Span, help: &str) -> Result<T> {
+    Diag::new(ErrorKind::Misplaced(format!("{} cannot stand here", an(what))), span).help(help).err()
+}
+
+/// "an environment", "a role".
+fn an(word: &str) -> String {
+    let article = if word.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {word}")
+}

@@ -1,0 +1,322 @@
+//! The interpreter's state and expression evaluation.
+
+use std::rc::Rc;
+
+use super::exec::Sink;
+use super::module::Modules;
+use super::scope::Scope;
+use super::value::{Secret, Value};
+use crate::builtins;
+use crate::diag::{suggest, Diag, ErrorKind, Result};
+use crate::model::DesiredState;
+use crate::source::{SourceId, SourceMap, Span};
+use crate::syntax::ast::*;
+
+/// Which command is evaluating, and so which effects builtins may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Check,
+    Eval,
+    Plan,
+    Run,
+    Repl,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Check => "check",
+            Mode::Eval => "eval",
+            Mode::Plan => "plan",
+            Mode::Run => "run",
+            Mode::Repl => "repl",
+        }
+    }
+}
+
+/// Evaluation budgets: past them, evaluation stops with a diagnostic instead of running away.
+pub const MAX_CALL_DEPTH: usize = 512;
+pub const MAX_STEPS: u64 = 50_000_000;
+/// Expression nesting while evaluating (long operator chains nest without brackets).
+pub const MAX_NESTING: usize = 20_000;
+
+pub struct Interp {
+    pub sources: SourceMap,
+    pub mode: Mode,
+    /// Problems that do not stop evaluation (invalid attributes, …), reported together at the end.
+    pub errors: Vec<Diag>,
+    /// The declarations made at the top of the program and of the modules it imports.
+    pub state: DesiredState,
+    pub(super) modules: Modules,
+    pub(super) steps: u64,
+    pub(super) depth: usize,
+    nesting: usize,
+    /// Time spent parsing, for `kenv eval --timings`.
+    pub parse_time: std::time::Duration,
+}
+
+impl Interp {
+    pub fn new(mode: Mode) -> Interp {
+        Interp {
+            sources: SourceMap::default(),
+            mode,
+            errors: Vec::new(),
+            state: DesiredState::default(),
+            modules: Modules::default(),
+            steps: 0,
+            depth: 0,
+            nesting: 0,
+            parse_time: std::time::Duration::ZERO,
+        }
+    }
+
+    /// A fresh top-level scope (builtins are looked up after every scope).
+    pub fn root_scope(&self) -> Scope {
+        Scope::default()
+    }
+
+    /// Parses and runs a source's statements at the top level of `scope`.
+    pub fn run_source(&mut self, src: SourceId, scope: &Scope) -> std::result::Result<(), Vec<Diag>> {
+        let stmts = self.parse(src)?;
+        self.exec(&stmts, scope, &mut Sink::Top).map_err(|e| self.with_errors(e))
+    }
+
+    pub(super) fn parse(&mut self, src: SourceId) -> std::result::Result<Vec<Stmt>, Vec<Diag>> {
+        let started = std::time::Instant::now();
+        let text = self.sources.get(src).text.clone();
+        let parsed = crate::syntax::parse(src, &text);
+        self.parse_time += started.elapsed();
+        parsed
+    }
+
+    /// An error that stops evaluation, after the problems collected before it.
+    fn with_errors(&mut self, e: Box<Diag>) -> Vec<Diag> {
+        let mut all = std::mem::take(&mut self.errors);
+        all.push(*e);
+        all
+    }
+
+    /// Typed input (`kenv eval -e`, the REPL): runs the statements in `scope`; when the last is an
+    /// expression, its value is the result. Declarations join the desired state.
+    pub fn eval_input(&mut self, name: &str, text: &str, scope: &Scope) -> std::result::Result<Option<Value>, Vec<Diag>> {
+        let src = self.sources.add(name, None, text);
+        let mut stmts = self.parse(src)?;
+        let last = match stmts.last() {
+            Some(Spanned { node: StmtKind::Expr(_), .. }) => stmts.pop(),
+            _ => None,
+        };
+        self.exec(&stmts, scope, &mut Sink::Top).map_err(|e| self.with_errors(e))?;
+        let value = match last {
+            Some(Spanned { node: StmtKind::Expr(e), .. }) => Some(self.eval(&e, scope).map_err(|e| self.with_errors(e))?),
+            _ => None,
+        };
+        if !self.errors.is_empty() {
+            return Err(std::mem::take(&mut self.errors));
+        }
+        Ok(value)
+    }
+
+    pub(super) fn tick(&mut self, span: Span) -> Result<()> {
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            return Diag::new(ErrorKind::Steps(MAX_STEPS), span).help("look for a loop over a very large range, or recursion that does too much work").err();
+        }
+        Ok(())
+    }
+
+    pub fn eval(&mut self, expr: &Expr, scope: &Scope) -> Result<Value> {
+        self.tick(expr.span)?;
+        self.nesting += 1;
+        if self.nesting > MAX_NESTING {
+            self.nesting = 0;
+            return Diag::new(ErrorKind::TooDeep(MAX_NESTING), expr.span).help("split the expression into named parts with `let`").err();
+        }
+        let result = self.eval_kind(expr, scope);
+        self.nesting = self.nesting.saturating_sub(1);
+        result
+    }
+
+    fn eval_kind(&mut self, expr: &Expr, scope: &Scope) -> Result<Value> {
+        let span = expr.span;
+        Ok(match &expr.node {
+            ExprKind::Null => Value::Null,
+            ExprKind::Bool(b) => Value::Bool(*b),
+            ExprKind::Int(n) => Value::Int(*n),
+            ExprKind::Duration(s) => Value::Duration(*s),
+            ExprKind::Str(s) => Value::Str(s.clone()),
+            ExprKind::Interp(parts) => {
+                let mut values = Vec::with_capacity(parts.len());
+                for part in parts {
+                    values.push(match part {
+                        StrPart::Lit(s) => Value::Str(s.clone()),
+                        StrPart::Expr(e) => self.eval(e, scope)?,
+                    });
+                }
+                Secret::concat(values)
+            }
+            ExprKind::List(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(self.eval(item, scope)?);
+                }
+                Value::list(out)
+            }
+            ExprKind::ListComp(elem, clauses) => {
+                let mut out = Vec::new();
+                self.comprehend(clauses, scope, &mut |this, s| {
+                    out.push(this.eval(elem, s)?);
+                    Ok(())
+                })?;
+                Value::list(out)
+            }
+            ExprKind::Record(entries) => {
+                let mut rec = super::Record::new();
+                for (key, value) in entries {
+                    let v = self.eval(value, scope)?;
+                    if rec.insert(key.node.clone(), v).is_some() {
+                        return Diag::new(ErrorKind::DuplicateAttr(key.node.to_string()), key.span).label("this key is already set in this record").err();
+                    }
+                }
+                Value::record(rec)
+            }
+            ExprKind::RecordComp(key, value, clauses) => {
+                let mut rec = super::Record::new();
+                self.comprehend(clauses, scope, &mut |this, s| {
+                    let k = match this.eval(key, s)? {
+                        Value::Str(k) => k,
+                        other => return type_error("a string key", &other, key.span),
+                    };
+                    let v = this.eval(value, s)?;
+                    rec.insert(k, v);
+                    Ok(())
+                })?;
+                Value::record(rec)
+            }
+            ExprKind::Var(name) => self.lookup(name, scope, span)?,
+            ExprKind::Field(target, field) => {
+                let v = self.eval(target, scope)?;
+                super::ops::field(&v, field)?
+            }
+            ExprKind::Index(target, index) => {
+                let v = self.eval(target, scope)?;
+                let i = self.eval(index, scope)?;
+                super::ops::index(&v, &i, index.span)?
+            }
+            ExprKind::Call(callee, args) => self.eval_call(callee, args, scope, span)?,
+            ExprKind::Unary(op, operand) => {
+                let v = self.eval(operand, scope)?;
+                super::ops::unary(*op, v, span)?
+            }
+            ExprKind::Binary(op, lhs, rhs) => self.eval_binary(*op, lhs, rhs, scope)?,
+            ExprKind::If(cond, then, els) => {
+                if self.condition(cond, scope)? {
+                    self.eval(then, scope)?
+                } else {
+                    self.eval(els, scope)?
+                }
+            }
+            ExprKind::Lambda(def) => Value::Func(Rc::new(super::Closure { def: def.clone(), scope: scope.clone() })),
+            ExprKind::Decl(kind, name, body) => self.eval_decl(*kind, name, body, scope, span)?,
+            ExprKind::PolicyUse(inner) => {
+                let v = self.eval(inner, scope)?;
+                super::exec::policies_in(v, inner.span)?
+            }
+            ExprKind::Rule(rule) => self.eval_rule(rule, scope, span)?,
+            ExprKind::Install(name, value) => self.eval_install(name, value, scope, span)?,
+            ExprKind::Allow(actions, resources) => self.eval_allow(actions, resources, scope, span)?,
+        })
+    }
+
+    pub fn lookup(&self, name: &str, scope: &Scope, span: Span) -> Result<Value> {
+        if let Some(v) = scope.lookup(name) {
+            return Ok(v);
+        }
+        if let Some(b) = builtins::get(name) {
+            return Ok(Value::Builtin(b));
+        }
+        let names = scope.names();
+        let mut candidates: Vec<&str> = names.iter().map(|n| &**n).collect();
+        for b in builtins::names() {
+            candidates.push(b);
+        }
+        let help = suggest(name, candidates).or_else(|| keyword_hint(name));
+        Diag::new(ErrorKind::UnknownName(name.into()), span).label("not defined here").help_opt(help).err()
+    }
+
+    /// A condition must be a bool: kenv has no truthiness.
+    pub(super) fn condition(&mut self, expr: &Expr, scope: &Scope) -> Result<bool> {
+        let v = self.eval(expr, scope)?;
+        match v.truthy() {
+            Some(b) => Ok(b),
+            None => type_error("a bool", &v, expr.span),
+        }
+    }
+
+    fn eval_binary(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr, scope: &Scope) -> Result<Value> {
+        match op {
+            BinOp::And | BinOp::Or => {
+                let l = self.condition(lhs, scope)?;
+                if l == (op == BinOp::Or) {
+                    return Ok(Value::Bool(l));
+                }
+                Ok(Value::Bool(self.condition(rhs, scope)?))
+            }
+            BinOp::Coalesce => match self.eval(lhs, scope)? {
+                Value::Null => self.eval(rhs, scope),
+                v => Ok(v),
+            },
+            _ => {
+                let l = self.eval(lhs, scope)?;
+                let r = self.eval(rhs, scope)?;
+                super::ops::binary(op, l, r, lhs.span, rhs.span)
+            }
+        }
+    }
+
+    /// Runs `body` once per binding of nested `for … in … if …` clauses.
+    pub(super) fn comprehend(&mut self, clauses: &[ForClause], scope: &Scope, body: &mut dyn FnMut(&mut Interp, &Scope) -> Result<()>) -> Result<()> {
+        let Some((clause, rest)) = clauses.split_first() else {
+            return body(self, scope);
+        };
+        let iter = self.eval(&clause.iter, scope)?;
+        for (a, b) in super::ops::iterate(&iter, clause, clause.iter.span)? {
+            let inner = scope.child();
+            bind_loop_vars(&inner, clause, a, b);
+            if let Some(filter) = &clause.filter {
+                if !self.condition(filter, &inner)? {
+                    continue;
+                }
+            }
+            self.comprehend(rest, &inner, body)?;
+        }
+        Ok(())
+    }
+}
+
+/// `for x in …` binds the item; `for k, v in …` binds key (or index) and value.
+pub(super) fn bind_loop_vars(scope: &Scope, clause: &ForClause, first: Value, second: Value) {
+    match &clause.second {
+        Some(name) => {
+            scope.define(clause.first.node.clone(), first);
+            scope.define(name.node.clone(), second);
+        }
+        None => scope.define(clause.first.node.clone(), second),
+    }
+}
+
+pub fn type_error<T>(expected: &str, found: &Value, span: Span) -> Result<T> {
+    Diag::new(ErrorKind::Type { expected: expected.into(), found: found.type_name().into() }, span).err()
+}
+
+/// Words people bring from other languages.
+fn keyword_hint(name: &str) -> Option<String> {
+    let hint = match name {
+        "True" | "False" => "booleans are written `true` and `false`",
+        "None" | "nil" | "undefined" => "the empty value is written `null`",
+        "var" | "const" => "name a value with `let`",
+        "def" | "func" | "function" => "define a function with `fn name(args) = …`",
+        "elif" => "write `else if`",
+        _ => return None,
+    };
+    Some(hint.into())
+}

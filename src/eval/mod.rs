@@ -1,0 +1,84 @@
+//! Evaluation: typed AST → values and the desired state. `load` is the one entry point that runs
+//! the front half of the pipeline (read, parse, evaluate, validate) for the CLI and the REPL.
+
+mod call;
+mod exec;
+mod interp;
+mod module;
+mod ops;
+mod policy;
+mod scope;
+mod value;
+
+use std::path::Path;
+
+pub use interp::{Interp, Mode};
+pub use policy::{run_policies, Violation};
+pub use scope::Scope;
+pub use value::{Closure, Record, Secret, SecretPart, SecretRef, SecretStore, Value, SECRET_SHOWN};
+
+use crate::diag::{Diag, ErrorKind};
+use crate::model::DesiredState;
+use crate::source::SourceMap;
+
+/// A program evaluated: its desired state and its top-level scope (for `eval -e` and the REPL).
+pub struct Program {
+    pub interp: Interp,
+    pub scope: Scope,
+    pub state: DesiredState,
+}
+
+/// Diagnostics from a failed load, with the sources they point into.
+pub struct Failure {
+    pub diags: Vec<Diag>,
+    pub sources: SourceMap,
+}
+
+/// Reads, parses and evaluates a file, then validates the declarations it made.
+pub fn load(path: &Path, mode: Mode) -> Result<Program, Failure> {
+    let mut interp = Interp::new(mode);
+    let text = match read_source(path) {
+        Ok(t) => t,
+        Err(d) => return Err(Failure { diags: vec![d], sources: interp.sources.clone() }),
+    };
+    let src = interp.sources.add(path.display().to_string(), Some(path), text);
+    let scope = interp.root_scope();
+    if let Err(diags) = interp.run_source(src, &scope) {
+        return Err(Failure { diags, sources: interp.sources.clone() });
+    }
+    finish(interp, scope)
+}
+
+/// Evaluates text that has no file (`kenv eval -e`), then validates like `load`.
+pub fn load_text(name: &str, text: &str, mode: Mode) -> Result<Program, Failure> {
+    let mut interp = Interp::new(mode);
+    let src = interp.sources.add(name, None, text);
+    let scope = interp.root_scope();
+    if let Err(diags) = interp.run_source(src, &scope) {
+        return Err(Failure { diags, sources: interp.sources.clone() });
+    }
+    finish(interp, scope)
+}
+
+fn finish(mut interp: Interp, scope: Scope) -> Result<Program, Failure> {
+    let state = std::mem::take(&mut interp.state);
+    state.validate(&mut interp.errors);
+    if interp.errors.is_empty() {
+        Ok(Program { interp, scope, state })
+    } else {
+        Err(Failure { diags: std::mem::take(&mut interp.errors), sources: interp.sources.clone() })
+    }
+}
+
+pub fn read_source(path: &Path) -> Result<String, Diag> {
+    let io = |reason: String| Diag::bare(ErrorKind::Io { path: path.display().to_string(), reason });
+    let meta = std::fs::metadata(path).map_err(|e| io(crate::cli_error_text(&e)))?;
+    if meta.is_dir() {
+        return Err(io("it is a directory".into()));
+    }
+    if meta.len() > crate::syntax::MAX_SOURCE as u64 {
+        return Err(Diag::bare(ErrorKind::TooLarge(crate::syntax::MAX_SOURCE >> 20)));
+    }
+    let bytes = std::fs::read(path).map_err(|e| io(crate::cli_error_text(&e)))?;
+    String::from_utf8(bytes).map_err(|e| io(format!("it is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to())))
+}

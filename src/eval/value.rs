@@ -1,0 +1,270 @@
+//! Runtime values. Cheap to clone: everything large is behind an `Rc`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::rc::Rc;
+
+use crate::builtins::Builtin;
+use crate::model::Decl;
+use crate::source::Span;
+use crate::syntax::ast::FnDef;
+use crate::syntax::strings::format_duration;
+
+use super::scope::Scope;
+
+pub type Record = BTreeMap<Rc<str>, Value>;
+
+#[derive(Clone)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// Seconds.
+    Duration(i64),
+    Str(Rc<str>),
+    List(Rc<Vec<Value>>),
+    Record(Rc<Record>),
+    Func(Rc<Closure>),
+    Builtin(&'static Builtin),
+    Secret(Rc<Secret>),
+    Decl(Decl),
+}
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_kenv())
+    }
+}
+
+pub struct Closure {
+    pub def: Rc<FnDef>,
+    pub scope: Scope,
+}
+
+/// A value that must never be shown: a reference to a secret, or text built from one. Its content
+/// is only fetched when an effect needs it, and no rendering of it ever includes that content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Secret {
+    pub parts: Vec<SecretPart>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SecretPart {
+    Text(Rc<str>),
+    Ref(SecretRef),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecretRef {
+    /// The Secrets Manager secret id, or the SSM parameter name.
+    pub name: Rc<str>,
+    pub store: SecretStore,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretStore {
+    SecretsManager,
+    Parameter,
+}
+
+impl Secret {
+    /// The secrets this value is made from.
+    pub fn refs(&self) -> impl Iterator<Item = &SecretRef> {
+        self.parts.iter().filter_map(|p| match p {
+            SecretPart::Ref(r) => Some(r),
+            SecretPart::Text(_) => None,
+        })
+    }
+
+    /// `text ++ secret`, `"${secret}"`: concatenation keeps the secret type.
+    pub fn concat(parts: impl IntoIterator<Item = Value>) -> Value {
+        let mut out = Vec::new();
+        let mut any_secret = false;
+        for part in parts {
+            match part {
+                Value::Secret(s) => {
+                    any_secret = true;
+                    out.extend(s.parts.iter().cloned());
+                }
+                Value::Str(s) => out.push(SecretPart::Text(s)),
+                other => out.push(SecretPart::Text(Rc::from(other.to_text()))),
+            }
+        }
+        if !any_secret {
+            let text: String = out
+                .iter()
+                .map(|p| match p {
+                    SecretPart::Text(t) => &**t,
+                    SecretPart::Ref(_) => "",
+                })
+                .collect();
+            return Value::Str(Rc::from(text));
+        }
+        Value::Secret(Rc::new(Secret { parts: out }))
+    }
+}
+
+/// What every rendering of a secret shows.
+pub const SECRET_SHOWN: &str = "(secret)";
+
+impl Value {
+    pub fn str(s: &str) -> Value {
+        Value::Str(Rc::from(s))
+    }
+
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(Rc::new(items))
+    }
+
+    pub fn record(rec: Record) -> Value {
+        Value::Record(Rc::new(rec))
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Duration(_) => "duration",
+            Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Record(_) => "record",
+            Value::Func(_) | Value::Builtin(_) => "function",
+            Value::Secret(_) => "secret",
+            Value::Decl(d) => d.type_name(),
+        }
+    }
+
+    pub fn truthy(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// Text for interpolation and `str()`: strings as they are, other values in kenv syntax.
+    pub fn to_text(&self) -> String {
+        match self {
+            Value::Str(s) => s.to_string(),
+            other => other.to_kenv(),
+        }
+    }
+
+    /// The value written as kenv source, as `kenv eval` and the REPL print it.
+    pub fn to_kenv(&self) -> String {
+        let mut out = String::new();
+        self.write_kenv(&mut out);
+        out
+    }
+
+    fn write_kenv(&self, out: &mut String) {
+        match self {
+            Value::Null => out.push_str("null"),
+            Value::Bool(b) => write!(out, "{b}").unwrap(),
+            Value::Int(n) => write!(out, "{n}").unwrap(),
+            Value::Duration(s) => out.push_str(&format_duration(*s)),
+            Value::Str(s) => write_quoted(out, s),
+            Value::List(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    v.write_kenv(out);
+                }
+                out.push(']');
+            }
+            Value::Record(rec) if rec.is_empty() => out.push_str("{}"),
+            Value::Record(rec) => {
+                out.push_str("{ ");
+                for (i, (k, v)) in rec.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    write_key(out, k);
+                    out.push_str(": ");
+                    v.write_kenv(out);
+                }
+                out.push_str(" }");
+            }
+            Value::Func(c) => match &c.def.name {
+                Some(n) => write!(out, "<fn {n}>").unwrap(),
+                None => out.push_str("<fn>"),
+            },
+            Value::Builtin(b) => write!(out, "<builtin {}>", b.name).unwrap(),
+            Value::Secret(_) => out.push_str(SECRET_SHOWN),
+            Value::Decl(d) => d.to_value().write_kenv_decl(d, out),
+        }
+    }
+
+    fn write_kenv_decl(&self, decl: &Decl, out: &mut String) {
+        write!(out, "{} ", decl.type_name()).unwrap();
+        self.write_kenv(out);
+    }
+
+    /// JSON for `--json` output. Secrets become "(secret)"; functions their kenv rendering.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(n) => J::from(*n),
+            Value::Duration(s) => J::String(format_duration(*s)),
+            Value::Str(s) => J::String(s.to_string()),
+            Value::List(items) => J::Array(items.iter().map(Value::to_json).collect()),
+            Value::Record(rec) => J::Object(rec.iter().map(|(k, v)| (k.to_string(), v.to_json())).collect()),
+            Value::Func(_) | Value::Builtin(_) => J::String(self.to_kenv()),
+            Value::Secret(_) => J::String(SECRET_SHOWN.into()),
+            Value::Decl(d) => d.to_value().to_json(),
+        }
+    }
+
+    /// Structural equality; functions are equal only to themselves; secrets only to identical
+    /// references (their content is never fetched to compare).
+    pub fn equals(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Null, Value::Null) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Duration(a), Value::Duration(b)) => a == b,
+            (Value::Str(a), Value::Str(b)) => a == b,
+            (Value::List(a), Value::List(b)) => a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.equals(y)),
+            (Value::Record(a), Value::Record(b)) => {
+                a.len() == b.len() && a.iter().zip(b.iter()).all(|((ka, va), (kb, vb))| ka == kb && va.equals(vb))
+            }
+            (Value::Func(a), Value::Func(b)) => Rc::ptr_eq(a, b),
+            (Value::Builtin(a), Value::Builtin(b)) => std::ptr::eq(*a, *b),
+            (Value::Secret(a), Value::Secret(b)) => a == b,
+            (Value::Decl(a), Value::Decl(b)) => a.same(b),
+            _ => false,
+        }
+    }
+}
+
+pub fn write_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '$' => out.push_str("\\$"),
+            c if c.is_control() => write!(out, "\\u{{{:x}}}", c as u32).unwrap(),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn write_key(out: &mut String, key: &str) {
+    let plain = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if plain {
+        out.push_str(key);
+    } else {
+        write_quoted(out, key);
+    }
+}

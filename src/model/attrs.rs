@@ -1,0 +1,206 @@
+//! Reading a declaration's attributes with type checks. Each problem becomes a diagnostic at the
+//! attribute's value; reading goes on, so that one run reports every bad attribute.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::diag::{suggest, Diag, ErrorKind};
+use crate::eval::{Record, Value};
+use crate::source::{Span, Spanned};
+use crate::syntax::ast::Name;
+
+#[derive(Clone)]
+pub struct Attr {
+    pub name: Spanned<Name>,
+    pub value: Value,
+    /// Where the value was written.
+    pub span: Span,
+}
+
+/// The attributes of one declaration, and the diagnostics found while reading them.
+pub struct Attrs<'a> {
+    /// How the declaration is named in messages, e.g. "environment `dev`".
+    pub decl: String,
+    /// The declaration's own span (its keyword and name), for missing attributes.
+    pub span: Span,
+    pub attrs: &'a [Attr],
+    pub errors: &'a mut Vec<Diag>,
+}
+
+impl Attrs<'_> {
+    pub fn get(&self, name: &str) -> Option<&Attr> {
+        self.attrs.iter().find(|a| &*a.name.node == name)
+    }
+
+    pub fn span_of(&self, name: &str) -> Span {
+        self.get(name).map_or(self.span, |a| a.span)
+    }
+
+    pub fn error(&mut self, diag: Diag) {
+        self.errors.push(diag);
+    }
+
+    /// An attribute value that is the right type but not acceptable.
+    pub fn invalid(&mut self, span: Span, what: &str, detail: impl Into<String>, help: Option<String>) {
+        let diag = Diag::new(ErrorKind::Invalid { what: what.into(), detail: detail.into() }, span).help_opt(help);
+        self.errors.push(diag);
+    }
+
+    fn type_error(&mut self, attr: &Attr, expected: &str, help: Option<&str>) {
+        let found = attr.value.type_name().to_string();
+        let diag = Diag::new(ErrorKind::Type { expected: expected.into(), found }, attr.span)
+            .label(format!("`{}` must be {expected}", attr.name.node))
+            .help_opt(help.map(str::to_string));
+        self.errors.push(diag);
+    }
+
+    pub fn missing(&mut self, name: &str, example: &str) {
+        let diag = Diag::new(ErrorKind::MissingAttr { attr: name.into(), decl: self.decl.clone() }, self.span)
+            .help(format!("add `{name} = {example}`"));
+        self.errors.push(diag);
+    }
+
+    pub fn string(&mut self, name: &str) -> Option<(Rc<str>, Span)> {
+        let attr = self.get(name)?.clone();
+        match &attr.value {
+            Value::Str(s) => Some((s.clone(), attr.span)),
+            Value::Null => None,
+            Value::Secret(_) => {
+                self.invalid(attr.span, name, "a secret cannot be used here", Some("secrets are accepted only where a value reaches a process, e.g. an install step's `env`".into()));
+                None
+            }
+            _ => {
+                self.type_error(&attr, "a string", None);
+                None
+            }
+        }
+    }
+
+    pub fn required_string(&mut self, name: &str, example: &str) -> Option<(Rc<str>, Span)> {
+        let found = self.string(name);
+        if found.is_none() && self.get(name).is_none_or(|a| matches!(a.value, Value::Null)) {
+            self.missing(name, example);
+        }
+        found
+    }
+
+    /// One of a fixed set of words; the default when absent.
+    pub fn choice(&mut self, name: &str, allowed: &[&str], default: &str) -> String {
+        let Some((s, span)) = self.string(name) else { return default.into() };
+        if allowed.contains(&&*s) {
+            return s.to_string();
+        }
+        let help = suggest(&s, allowed.iter().copied()).unwrap_or_else(|| format!("use one of: {}", allowed.join(", ")));
+        self.invalid(span, name, format!("`{s}` is not one of {}", allowed.join(", ")), Some(help));
+        default.into()
+    }
+
+    pub fn bool(&mut self, name: &str, default: bool) -> bool {
+        let Some(attr) = self.get(name).cloned() else { return default };
+        match attr.value {
+            Value::Bool(b) => b,
+            _ => {
+                self.type_error(&attr, "true or false", None);
+                default
+            }
+        }
+    }
+
+    pub fn int(&mut self, name: &str) -> Option<(i64, Span)> {
+        let attr = self.get(name)?.clone();
+        match attr.value {
+            Value::Int(n) => Some((n, attr.span)),
+            Value::Null => None,
+            _ => {
+                self.type_error(&attr, "an integer", None);
+                None
+            }
+        }
+    }
+
+    pub fn duration(&mut self, name: &str) -> Option<(i64, Span)> {
+        let attr = self.get(name)?.clone();
+        match attr.value {
+            Value::Duration(s) => Some((s, attr.span)),
+            Value::Null => None,
+            Value::Int(n) => {
+                self.type_error(&attr, "a duration", Some(&format!("write the unit: `{n}m` for minutes, `{n}h` for hours")));
+                None
+            }
+            _ => {
+                self.type_error(&attr, "a duration like `30m`", None);
+                None
+            }
+        }
+    }
+
+    /// A string or a list of strings, each with the span it was written at (the attribute's).
+    pub fn strings(&mut self, name: &str) -> Vec<String> {
+        let Some(attr) = self.get(name).cloned() else { return Vec::new() };
+        match string_items(&attr.value) {
+            Ok(items) => items,
+            Err(found) => {
+                let diag = Diag::new(ErrorKind::Type { expected: "a list of strings".into(), found }, attr.span);
+                self.errors.push(diag);
+                Vec::new()
+            }
+        }
+    }
+
+    pub fn record(&mut self, name: &str) -> Option<(Rc<Record>, Span)> {
+        let attr = self.get(name)?.clone();
+        match &attr.value {
+            Value::Record(r) => Some((r.clone(), attr.span)),
+            Value::Null => None,
+            _ => {
+                self.type_error(&attr, "a record", None);
+                None
+            }
+        }
+    }
+
+    /// A record whose values are text (ints and bools are written as text, as AWS tags are).
+    pub fn string_map(&mut self, name: &str) -> BTreeMap<String, String> {
+        let Some((rec, span)) = self.record(name) else { return BTreeMap::new() };
+        let mut out = BTreeMap::new();
+        for (k, v) in rec.iter() {
+            match v {
+                Value::Str(s) => out.insert(k.to_string(), s.to_string()),
+                Value::Int(_) | Value::Bool(_) => out.insert(k.to_string(), v.to_text()),
+                other => {
+                    let found = other.type_name().to_string();
+                    let diag = Diag::new(ErrorKind::Type { expected: "a string".into(), found }, span)
+                        .label(format!("`{name}.{k}` must be a string"));
+                    self.errors.push(diag);
+                    None
+                }
+            };
+        }
+        out
+    }
+
+    /// Checks a record attribute's keys against the ones it may have.
+    pub fn known_keys(&mut self, name: &str, rec: &Record, span: Span, known: &[&str]) {
+        for key in rec.keys() {
+            if !known.contains(&&**key) {
+                let help = suggest(key, known.iter().copied()).unwrap_or_else(|| format!("`{name}` takes: {}", known.join(", ")));
+                self.invalid(span, name, format!("unknown key `{key}`"), Some(help));
+            }
+        }
+    }
+}
+
+/// The strings of a string-or-list value, or the type name found instead.
+pub fn string_items(value: &Value) -> Result<Vec<String>, String> {
+    match value {
+        Value::Str(s) => Ok(vec![s.to_string()]),
+        Value::List(items) => items
+            .iter()
+            .map(|v| match v {
+                Value::Str(s) => Ok(s.to_string()),
+                other => Err(format!("a list holding {}", other.type_name())),
+            })
+            .collect(),
+        other => Err(other.type_name().to_string()),
+    }
+}

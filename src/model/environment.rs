@@ -1,0 +1,279 @@
+//! `environment NAME { … }`: a Cloud9 environment or an EC2 instance reached over SSM.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::eval::Value;
+use crate::source::Span;
+use crate::syntax::strings::format_duration;
+
+use super::validate::{self, MAX_AUTO_STOP_MINUTES};
+use super::{opt_str, record, str_list, Attrs, Decl, InstallStep, Rule};
+
+pub const ATTRS: &[&str] = &[
+    "kind",
+    "instance_type",
+    "image",
+    "subnet",
+    "connection",
+    "auto_stop",
+    "managed_credentials",
+    "role",
+    "imds",
+    "tags",
+    "security_groups",
+    "description",
+];
+
+/// Attributes whose value may be written as a bare word: `kind = cloud9`.
+pub const WORD_ATTRS: &[(&str, &[&str])] = &[("kind", &["cloud9", "ec2"]), ("connection", &["ssm", "ssh"])];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvKind {
+    Cloud9,
+    Ec2,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    Ssm,
+    Ssh,
+}
+
+impl Connection {
+    /// Cloud9's `connectionType`.
+    pub fn aws(self) -> &'static str {
+        match self {
+            Connection::Ssm => "CONNECT_SSM",
+            Connection::Ssh => "CONNECT_SSH",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imds {
+    /// "required" (IMDSv2 only) or "optional".
+    pub tokens: String,
+    pub hop_limit: i64,
+    /// Why a hop limit above 1 is needed (e.g. containers on the box); the baseline asks for it.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Environment {
+    pub name: String,
+    pub kind: EnvKind,
+    pub instance_type: String,
+    pub image: String,
+    pub subnet: String,
+    pub connection: Connection,
+    /// Minutes; None when not set.
+    pub auto_stop: Option<i64>,
+    pub managed_credentials: bool,
+    pub role: Option<String>,
+    pub imds: Imds,
+    pub tags: BTreeMap<String, String>,
+    pub security_groups: Vec<String>,
+    pub description: Option<String>,
+    pub rules: Vec<Rc<Rule>>,
+    pub installs: Vec<Rc<InstallStep>>,
+    pub span: Span,
+    /// Where each attribute was set, for diagnostics that come later (policies, apply).
+    pub attr_spans: BTreeMap<String, Span>,
+}
+
+impl Environment {
+    pub fn build(name: String, a: &mut Attrs, children: Vec<Decl>) -> Environment {
+        let kind = match a.choice("kind", &["cloud9", "ec2"], "cloud9").as_str() {
+            "ec2" => EnvKind::Ec2,
+            _ => EnvKind::Cloud9,
+        };
+        let instance_type = a.required_string("instance_type", "\"t3.medium\"").map(|(s, span)| {
+            if let Err(e) = validate::instance_type(&s) {
+                a.invalid(span, "instance_type", e, None);
+            }
+            s.to_string()
+        });
+        let image = a.required_string("image", "\"amazonlinux-2023-x86_64\"").map(|(s, span)| {
+            let checked = match kind {
+                EnvKind::Cloud9 => validate::cloud9_image(&s),
+                EnvKind::Ec2 => validate::ec2_image(&s),
+            };
+            if let Err(e) = checked {
+                let help = crate::diag::suggest(&s, validate::IMAGE_ALIASES.iter().copied())
+                    .unwrap_or_else(|| format!("use one of: {}", validate::IMAGE_ALIASES.join(", ")));
+                a.invalid(span, "image", e, Some(help));
+            }
+            s.to_string()
+        });
+        let subnet = a.required_string("subnet", "\"subnet-0123456789abcdef0\"").map(|(s, span)| {
+            if let Err(e) = validate::resource_id(&s, "subnet") {
+                a.invalid(span, "subnet", e, None);
+            }
+            s.to_string()
+        });
+        let connection = match a.choice("connection", &["ssm", "ssh"], "ssm").as_str() {
+            "ssh" => Connection::Ssh,
+            _ => Connection::Ssm,
+        };
+        let auto_stop = a.duration("auto_stop").and_then(|(secs, span)| auto_stop_minutes(a, kind, secs, span));
+        if kind == EnvKind::Ec2 && a.get("managed_credentials").is_some() {
+            a.invalid(a.span_of("managed_credentials"), "managed_credentials", "managed temporary credentials exist only in Cloud9", Some("remove it, or set `kind = cloud9`".into()));
+        }
+        let managed_credentials = a.bool("managed_credentials", kind == EnvKind::Cloud9);
+        let role = role_name(a);
+        let imds = imds(a);
+        let tags = a.string_map("tags");
+        for (k, v) in &tags {
+            if let Err(e) = validate::tag(k, v) {
+                a.invalid(a.span_of("tags"), "tag", e, None);
+            }
+        }
+        let security_groups = a.strings("security_groups");
+        for sg in &security_groups {
+            if let Err(e) = validate::resource_id(sg, "sg") {
+                a.invalid(a.span_of("security_groups"), "security group", e, None);
+            }
+        }
+        let description = a.string("description").map(|(s, span)| {
+            if s.chars().count() > 200 {
+                a.invalid(span, "description", "Cloud9 descriptions are at most 200 characters", None);
+            }
+            s.to_string()
+        });
+        let mut rules = Vec::new();
+        let mut installs = Vec::new();
+        for child in children {
+            match child {
+                Decl::Rule(r) => rules.push(r),
+                Decl::Install(i) => installs.push(i),
+                _ => unreachable!("the environment sink admits only rules and install steps"),
+            }
+        }
+        let attr_spans = a.attrs.iter().map(|at| (at.name.node.to_string(), at.span)).collect();
+        Environment {
+            name,
+            kind,
+            instance_type: instance_type.unwrap_or_default(),
+            image: image.unwrap_or_default(),
+            subnet: subnet.unwrap_or_default(),
+            connection,
+            auto_stop,
+            managed_credentials,
+            role,
+            imds,
+            tags,
+            security_groups,
+            description,
+            rules,
+            installs,
+            span: a.span,
+            attr_spans,
+        }
+    }
+
+    /// Where an attribute was set, or the declaration itself when it was left to its default.
+    pub fn span_of(&self, attr: &str) -> Span {
+        self.attr_spans.get(attr).copied().unwrap_or(self.span)
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            EnvKind::Cloud9 => "cloud9",
+            EnvKind::Ec2 => "ec2",
+        }
+    }
+
+    pub fn connection_name(&self) -> &'static str {
+        match self.connection {
+            Connection::Ssm => "ssm",
+            Connection::Ssh => "ssh",
+        }
+    }
+
+    pub fn to_value(&self) -> Value {
+        record([
+            ("name", Value::str(&self.name)),
+            ("kind", Value::str(self.kind_name())),
+            ("instance_type", Value::str(&self.instance_type)),
+            ("image", Value::str(&self.image)),
+            ("subnet", Value::str(&self.subnet)),
+            ("connection", Value::str(self.connection_name())),
+            ("auto_stop", self.auto_stop.map_or(Value::Null, |m| Value::Duration(m * 60))),
+            ("managed_credentials", Value::Bool(self.managed_credentials)),
+            ("role", opt_str(&self.role)),
+            (
+                "imds",
+                record([
+                    ("tokens", Value::str(&self.imds.tokens)),
+                    ("hop_limit", Value::Int(self.imds.hop_limit)),
+                    ("reason", opt_str(&self.imds.reason)),
+                ]),
+            ),
+            ("tags", Value::record(self.tags.iter().map(|(k, v)| (Rc::from(k.as_str()), Value::str(v))).collect())),
+            ("security_groups", str_list(&self.security_groups)),
+            ("description", opt_str(&self.description)),
+            ("rules", Value::list(self.rules.iter().map(|r| Value::Decl(Decl::Rule(r.clone()))).collect())),
+            ("installs", Value::list(self.installs.iter().map(|i| Value::Decl(Decl::Install(i.clone()))).collect())),
+        ])
+    }
+
+    /// One line for summaries: `cloud9 t3.medium amazonlinux-2023-x86_64, auto-stop 30m`.
+    pub fn auto_stop_text(&self) -> String {
+        self.auto_stop.map_or("never".into(), |m| format_duration(m * 60))
+    }
+}
+
+fn auto_stop_minutes(a: &mut Attrs, kind: EnvKind, secs: i64, span: Span) -> Option<i64> {
+    if kind == EnvKind::Ec2 {
+        a.invalid(span, "auto_stop", "auto-stop is a Cloud9 feature", Some("remove it, or set `kind = cloud9`".into()));
+        return None;
+    }
+    if secs % 60 != 0 {
+        a.invalid(span, "auto_stop", format!("{} is not a whole number of minutes", format_duration(secs)), None);
+        return None;
+    }
+    let minutes = secs / 60;
+    if !(0..=MAX_AUTO_STOP_MINUTES).contains(&minutes) {
+        a.invalid(span, "auto_stop", format!("{} is outside 0m..14d (Cloud9 allows 0 to 20160 minutes)", format_duration(secs)), None);
+        return None;
+    }
+    Some(minutes)
+}
+
+/// `role = "name"` or `role = some_role_declaration`.
+fn role_name(a: &mut Attrs) -> Option<String> {
+    let attr = a.get("role")?.clone();
+    match &attr.value {
+        Value::Decl(Decl::Role(r)) => Some(r.name.clone()),
+        Value::Str(_) => a.string("role").map(|(s, _)| s.to_string()),
+        Value::Null => None,
+        other => {
+            let kind = crate::diag::ErrorKind::Type { expected: "a role or a role name".into(), found: other.type_name().into() };
+            a.error(crate::diag::Diag::new(kind, attr.span));
+            None
+        }
+    }
+}
+
+fn imds(a: &mut Attrs) -> Imds {
+    let mut imds = Imds { tokens: "required".into(), hop_limit: 1, reason: None };
+    let Some((rec, span)) = a.record("imds") else { return imds };
+    a.known_keys("imds", &rec, span, &["tokens", "hop_limit", "reason"]);
+    match rec.get("tokens") {
+        Some(Value::Str(s)) if s.as_ref() == "required" || s.as_ref() == "optional" => imds.tokens = s.to_string(),
+        Some(other) => a.invalid(span, "imds.tokens", format!("{} is not \"required\" or \"optional\"", other.to_kenv()), Some("IMDSv2 only is `tokens: \"required\"`".into())),
+        None => {}
+    }
+    match rec.get("hop_limit") {
+        Some(Value::Int(n)) if (1..=64).contains(n) => imds.hop_limit = *n,
+        Some(other) => a.invalid(span, "imds.hop_limit", format!("{} is not a number from 1 to 64", other.to_kenv()), None),
+        None => {}
+    }
+    match rec.get("reason") {
+        Some(Value::Str(s)) => imds.reason = Some(s.to_string()),
+        Some(other) => a.invalid(span, "imds.reason", format!("{} is not a string", other.to_kenv()), None),
+        None => {}
+    }
+    imds
+}

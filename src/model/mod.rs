@@ -1,0 +1,96 @@
+//! The desired state: typed declarations built from evaluated attributes, validated against what
+//! the AWS APIs accept. Everything after evaluation (plan, apply, policies) works on these types.
+
+mod attrs;
+mod environment;
+mod install;
+mod policy;
+mod role;
+mod rule;
+mod stack;
+pub mod validate;
+
+use std::rc::Rc;
+
+pub use attrs::{Attr, Attrs};
+pub use environment::{Connection, EnvKind, Environment, Imds, ATTRS as ENVIRONMENT_ATTRS, WORD_ATTRS as ENVIRONMENT_WORDS};
+pub use install::InstallStep;
+pub use policy::{Policy, PolicySeverity, ATTRS as POLICY_ATTRS, WORD_ATTRS as POLICY_WORDS};
+pub use role::{Allow, Role, ATTRS as ROLE_ATTRS};
+pub use rule::{PeerKind, Protocol, Rule, RuleParts};
+pub use stack::DesiredState;
+
+use crate::eval::Value;
+use crate::source::Span;
+
+/// A declaration as a kenv value.
+#[derive(Clone)]
+pub enum Decl {
+    Env(Rc<Environment>),
+    Role(Rc<Role>),
+    Rule(Rc<Rule>),
+    Install(Rc<InstallStep>),
+    Allow(Rc<Allow>),
+    Policy(Rc<Policy>),
+}
+
+impl Decl {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Decl::Env(_) => "environment",
+            Decl::Role(_) => "role",
+            Decl::Rule(_) => "rule",
+            Decl::Install(_) => "install step",
+            Decl::Allow(_) => "allow statement",
+            Decl::Policy(_) => "policy",
+        }
+    }
+
+    /// The declaration's attributes as a record: what field access and JSON output see.
+    pub fn to_value(&self) -> Value {
+        match self {
+            Decl::Env(d) => d.to_value(),
+            Decl::Role(d) => d.to_value(),
+            Decl::Rule(d) => d.to_value(),
+            Decl::Install(d) => d.to_value(),
+            Decl::Allow(d) => d.to_value(),
+            Decl::Policy(d) => d.to_value(),
+        }
+    }
+
+    pub fn span(&self) -> Span {
+        match self {
+            Decl::Env(d) => d.span,
+            Decl::Role(d) => d.span,
+            Decl::Rule(d) => d.span,
+            Decl::Install(d) => d.span,
+            Decl::Allow(d) => d.span,
+            Decl::Policy(d) => d.span,
+        }
+    }
+
+    pub fn same(&self, other: &Decl) -> bool {
+        match (self, other) {
+            (Decl::Env(a), Decl::Env(b)) => Rc::ptr_eq(a, b),
+            (Decl::Role(a), Decl::Role(b)) => Rc::ptr_eq(a, b),
+            (Decl::Rule(a), Decl::Rule(b)) => a == b,
+            (Decl::Install(a), Decl::Install(b)) => Rc::ptr_eq(a, b),
+            (Decl::Allow(a), Decl::Allow(b)) => a == b,
+            (Decl::Policy(a), Decl::Policy(b)) => Rc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+/// Builds a record value from `(key, value)` pairs.
+pub(crate) fn record<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    Value::record(fields.into_iter().map(|(k, v)| (Rc::from(k), v)).collect())
+}
+
+pub(crate) fn str_list(items: &[String]) -> Value {
+    Value::list(items.iter().map(|s| Value::str(s)).collect())
+}
+
+pub(crate) fn opt_str(s: &Option<String>) -> Value {
+    s.as_deref().map_or(Value::Null, Value::str)
+}

@@ -1,0 +1,69 @@
+//! `policy NAME { severity = error  message = "…"  check = fn(state) => […] }`: a rule over the
+//! desired state. The check returns the declarations at fault (or `{ at, message }` records).
+
+use crate::eval::Value;
+use crate::source::Span;
+
+use super::{opt_str, record, Attrs, Decl};
+
+pub const ATTRS: &[&str] = &["severity", "message", "check", "description"];
+
+/// Attributes whose value may be written as a bare word: `severity = warning`.
+pub const WORD_ATTRS: &[(&str, &[&str])] = &[("severity", &["error", "warning"])];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicySeverity {
+    Error,
+    Warning,
+}
+
+pub struct Policy {
+    pub name: String,
+    pub severity: PolicySeverity,
+    /// What to fix, shown with each violation that brings no message of its own.
+    pub message: String,
+    pub description: Option<String>,
+    /// A function from the desired state to a list of violations.
+    pub check: Value,
+    pub span: Span,
+}
+
+impl Policy {
+    pub fn build(name: String, a: &mut Attrs, _children: Vec<Decl>) -> Policy {
+        let severity = match a.choice("severity", &["error", "warning"], "error").as_str() {
+            "warning" => PolicySeverity::Warning,
+            _ => PolicySeverity::Error,
+        };
+        let message = a.required_string("message", "\"what to fix\"").map_or_else(String::new, |(s, _)| s.to_string());
+        let description = a.string("description").map(|(s, _)| s.to_string());
+        let check = match a.get("check").cloned() {
+            Some(attr) if matches!(attr.value, Value::Func(_) | Value::Builtin(_)) => attr.value,
+            Some(attr) => {
+                let kind = crate::diag::ErrorKind::Type { expected: "a function".into(), found: attr.value.type_name().into() };
+                a.error(crate::diag::Diag::new(kind, attr.span).help("write `check = fn(state) => [ … ]`"));
+                Value::Null
+            }
+            None => {
+                a.missing("check", "fn(state) => [ … ]");
+                Value::Null
+            }
+        };
+        Policy { name, severity, message, description, check, span: a.span }
+    }
+
+    pub fn severity_name(&self) -> &'static str {
+        match self.severity {
+            PolicySeverity::Error => "error",
+            PolicySeverity::Warning => "warning",
+        }
+    }
+
+    pub fn to_value(&self) -> Value {
+        record([
+            ("name", Value::str(&self.name)),
+            ("severity", Value::str(self.severity_name())),
+            ("message", Value::str(&self.message)),
+            ("description", opt_str(&self.description)),
+        ])
+    }
+}

@@ -1,0 +1,107 @@
+//! `role NAME { trust = […]  managed = […]  allow […] on "…" }`: the IAM role bound to the
+//! environments instead of AWS managed temporary credentials.
+
+use std::rc::Rc;
+
+use crate::diag::{Diag, ErrorKind};
+use crate::eval::Value;
+use crate::source::{Span, Spanned};
+
+use super::attrs::string_items;
+use super::validate;
+use super::{opt_str, record, str_list, Attrs, Decl};
+
+pub const ATTRS: &[&str] = &["trust", "managed", "description"];
+
+#[derive(Debug, Clone)]
+pub struct Role {
+    pub name: String,
+    /// Principals allowed to assume the role (`ec2.amazonaws.com`, …).
+    pub trust: Vec<String>,
+    /// Managed policy ARNs to attach.
+    pub managed: Vec<String>,
+    pub statements: Vec<Rc<Allow>>,
+    pub description: Option<String>,
+    pub span: Span,
+}
+
+/// `allow ACTIONS on RESOURCES`: one statement of the role's inline policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Allow {
+    pub actions: Vec<String>,
+    pub resources: Vec<String>,
+    pub span: Span,
+}
+
+impl Role {
+    pub fn build(name: String, a: &mut Attrs, children: Vec<Decl>) -> Role {
+        if let Err(e) = validate::role_name(&name) {
+            a.invalid(a.span, "role name", e, None);
+        }
+        if a.get("trust").is_none() {
+            a.missing("trust", "[\"ec2.amazonaws.com\"]");
+        }
+        let trust = checked_list(a, "trust", validate::trust_principal);
+        let managed = checked_list(a, "managed", validate::policy_arn);
+        let description = a.string("description").map(|(s, _)| s.to_string());
+        let statements = children
+            .into_iter()
+            .map(|c| match c {
+                Decl::Allow(s) => s,
+                _ => unreachable!("the role sink admits only allow statements"),
+            })
+            .collect();
+        Role { name, trust, managed, statements, description, span: a.span }
+    }
+
+    pub fn to_value(&self) -> Value {
+        record([
+            ("name", Value::str(&self.name)),
+            ("trust", str_list(&self.trust)),
+            ("managed", str_list(&self.managed)),
+            ("allow", Value::list(self.statements.iter().map(|s| Value::Decl(Decl::Allow(s.clone()))).collect())),
+            ("description", opt_str(&self.description)),
+        ])
+    }
+}
+
+fn checked_list(a: &mut Attrs, name: &str, check: fn(&str) -> Result<(), String>) -> Vec<String> {
+    let items = a.strings(name);
+    for item in &items {
+        if let Err(e) = check(item) {
+            a.invalid(a.span_of(name), name, e, None);
+        }
+    }
+    items
+}
+
+impl Allow {
+    pub fn build(actions: Spanned<Value>, resources: Spanned<Value>, span: Span, errors: &mut Vec<Diag>) -> Allow {
+        let actions = checked_items(actions, "action", validate::iam_action, errors);
+        let resources = checked_items(resources, "resource", validate::iam_resource, errors);
+        Allow { actions, resources, span }
+    }
+
+    pub fn to_value(&self) -> Value {
+        record([("actions", str_list(&self.actions)), ("resources", str_list(&self.resources))])
+    }
+}
+
+fn checked_items(v: Spanned<Value>, what: &str, check: fn(&str) -> Result<(), String>, errors: &mut Vec<Diag>) -> Vec<String> {
+    let items = match string_items(&v.node) {
+        Ok(items) => items,
+        Err(found) => {
+            errors.push(Diag::new(ErrorKind::Type { expected: format!("an {what} or a list of them"), found }, v.span));
+            return Vec::new();
+        }
+    };
+    if items.is_empty() {
+        errors.push(Diag::new(ErrorKind::Invalid { what: what.into(), detail: format!("the list of {what}s is empty") }, v.span));
+    }
+    for item in &items {
+        if let Err(detail) = check(item) {
+            errors.push(Diag::new(ErrorKind::Invalid { what: what.into(), detail }, v.span));
+        }
+    }
+    items
+}

@@ -1,0 +1,188 @@
+//! The typed AST. Every node the user wrote carries its span; nodes made by desugaring keep the
+//! span of the text they came from.
+
+use std::rc::Rc;
+
+pub use crate::source::{Span, Spanned};
+
+pub type Name = Rc<str>;
+pub type Expr = Spanned<ExprKind>;
+pub type Stmt = Spanned<StmtKind>;
+pub type Block = Rc<[Stmt]>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StmtKind {
+    Import(Import),
+    Let(Spanned<Name>, Expr),
+    Fn(Spanned<Name>, Rc<FnDef>),
+    Assert(Expr, Option<Expr>),
+    For(ForClause, Block),
+    If(Expr, Block, Option<Block>),
+    /// `name = value` inside a declaration's body.
+    Attr(Spanned<Name>, Expr),
+    Expr(Expr),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Import {
+    pub path: Spanned<String>,
+    pub sha256: Option<Spanned<String>>,
+    /// The name the module is bound to: `as x`, or the file's stem.
+    pub alias: Spanned<Name>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForClause {
+    pub first: Spanned<Name>,
+    pub second: Option<Spanned<Name>>,
+    pub iter: Expr,
+    pub filter: Option<Expr>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    pub name: Spanned<Name>,
+    pub default: Option<Expr>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Expr(Expr),
+    Block(Block),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FnDef {
+    /// `None` for an anonymous function.
+    pub name: Option<Name>,
+    pub params: Vec<Param>,
+    pub body: Body,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arg {
+    pub name: Option<Spanned<Name>>,
+    pub value: Expr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnOp {
+    Neg,
+    Not,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    In,
+    NotIn,
+    Coalesce,
+    Concat,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+impl BinOp {
+    pub fn symbol(self) -> &'static str {
+        use BinOp::*;
+        match self {
+            Or => "or",
+            And => "and",
+            Eq => "==",
+            Ne => "!=",
+            Lt => "<",
+            Le => "<=",
+            Gt => ">",
+            Ge => ">=",
+            In => "in",
+            NotIn => "not in",
+            Coalesce => "??",
+            Concat => "++",
+            Add => "+",
+            Sub => "-",
+            Mul => "*",
+            Div => "/",
+            Rem => "%",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StrPart {
+    Lit(Rc<str>),
+    Expr(Expr),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleExpr {
+    pub direction: Direction,
+    pub protocol: Spanned<Name>,
+    pub ports: Option<(Expr, Option<Expr>)>,
+    pub peer: Expr,
+    pub description: Option<Expr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeclKind {
+    Environment,
+    Role,
+    Policy,
+}
+
+impl DeclKind {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            DeclKind::Environment => "environment",
+            DeclKind::Role => "role",
+            DeclKind::Policy => "policy",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// Seconds.
+    Duration(i64),
+    Str(Rc<str>),
+    Interp(Vec<StrPart>),
+    List(Vec<Expr>),
+    ListComp(Box<Expr>, Vec<ForClause>),
+    Record(Vec<(Spanned<Name>, Expr)>),
+    /// `{ key: value for … }`: the key is an expression.
+    RecordComp(Box<Expr>, Box<Expr>, Vec<ForClause>),
+    Var(Name),
+    Field(Box<Expr>, Spanned<Name>),
+    Index(Box<Expr>, Box<Expr>),
+    Call(Box<Expr>, Vec<Arg>),
+    Unary(UnOp, Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
+    Lambda(Rc<FnDef>),
+    /// `environment NAME { … }`, `role NAME { … }`, `policy NAME { … }`.
+    Decl(DeclKind, Box<Expr>, Block),
+    /// `policy EXPR`: turns on the policies EXPR evaluates to.
+    PolicyUse(Box<Expr>),
+    Rule(Box<RuleExpr>),
+    Install(Box<Expr>, Box<Expr>),
+    Allow(Box<Expr>, Box<Expr>),
+}

@@ -12,11 +12,14 @@ pub struct Violation {
     pub message: String,
     /// The declaration (or attribute) at fault.
     pub span: Span,
+    /// Which declaration, when the span alone may not tell (a template makes many).
+    pub subject: Option<String>,
 }
 
 impl Violation {
     pub fn to_diag(&self) -> Diag {
-        let diag = Diag::new(ErrorKind::Policy { policy: self.policy.clone(), message: self.message.clone() }, self.span).label("here");
+        let label = self.subject.as_ref().map_or_else(|| "here".to_string(), |s| format!("in {s}"));
+        let diag = Diag::new(ErrorKind::Policy { policy: self.policy.clone(), message: self.message.clone() }, self.span).label(label);
         match self.severity {
             PolicySeverity::Error => diag,
             PolicySeverity::Warning => diag.warning(),
@@ -47,17 +50,26 @@ pub fn run_policies(interp: &mut Interp, state: &DesiredState) -> Result<Vec<Vio
 
 /// A check's item: a declaration, `{ at: declaration, message?, attribute? }`, or a message.
 fn violation(policy: &Policy, item: Value) -> Result<Violation> {
-    let mut v = Violation { policy: policy.name.clone(), severity: policy.severity, message: policy.message.clone(), span: policy.span };
+    let mut v = Violation { policy: policy.name.clone(), severity: policy.severity, message: policy.message.clone(), span: policy.span, subject: None };
     match item {
-        Value::Decl(d) => v.span = d.span(),
+        Value::Decl(d) => {
+            v.span = d.span();
+            v.subject = subject(&d);
+        }
         Value::Str(s) => v.message = s.to_string(),
         Value::Record(rec) => {
             if let Some(Value::Str(m)) = rec.get("message") {
                 v.message = m.to_string();
             }
             match (rec.get("at"), rec.get("attribute")) {
-                (Some(Value::Decl(Decl::Env(env))), Some(Value::Str(attr))) => v.span = env.span_of(attr),
-                (Some(Value::Decl(d)), _) => v.span = d.span(),
+                (Some(Value::Decl(d @ Decl::Env(env))), Some(Value::Str(attr))) => {
+                    v.span = env.span_of(attr);
+                    v.subject = subject(d);
+                }
+                (Some(Value::Decl(d)), _) => {
+                    v.span = d.span();
+                    v.subject = subject(d);
+                }
                 _ => {}
             }
         }
@@ -67,4 +79,13 @@ fn violation(policy: &Policy, item: Value) -> Result<Violation> {
         }
     }
     Ok(v)
+}
+
+fn subject(d: &Decl) -> Option<String> {
+    match d {
+        Decl::Env(e) => Some(format!("environment `{}`", e.name)),
+        Decl::Role(r) => Some(format!("role `{}`", r.name)),
+        Decl::Install(i) => Some(format!("install step `{}`", i.name)),
+        _ => None,
+    }
 }

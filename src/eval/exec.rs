@@ -148,8 +148,8 @@ impl Interp {
                 Ok(())
             }
             (Value::Decl(d), Sink::Top) => {
-                let decl_type = d.type_name();
-                self.state.add(d).or_else(|_| misplaced(decl_type, span, "put it inside an `environment { … }` (rules, install steps) or a `role { … }` (allow)"))
+                let what = d.type_name();
+                self.state.add(d).or_else(|_| misplaced(what, "the top level of a file", span))
             }
             (Value::Decl(d @ (Decl::Rule(_) | Decl::Install(_))), Sink::Decl(decl)) if decl.kind == DeclKind::Environment => {
                 decl.children.push(d);
@@ -159,7 +159,7 @@ impl Interp {
                 decl.children.push(d);
                 Ok(())
             }
-            (Value::Decl(d), Sink::Decl(decl)) => misplaced(d.type_name(), span, &format!("{} cannot hold it", an(decl.kind.keyword()))),
+            (Value::Decl(d), Sink::Decl(decl)) => misplaced(d.type_name(), &an(decl.kind.keyword()), span),
             (other, Sink::Top) => Diag::new(ErrorKind::Misplaced(format!("this statement's value is {}, not a declaration", an(other.type_name()))), span)
                 .help("use `let name = …` to keep a value, or `assert` to check one")
                 .err(),
@@ -235,12 +235,18 @@ pub fn policies_in(v: Value, span: Span) -> Result<Value> {
     }
 }
 
-fn misplaced<T>(what: &str, span: Span, help: &str) -> Result<T> {
-    Diag::new(ErrorKind::Misplaced(format!("{} cannot stand here", an(what))), span).help(help).err()
+/// A declaration in a place that cannot hold it, with where it belongs.
+fn misplaced<T>(what: &str, place: &str, span: Span) -> Result<T> {
+    let help = match what {
+        "rule" | "install step" => "put it inside an `environment \"…\" { … }`",
+        "allow statement" => "put it inside a `role \"…\" { … }`",
+        _ => "declare it at the top level of a file, or return it from a function called there",
+    };
+    Diag::new(ErrorKind::Misplaced(format!("{place} cannot hold {}", an(what))), span).help(help).err()
 }
 
 /// "an environment", "a role".
-fn an(word: &str) -> String {
+pub fn an(word: &str) -> String {
     let article = if word.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
     format!("{article} {word}")
 }

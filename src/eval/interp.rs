@@ -36,7 +36,7 @@ impl Mode {
 
 /// Evaluation budgets: past them, evaluation stops with a diagnostic instead of running away.
 pub const MAX_CALL_DEPTH: usize = 512;
-pub const MAX_STEPS: u64 = 50_000_000;
+pub const MAX_STEPS: u64 = 20_000_000;
 /// Expression nesting while evaluating (long operator chains nest without brackets).
 pub const MAX_NESTING: usize = 20_000;
 
@@ -49,6 +49,8 @@ pub struct Interp {
     pub state: DesiredState,
     pub(super) modules: Modules,
     pub(super) steps: u64,
+    /// MAX_STEPS, or `KENV_MAX_STEPS` from the environment (tests use a small budget).
+    max_steps: u64,
     pub(super) depth: usize,
     nesting: usize,
     /// Time spent parsing, for `kenv eval --timings`.
@@ -64,6 +66,7 @@ impl Interp {
             state: DesiredState::default(),
             modules: Modules::default(),
             steps: 0,
+            max_steps: std::env::var("KENV_MAX_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(MAX_STEPS),
             depth: 0,
             nesting: 0,
             parse_time: std::time::Duration::ZERO,
@@ -118,8 +121,8 @@ impl Interp {
 
     pub(super) fn tick(&mut self, span: Span) -> Result<()> {
         self.steps += 1;
-        if self.steps > MAX_STEPS {
-            return Diag::new(ErrorKind::Steps(MAX_STEPS), span).help("look for a loop over a very large range, or recursion that does too much work").err();
+        if self.steps > self.max_steps {
+            return Diag::new(ErrorKind::Steps(self.max_steps), span).help("look for a loop over a very large range, or recursion that does too much work").err();
         }
         Ok(())
     }
@@ -174,7 +177,7 @@ impl Interp {
                 for (key, value) in entries {
                     let v = self.eval(value, scope)?;
                     if rec.insert(key.node.clone(), v).is_some() {
-                        return Diag::new(ErrorKind::DuplicateAttr(key.node.to_string()), key.span).label("this key is already set in this record").err();
+                        return Diag::new(ErrorKind::Duplicate { what: "record key".into(), name: key.node.to_string() }, key.span).label("already set in this record").err();
                     }
                 }
                 Value::record(rec)
@@ -239,7 +242,7 @@ impl Interp {
         for b in builtins::names() {
             candidates.push(b);
         }
-        let help = suggest(name, candidates).or_else(|| keyword_hint(name));
+        let help = keyword_hint(name).or_else(|| suggest(name, candidates));
         Diag::new(ErrorKind::UnknownName(name.into()), span).label("not defined here").help_opt(help).err()
     }
 
@@ -316,6 +319,13 @@ fn keyword_hint(name: &str) -> Option<String> {
         "var" | "const" => "name a value with `let`",
         "def" | "func" | "function" => "define a function with `fn name(args) = …`",
         "elif" => "write `else if`",
+        // Declaration words are names only where their declaration does not parse.
+        "environment" => "an environment is declared as `environment \"name\" { … }`",
+        "role" => "a role is declared as `role \"name\" { trust = […] }`",
+        "policy" => "a policy is declared as `policy \"name\" { message = \"…\"  check = fn(state) => […] }`, or turned on with `policy EXPR`",
+        "ingress" | "egress" => "a rule is written `ingress tcp 443 from \"10.0.0.0/8\" \"description\"`",
+        "install" => "an install step is written `install \"name\" = \"script\"` or `= { script: … }`",
+        "allow" => "a role statement is written `allow [\"service:Action\"] on \"arn:…\"`",
         _ => return None,
     };
     Some(hint.into())

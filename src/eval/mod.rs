@@ -12,6 +12,7 @@ mod value;
 
 use std::path::Path;
 
+pub use exec::an;
 pub use interp::{Interp, Mode};
 pub use policy::{run_policies, Violation};
 pub use scope::Scope;

@@ -109,7 +109,7 @@ impl Interp {
         let base = self.importer_dir(path.span);
         let full = base.join(p);
         if !full.is_file() {
-            let reason = if full.exists() { "it is not a file".to_string() } else { format!("no file at {}", full.display()) };
+            let reason = if full.exists() { "it is not a file".to_string() } else { format!("no file at {}", display_path(&full)) };
             let help = (!p.ends_with(".kenv")).then(|| format!("did you mean `{p}.kenv`?"));
             return fail(reason, help);
         }

@@ -99,7 +99,7 @@ pub fn field(v: &Value, name: &Spanned<Name>) -> Result<Value> {
             _ => unreachable!("declarations are records"),
         },
         other => {
-            let what = format!("a {}", other.type_name());
+            let what = crate::eval::an(other.type_name());
             let help = matches!(other, Value::Null).then(|| "use `x.field ?? default` only after checking `x != null`".to_string());
             return Diag::new(ErrorKind::NoField(what, name.node.to_string()), name.span).help_opt(help).err();
         }

@@ -137,6 +137,10 @@ fn hint_for(before: &str, rest: &str) -> Option<&'static str> {
 
 fn expected_list(positives: &[Rule]) -> String {
     let mut names: Vec<&str> = positives.iter().filter_map(|r| rule_name(*r)).collect();
+    // Anything that starts an expression is said by "an expression".
+    if names.contains(&"an expression") {
+        names.retain(|n| !["a name", "a number", "a string", "`ingress` or `egress`", "`(`"].contains(n));
+    }
     names.sort_unstable();
     names.dedup();
     match names.as_slice() {
@@ -159,7 +163,7 @@ fn rule_name(r: Rule) -> Option<&'static str> {
         block => "`{`",
         params => "`(`",
         fn_body => "`=` or `{`",
-        call | field | index => "`(`, `.` or `[`",
+        call | field | index => "an operator",
         or | and | eq | ne | le | ge | lt | gt | not_in | in_ | coalesce | concat | add | sub | mul | div | rem => "an operator",
         for_vars => "a loop variable",
         entry => "a record entry `key: value`",

@@ -1,0 +1,68 @@
+//! Running the real `kenv` binary in tests.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+pub fn cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases")
+}
+
+pub fn repo_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs kenv in `dir` without colour, at a fixed width, so output is stable.
+pub fn kenv(dir: &Path, args: &[String]) -> Output {
+    kenv_with_stdin(dir, args, "")
+}
+
+pub fn kenv_with_stdin(dir: &Path, args: &[String], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kenv"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kenv runs");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    Output {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
+    }
+}
+
+/// A temporary directory with files in it, and the kenv binary to run there.
+pub struct Test {
+    pub dir: tempfile::TempDir,
+}
+
+impl Test {
+    pub fn new() -> Test {
+        Test { dir: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn file(self, name: &str, content: &str) -> Test {
+        let path = self.dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+        self
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        kenv(self.dir.path(), &args)
+    }
+}

@@ -269,8 +269,15 @@ impl Report {
         report
     }
 
-    fn located(message: String, span: Option<Span>, label: Option<String>, sources: &SourceMap) -> Report {
+    fn located(mut message: String, span: Option<Span>, label: Option<String>, sources: &SourceMap) -> Report {
         let (source, labels) = match span {
+            // A snippet of a huge line (generated input) would take minutes to lay out: name the
+            // place instead.
+            Some(span) if line_len_at(&sources.get(span.src).text, span.start as usize) > MAX_SNIPPET_LINE => {
+                let (line, col) = sources.line_col(span);
+                message = format!("{message}\n  at {}:{line}:{col}", sources.get(span.src).name);
+                (None, Vec::new())
+            }
             Some(span) => {
                 let src = sources.get(span.src);
                 let named = NamedSource::new(src.name.clone(), src.text.to_string());
@@ -284,6 +291,14 @@ impl Report {
 }
 
 const MAX_FRAMES: usize = 8;
+const MAX_SNIPPET_LINE: usize = 2000;
+
+fn line_len_at(text: &str, at: usize) -> usize {
+    let at = at.min(text.len());
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    end - start
+}
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

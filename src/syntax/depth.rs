@@ -97,7 +97,7 @@ mod tests {
 
     #[test]
     fn interpolation_nests() {
-        assert_eq!(too_deep_at("\"${ \"${ (1) }\" }\"", 2), Some(9));
+        assert_eq!(too_deep_at("\"${ \"${ (1) }\" }\"", 2), Some(8));
         assert_eq!(too_deep_at("\"${ \"${ (1) }\" }\"", 3), None);
     }
 

@@ -1,0 +1,185 @@
+//! End-to-end tests of the real binary: exit codes, formats, limits, and the example.
+
+mod support;
+
+use std::process::Command;
+
+use support::{repo_dir, Test};
+
+fn run_in_repo(args: &[&str]) -> support::Output {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    support::kenv(&repo_dir(), &args)
+}
+
+#[test]
+fn kobanzaki_example_checks_and_summarises() {
+    let out = run_in_repo(&["check", "examples/kobanzaki/main.kenv"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "");
+    let first = out.stdout.lines().next().unwrap();
+    assert_eq!(first, "examples/kobanzaki/main.kenv: ok (2 environments, 1 role, 2 rules, 2 install steps, 9 policies)");
+    for line in [
+        "environment kobanzaki-alice  (cloud9 t3.medium amazonlinux-2023-x86_64)",
+        "  role kobanzaki-dev, managed credentials off, imds tokens required (hop limit 1)",
+        "  ingress tcp 443 from 10.0.0.0/8, 172.16.0.0/12  \"internal GitHub Enterprise\"",
+        "  install c1ws",
+        "role kobanzaki-dev",
+    ] {
+        assert!(out.stdout.lines().any(|l| l == line), "missing line {line:?} in\n{}", out.stdout);
+    }
+}
+
+#[test]
+fn kobanzaki_example_json_has_the_same_content() {
+    let out = run_in_repo(&["check", "--format", "json", "examples/kobanzaki/main.kenv"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("valid JSON");
+    assert_eq!(json["ok"], true);
+    let envs = json["state"]["environments"].as_array().unwrap();
+    let names: Vec<&str> = envs.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["kobanzaki-alice", "kobanzaki-bob"]);
+    assert_eq!(envs[0]["managed_credentials"], false);
+    assert_eq!(envs[0]["connection"], "ssm");
+    assert_eq!(envs[0]["rules"][0]["peers"], serde_json::json!(["10.0.0.0/8", "172.16.0.0/12"]));
+    assert_eq!(envs[0]["installs"][0]["env"]["C1WS_TOKEN"], "(secret)");
+    assert_eq!(json["state"]["roles"][0]["name"], "kobanzaki-dev");
+    assert_eq!(json["state"]["policies"].as_array().unwrap().len(), 9);
+    assert_eq!(json["diagnostics"], serde_json::json!([]));
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_exits_0() {
+    assert_eq!(run_in_repo(&["frobnicate"]).code, 2);
+    assert_eq!(run_in_repo(&["check"]).code, 2);
+    assert_eq!(run_in_repo(&["check", "--format", "xml", "x.kenv"]).code, 2);
+    let help = run_in_repo(&["--help"]);
+    assert_eq!(help.code, 0);
+    assert!(help.stdout.contains("check"));
+    assert_eq!(run_in_repo(&["check", "--help"]).code, 0);
+}
+
+#[test]
+fn completions_are_generated() {
+    let out = run_in_repo(&["completions", "bash"]);
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("_kenv"));
+}
+
+#[test]
+fn missing_file_is_a_user_error() {
+    let out = run_in_repo(&["check", "no/such/file.kenv"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("cannot read `no/such/file.kenv`: no such file or directory"), "{}", out.stderr);
+}
+
+#[test]
+fn a_file_that_is_not_text_is_a_user_error() {
+    let t = Test::new();
+    std::fs::write(t.dir.path().join("bin.kenv"), [0xff, 0xfe, 0x00, 0x41]).unwrap();
+    let out = t.run(&["check", "bin.kenv"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("not UTF-8"), "{}", out.stderr);
+}
+
+#[test]
+fn eval_expression_prints_kenv_and_json() {
+    let t = Test::new();
+    let out = t.run(&["eval", "-e", "{ a: [1, 2m], b: \"x\" }"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "{ a: [1, 2m], b: \"x\" }\n"));
+    let out = t.run(&["eval", "--json", "-e", "[1, null]"]);
+    assert_eq!(out.stdout, "[\n  1,\n  null\n]\n");
+}
+
+#[test]
+fn eval_expression_sees_the_file() {
+    let out = run_in_repo(&["eval", "examples/kobanzaki/main.kenv", "-e", "[len(team.members), team.region]"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "[2, \"ap-northeast-1\"]\n");
+}
+
+#[test]
+fn runaway_recursion_ends_in_a_diagnostic() {
+    let t = Test::new().file("r.kenv", "fn f(x) = f(x)\nlet y = f(1)\n");
+    let out = t.run(&["check", "r.kenv"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("recursion limit of 512 nested calls exceeded"), "{}", out.stderr);
+    assert!(out.stderr.contains("in a call to `f`"), "{}", out.stderr);
+}
+
+#[test]
+fn the_step_budget_stops_long_evaluation() {
+    let t = Test::new().file("s.kenv", "let y = [x for x in range(100000)]\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_kenv"))
+        .args(["check", "s.kenv"])
+        .current_dir(t.dir.path())
+        .env("KENV_MAX_STEPS", "5000")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("evaluation took more than 5000 steps"), "{stderr}");
+}
+
+#[test]
+fn a_hundred_thousand_nested_brackets_end_in_a_diagnostic() {
+    let deep = format!("let x = {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    let t = Test::new().file("deep.kenv", &deep);
+    let out = t.run(&["check", "deep.kenv"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("nesting is deeper than 256 levels"), "{}", out.stderr);
+    assert!(out.stderr.contains("at deep.kenv:1:265"), "{}", out.stderr);
+}
+
+#[test]
+fn a_long_operator_chain_ends_in_a_diagnostic_not_a_crash() {
+    let chain = format!("let x = {}1\n", "1 + ".repeat(30_000));
+    let t = Test::new().file("chain.kenv", &chain);
+    let out = t.run(&["check", "chain.kenv"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("nesting is deeper than 20000 levels"), "{}", out.stderr);
+}
+
+#[test]
+fn a_ten_megabyte_file_evaluates() {
+    let mut text = String::with_capacity(10 << 20);
+    let mut i = 0;
+    while text.len() < 10 << 20 {
+        text.push_str(&format!("let v{i} = {{ name: \"item-{i}\", ports: [{i}, 443], on: true }}\n"));
+        i += 1;
+    }
+    text.push_str("let result = len([v0, v1])\n");
+    let t = Test::new().file("big.kenv", &text);
+    let out = t.run(&["eval", "big.kenv", "-e", "result"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "2\n"), "{}", out.stderr);
+}
+
+#[test]
+fn many_syntax_errors_are_reported_together() {
+    let t = Test::new().file("e.kenv", "let a = (1 +\nlet b = 2\nlet c = ]\n");
+    let out = t.run(&["check", "e.kenv"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stderr.matches("kenv::syntax").count(), 2, "{}", out.stderr);
+}
+
+#[test]
+fn check_json_reports_diagnostics_on_failure() {
+    let t = Test::new().file("e.kenv", "let x = nope\n");
+    let out = t.run(&["check", "--format", "json", "e.kenv"]);
+    assert_eq!(out.code, 1);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(json["ok"], false);
+    let d = &json["diagnostics"][0];
+    assert_eq!(d["code"], "kenv::unknown-name");
+    assert_eq!(d["location"]["line"], 1);
+    assert_eq!(d["location"]["column"], 9);
+}
+
+#[test]
+fn secrets_never_reach_output() {
+    let t = Test::new().file("s.kenv", "let t = secret(\"team/token\")\nlet u = \"Bearer ${t}\"\nprint(u)\nprint(t)\n");
+    let out = t.run(&["eval", "s.kenv", "-e", "[t, u, to_json(u), to_yaml({ k: t })]"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "[(secret), (secret), \"\\\"(secret)\\\"\", \"\\\"k\\\": \\\"(secret)\\\"\\n\"]\n");
+    assert_eq!(out.stderr, "(secret)\n(secret)\n");
+}

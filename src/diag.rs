@@ -281,12 +281,23 @@ impl Report {
             Some(span) => {
                 let src = sources.get(span.src);
                 let named = NamedSource::new(src.name.clone(), src.text.to_string());
-                let label = LabeledSpan::new_primary_with_span(label, SourceSpan::new((span.start as usize).into(), span.len()));
+                let label = LabeledSpan::new_primary_with_span(
+                    label,
+                    SourceSpan::new((span.start as usize).into(), span.len()),
+                );
                 (Some(named), vec![label])
             }
             None => (None, Vec::new()),
         };
-        Report { message, code: String::new(), severity: miette::Severity::Advice, help: None, source, labels, related: Vec::new() }
+        Report {
+            message,
+            code: String::new(),
+            severity: miette::Severity::Advice,
+            help: None,
+            source,
+            labels,
+            related: Vec::new(),
+        }
     }
 }
 
@@ -326,10 +337,13 @@ impl Diagnostic for Report {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        (!self.labels.is_empty()).then(|| Box::new(self.labels.iter().cloned()) as Box<dyn Iterator<Item = LabeledSpan>>)
+        (!self.labels.is_empty())
+            .then(|| Box::new(self.labels.iter().cloned()) as Box<dyn Iterator<Item = LabeledSpan>>)
     }
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
-        (!self.related.is_empty()).then(|| Box::new(self.related.iter().map(|r| r as &dyn Diagnostic)) as Box<dyn Iterator<Item = &dyn Diagnostic>>)
+        (!self.related.is_empty()).then(|| {
+            Box::new(self.related.iter().map(|r| r as &dyn Diagnostic)) as Box<dyn Iterator<Item = &dyn Diagnostic>>
+        })
     }
 }

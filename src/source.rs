@@ -25,6 +25,10 @@ impl Span {
         Span { src: self.src, start: self.start.min(other.start), end: self.end.max(other.end) }
     }
 
+    pub fn is_empty(self) -> bool {
+        self.end <= self.start
+    }
+
     pub fn len(self) -> usize {
         (self.end - self.start) as usize
     }
@@ -60,11 +64,7 @@ pub struct SourceMap {
 impl SourceMap {
     pub fn add(&self, name: impl Into<String>, path: Option<&Path>, text: impl Into<Rc<str>>) -> SourceId {
         let mut sources = self.sources.borrow_mut();
-        sources.push(Rc::new(Source {
-            name: name.into(),
-            path: path.map(Path::to_path_buf),
-            text: text.into(),
-        }));
+        sources.push(Rc::new(Source { name: name.into(), path: path.map(Path::to_path_buf), text: text.into() }));
         SourceId(sources.len() as u32 - 1)
     }
 

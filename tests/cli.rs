@@ -17,7 +17,10 @@ fn kobanzaki_example_checks_and_summarises() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stderr, "");
     let first = out.stdout.lines().next().unwrap();
-    assert_eq!(first, "examples/kobanzaki/main.kenv: ok (2 environments, 1 role, 2 rules, 2 install steps, 9 policies)");
+    assert_eq!(
+        first,
+        "examples/kobanzaki/main.kenv: ok (2 environments, 1 role, 2 rules, 2 install steps, 9 policies)"
+    );
     for line in [
         "environment kobanzaki-alice  (cloud9 t3.medium amazonlinux-2023-x86_64)",
         "  role kobanzaki-dev, managed credentials off, imds tokens required (hop limit 1)",

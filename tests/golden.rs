@@ -73,7 +73,8 @@ fn golden_cases() {
             if out.code != h.exit {
                 let first = text.lines().next().unwrap();
                 let args_part = first.split("; exit:").next().unwrap();
-                let new_first = if out.code == 0 { args_part.to_string() } else { format!("{args_part}; exit: {}", out.code) };
+                let new_first =
+                    if out.code == 0 { args_part.to_string() } else { format!("{args_part}; exit: {}", out.code) };
                 fs::write(path, text.replacen(first, &new_first, 1)).unwrap();
             }
             continue;
@@ -87,7 +88,12 @@ fn golden_cases() {
         }
     }
     assert!(ran >= 150, "expected at least 150 golden cases, found {ran}");
-    assert!(failures.is_empty(), "{} of {ran} golden cases differ (KENV_BLESS=1 to accept):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {ran} golden cases differ (KENV_BLESS=1 to accept):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Every failing case must point into the source: a diagnostic with a label, not a bare message.

@@ -7,9 +7,27 @@ use crate::diag::Result;
 use crate::eval::{Interp, Record, Value};
 
 pub const BUILTINS: &[Builtin] = &[
-    Builtin { name: "to_json", params: &["value", "pretty?"], effect: Pure, doc: "The value as JSON text; secrets are written as \"(secret)\".", func: to_json },
-    Builtin { name: "from_json", params: &["text"], effect: Pure, doc: "The value JSON text describes.", func: from_json },
-    Builtin { name: "to_yaml", params: &["value"], effect: Pure, doc: "The value as YAML text (block style); secrets are written as \"(secret)\".", func: to_yaml },
+    Builtin {
+        name: "to_json",
+        params: &["value", "pretty?"],
+        effect: Pure,
+        doc: "The value as JSON text; secrets are written as \"(secret)\".",
+        func: to_json,
+    },
+    Builtin {
+        name: "from_json",
+        params: &["text"],
+        effect: Pure,
+        doc: "The value JSON text describes.",
+        func: from_json,
+    },
+    Builtin {
+        name: "to_yaml",
+        params: &["value"],
+        effect: Pure,
+        doc: "The value as YAML text (block style); secrets are written as \"(secret)\".",
+        func: to_yaml,
+    },
 ];
 
 fn to_json(_: &mut Interp, a: &mut Args) -> Result<Value> {
@@ -35,7 +53,9 @@ pub fn from_json_value(j: serde_json::Value) -> Value {
         J::Number(n) => n.as_i64().map_or_else(|| Value::str(&n.to_string()), Value::Int),
         J::String(s) => Value::str(&s),
         J::Array(items) => Value::list(items.into_iter().map(from_json_value).collect()),
-        J::Object(map) => Value::record(map.into_iter().map(|(k, v)| (k.as_str().into(), from_json_value(v))).collect::<Record>()),
+        J::Object(map) => {
+            Value::record(map.into_iter().map(|(k, v)| (k.as_str().into(), from_json_value(v))).collect::<Record>())
+        }
     }
 }
 

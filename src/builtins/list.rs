@@ -10,24 +10,108 @@ use crate::eval::{Interp, Value};
 const MAX_RANGE: i64 = 10_000_000;
 
 pub const BUILTINS: &[Builtin] = &[
-    Builtin { name: "len", params: &["value"], effect: Pure, doc: "The length of a list, record (its keys) or string (its characters).", func: len },
-    Builtin { name: "range", params: &["start", "end?"], effect: Pure, doc: "The integers from `start` up to, not including, `end`; `range(n)` is 0 to n.", func: range },
+    Builtin {
+        name: "len",
+        params: &["value"],
+        effect: Pure,
+        doc: "The length of a list, record (its keys) or string (its characters).",
+        func: len,
+    },
+    Builtin {
+        name: "range",
+        params: &["start", "end?"],
+        effect: Pure,
+        doc: "The integers from `start` up to, not including, `end`; `range(n)` is 0 to n.",
+        func: range,
+    },
     Builtin { name: "map", params: &["items", "f"], effect: Pure, doc: "`f(x)` for each item.", func: map },
-    Builtin { name: "filter", params: &["items", "f"], effect: Pure, doc: "The items for which `f(x)` is true.", func: filter },
-    Builtin { name: "reduce", params: &["items", "init", "f"], effect: Pure, doc: "Folds the items with `f(acc, x)`, starting from `init`.", func: reduce },
-    Builtin { name: "any", params: &["items", "f?"], effect: Pure, doc: "Whether `f(x)` (or the item itself) is true for any item.", func: any },
-    Builtin { name: "all", params: &["items", "f?"], effect: Pure, doc: "Whether `f(x)` (or the item itself) is true for every item.", func: all },
-    Builtin { name: "contains", params: &["collection", "item"], effect: Pure, doc: "Whether a list holds an item, a record a key, or a string a substring.", func: contains },
-    Builtin { name: "sort", params: &["items", "key?"], effect: Pure, doc: "The items in ascending order (ints, durations or strings), by `key(x)` if given.", func: sort },
-    Builtin { name: "unique", params: &["items"], effect: Pure, doc: "The items without repeats, first occurrence kept.", func: unique },
+    Builtin {
+        name: "filter",
+        params: &["items", "f"],
+        effect: Pure,
+        doc: "The items for which `f(x)` is true.",
+        func: filter,
+    },
+    Builtin {
+        name: "reduce",
+        params: &["items", "init", "f"],
+        effect: Pure,
+        doc: "Folds the items with `f(acc, x)`, starting from `init`.",
+        func: reduce,
+    },
+    Builtin {
+        name: "any",
+        params: &["items", "f?"],
+        effect: Pure,
+        doc: "Whether `f(x)` (or the item itself) is true for any item.",
+        func: any,
+    },
+    Builtin {
+        name: "all",
+        params: &["items", "f?"],
+        effect: Pure,
+        doc: "Whether `f(x)` (or the item itself) is true for every item.",
+        func: all,
+    },
+    Builtin {
+        name: "contains",
+        params: &["collection", "item"],
+        effect: Pure,
+        doc: "Whether a list holds an item, a record a key, or a string a substring.",
+        func: contains,
+    },
+    Builtin {
+        name: "sort",
+        params: &["items", "key?"],
+        effect: Pure,
+        doc: "The items in ascending order (ints, durations or strings), by `key(x)` if given.",
+        func: sort,
+    },
+    Builtin {
+        name: "unique",
+        params: &["items"],
+        effect: Pure,
+        doc: "The items without repeats, first occurrence kept.",
+        func: unique,
+    },
     Builtin { name: "flatten", params: &["items"], effect: Pure, doc: "A list of lists as one list.", func: flatten },
     Builtin { name: "reverse", params: &["items"], effect: Pure, doc: "The items in reverse order.", func: reverse },
-    Builtin { name: "sum", params: &["items"], effect: Pure, doc: "The sum of a list of ints (or durations).", func: sum },
-    Builtin { name: "min", params: &["items"], effect: Pure, doc: "The smallest item; null for an empty list.", func: min },
-    Builtin { name: "max", params: &["items"], effect: Pure, doc: "The largest item; null for an empty list.", func: max },
+    Builtin {
+        name: "sum",
+        params: &["items"],
+        effect: Pure,
+        doc: "The sum of a list of ints (or durations).",
+        func: sum,
+    },
+    Builtin {
+        name: "min",
+        params: &["items"],
+        effect: Pure,
+        doc: "The smallest item; null for an empty list.",
+        func: min,
+    },
+    Builtin {
+        name: "max",
+        params: &["items"],
+        effect: Pure,
+        doc: "The largest item; null for an empty list.",
+        func: max,
+    },
     Builtin { name: "enumerate", params: &["items"], effect: Pure, doc: "`[index, item]` pairs.", func: enumerate },
-    Builtin { name: "zip", params: &["a", "b"], effect: Pure, doc: "`[a[i], b[i]]` pairs, as long as the shorter list.", func: zip },
-    Builtin { name: "slice", params: &["items", "start", "end?"], effect: Pure, doc: "Items (or characters) from `start` up to `end`; negative positions count from the end.", func: slice },
+    Builtin {
+        name: "zip",
+        params: &["a", "b"],
+        effect: Pure,
+        doc: "`[a[i], b[i]]` pairs, as long as the shorter list.",
+        func: zip,
+    },
+    Builtin {
+        name: "slice",
+        params: &["items", "start", "end?"],
+        effect: Pure,
+        doc: "Items (or characters) from `start` up to `end`; negative positions count from the end.",
+        func: slice,
+    },
 ];
 
 fn len(_: &mut Interp, a: &mut Args) -> Result<Value> {
@@ -231,7 +315,13 @@ fn zip(_: &mut Interp, a: &mut Args) -> Result<Value> {
 
 fn slice(_: &mut Interp, a: &mut Args) -> Result<Value> {
     let bounds = |len: usize| -> Result<(usize, usize)> {
-        let clamp = |n: i64| if n < 0 { (len as i64 + n).max(0) as usize } else { (n as usize).min(len) };
+        let clamp = |n: i64| {
+            if n < 0 {
+                (len as i64 + n).max(0) as usize
+            } else {
+                (n as usize).min(len)
+            }
+        };
         let start = clamp(a.int(1)?);
         let end = a.opt_int(2)?.map_or(len, clamp);
         Ok((start, end.max(start)))

@@ -79,7 +79,8 @@ impl Builtin {
     }
 }
 
-const GROUPS: &[&[Builtin]] = &[text::BUILTINS, list::BUILTINS, record::BUILTINS, net::BUILTINS, encode::BUILTINS, misc::BUILTINS];
+const GROUPS: &[&[Builtin]] =
+    &[text::BUILTINS, list::BUILTINS, record::BUILTINS, net::BUILTINS, encode::BUILTINS, misc::BUILTINS];
 
 static REGISTRY: LazyLock<HashMap<&'static str, &'static Builtin>> =
     LazyLock::new(|| GROUPS.iter().flat_map(|g| g.iter()).map(|b| (b.name, b)).collect());
@@ -174,6 +175,10 @@ impl Args {
 
     /// An error about the call as a whole.
     pub fn invalid<T>(&self, i: usize, detail: impl Into<String>) -> Result<T> {
-        Diag::new(ErrorKind::Invalid { what: format!("argument to `{}`", self.name), detail: detail.into() }, self.span(i)).err()
+        Diag::new(
+            ErrorKind::Invalid { what: format!("argument to `{}`", self.name), detail: detail.into() },
+            self.span(i),
+        )
+        .err()
     }
 }

@@ -31,7 +31,11 @@ impl Block {
     }
 
     fn text(&self, bits: u128, len: Option<u32>) -> String {
-        let addr = if self.width == 32 { IpAddr::from(std::net::Ipv4Addr::from(bits as u32)) } else { IpAddr::from(std::net::Ipv6Addr::from(bits)) };
+        let addr = if self.width == 32 {
+            IpAddr::from(std::net::Ipv4Addr::from(bits as u32))
+        } else {
+            IpAddr::from(std::net::Ipv6Addr::from(bits))
+        };
         match len {
             Some(l) => format!("{addr}/{l}"),
             None => addr.to_string(),

@@ -8,12 +8,48 @@ use crate::eval::{Interp, Record, Value};
 
 pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "keys", params: &["record"], effect: Pure, doc: "The record's keys, in order.", func: keys },
-    Builtin { name: "values", params: &["record"], effect: Pure, doc: "The record's values, in key order.", func: values },
-    Builtin { name: "items", params: &["record"], effect: Pure, doc: "`[key, value]` pairs, in key order.", func: items },
-    Builtin { name: "has", params: &["record", "key"], effect: Pure, doc: "Whether the record has the key.", func: has },
-    Builtin { name: "get", params: &["record", "key", "default?"], effect: Pure, doc: "The value at `key`, or `default` (null) when it is missing.", func: get },
-    Builtin { name: "merge", params: &["base", "over"], effect: Pure, doc: "`base` with `over` laid on top; records inside both are merged too.", func: merge },
-    Builtin { name: "omit", params: &["record", "keys"], effect: Pure, doc: "The record without the given keys.", func: omit },
+    Builtin {
+        name: "values",
+        params: &["record"],
+        effect: Pure,
+        doc: "The record's values, in key order.",
+        func: values,
+    },
+    Builtin {
+        name: "items",
+        params: &["record"],
+        effect: Pure,
+        doc: "`[key, value]` pairs, in key order.",
+        func: items,
+    },
+    Builtin {
+        name: "has",
+        params: &["record", "key"],
+        effect: Pure,
+        doc: "Whether the record has the key.",
+        func: has,
+    },
+    Builtin {
+        name: "get",
+        params: &["record", "key", "default?"],
+        effect: Pure,
+        doc: "The value at `key`, or `default` (null) when it is missing.",
+        func: get,
+    },
+    Builtin {
+        name: "merge",
+        params: &["base", "over"],
+        effect: Pure,
+        doc: "`base` with `over` laid on top; records inside both are merged too.",
+        func: merge,
+    },
+    Builtin {
+        name: "omit",
+        params: &["record", "keys"],
+        effect: Pure,
+        doc: "The record without the given keys.",
+        func: omit,
+    },
 ];
 
 fn keys(_: &mut Interp, a: &mut Args) -> Result<Value> {

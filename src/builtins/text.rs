@@ -9,16 +9,70 @@ use crate::eval::{Interp, Value};
 pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "upper", params: &["s"], effect: Pure, doc: "The string in upper case.", func: upper },
     Builtin { name: "lower", params: &["s"], effect: Pure, doc: "The string in lower case.", func: lower },
-    Builtin { name: "trim", params: &["s"], effect: Pure, doc: "The string without leading and trailing white space.", func: trim },
-    Builtin { name: "split", params: &["s", "sep"], effect: Pure, doc: "The parts of `s` between occurrences of `sep`.", func: split },
-    Builtin { name: "join", params: &["items", "sep?"], effect: Pure, doc: "The strings of a list joined by `sep` (default \"\").", func: join },
-    Builtin { name: "replace", params: &["s", "from", "to"], effect: Pure, doc: "`s` with every `from` replaced by `to`.", func: replace },
-    Builtin { name: "starts_with", params: &["s", "prefix"], effect: Pure, doc: "Whether `s` starts with `prefix`.", func: starts_with },
-    Builtin { name: "ends_with", params: &["s", "suffix"], effect: Pure, doc: "Whether `s` ends with `suffix`.", func: ends_with },
+    Builtin {
+        name: "trim",
+        params: &["s"],
+        effect: Pure,
+        doc: "The string without leading and trailing white space.",
+        func: trim,
+    },
+    Builtin {
+        name: "split",
+        params: &["s", "sep"],
+        effect: Pure,
+        doc: "The parts of `s` between occurrences of `sep`.",
+        func: split,
+    },
+    Builtin {
+        name: "join",
+        params: &["items", "sep?"],
+        effect: Pure,
+        doc: "The strings of a list joined by `sep` (default \"\").",
+        func: join,
+    },
+    Builtin {
+        name: "replace",
+        params: &["s", "from", "to"],
+        effect: Pure,
+        doc: "`s` with every `from` replaced by `to`.",
+        func: replace,
+    },
+    Builtin {
+        name: "starts_with",
+        params: &["s", "prefix"],
+        effect: Pure,
+        doc: "Whether `s` starts with `prefix`.",
+        func: starts_with,
+    },
+    Builtin {
+        name: "ends_with",
+        params: &["s", "suffix"],
+        effect: Pure,
+        doc: "Whether `s` ends with `suffix`.",
+        func: ends_with,
+    },
     Builtin { name: "lines", params: &["s"], effect: Pure, doc: "The lines of a string.", func: lines },
-    Builtin { name: "indent", params: &["s", "width"], effect: Pure, doc: "Every non-empty line of `s` indented by `width` spaces.", func: indent },
-    Builtin { name: "str", params: &["value"], effect: Pure, doc: "A value as text: strings as they are, other values as kenv writes them.", func: to_str },
-    Builtin { name: "int", params: &["value"], effect: Pure, doc: "An integer from a decimal string (or an int).", func: to_int },
+    Builtin {
+        name: "indent",
+        params: &["s", "width"],
+        effect: Pure,
+        doc: "Every non-empty line of `s` indented by `width` spaces.",
+        func: indent,
+    },
+    Builtin {
+        name: "str",
+        params: &["value"],
+        effect: Pure,
+        doc: "A value as text: strings as they are, other values as kenv writes them.",
+        func: to_str,
+    },
+    Builtin {
+        name: "int",
+        params: &["value"],
+        effect: Pure,
+        doc: "An integer from a decimal string (or an int).",
+        func: to_int,
+    },
 ];
 
 fn upper(_: &mut Interp, a: &mut Args) -> Result<Value> {
@@ -83,7 +137,8 @@ fn indent(_: &mut Interp, a: &mut Args) -> Result<Value> {
         return a.invalid(1, "the width must be 0 to 64");
     }
     let pad = " ".repeat(width as usize);
-    let out: Vec<String> = s.split('\n').map(|l| if l.is_empty() { String::new() } else { format!("{pad}{l}") }).collect();
+    let out: Vec<String> =
+        s.split('\n').map(|l| if l.is_empty() { String::new() } else { format!("{pad}{l}") }).collect();
     Ok(Value::str(&out.join("\n")))
 }
 

@@ -49,7 +49,8 @@ pub fn run(file: &Path, format: Format, style: Style) -> i32 {
 
 fn fail(file: &Path, diags: &[Diag], sources: &SourceMap, format: Format, style: Style) -> i32 {
     if format == Format::Json {
-        let out = json!({ "file": file.display().to_string(), "ok": false, "diagnostics": diagnostics_json(diags, sources) });
+        let out =
+            json!({ "file": file.display().to_string(), "ok": false, "diagnostics": diagnostics_json(diags, sources) });
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return FAILED;
     }

@@ -46,7 +46,9 @@ pub fn main() -> i32 {
 fn run(command: Command, style: Style) -> i32 {
     match command {
         Command::Check { file, format } => check::run(&file, format, style),
-        Command::Eval { file, expr, json, timings } => eval::run(file.as_deref(), expr.as_deref(), json, timings, style),
+        Command::Eval { file, expr, json, timings } => {
+            eval::run(file.as_deref(), expr.as_deref(), json, timings, style)
+        }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "kenv", &mut std::io::stdout());
             OK

@@ -43,15 +43,29 @@ fn plural(n: usize, word: &str) -> String {
 
 fn environment(out: &mut String, env: &Environment) {
     let _ = writeln!(out, "environment {}  ({} {} {})", env.name, env.kind_name(), env.instance_type, env.image);
-    let _ = writeln!(out, "  subnet {}, connection {}, auto-stop {}", env.subnet, env.connection_name(), env.auto_stop_text());
+    let _ = writeln!(
+        out,
+        "  subnet {}, connection {}, auto-stop {}",
+        env.subnet,
+        env.connection_name(),
+        env.auto_stop_text()
+    );
     let role = env.role.as_deref().unwrap_or("none");
     let creds = if env.managed_credentials { "on" } else { "off" };
-    let _ = writeln!(out, "  role {role}, managed credentials {creds}, imds tokens {} (hop limit {})", env.imds.tokens, env.imds.hop_limit);
+    let _ = writeln!(
+        out,
+        "  role {role}, managed credentials {creds}, imds tokens {} (hop limit {})",
+        env.imds.tokens, env.imds.hop_limit
+    );
     for rule in &env.rules {
         let ports = rule.ports_text();
         let dir = if rule.direction_name() == "ingress" { "from" } else { "to" };
         let desc = rule.description.as_ref().map(|d| format!("  \"{d}\"")).unwrap_or_default();
-        let proto = if ports.is_empty() { rule.protocol.name().to_string() } else { format!("{} {ports}", rule.protocol.name()) };
+        let proto = if ports.is_empty() {
+            rule.protocol.name().to_string()
+        } else {
+            format!("{} {ports}", rule.protocol.name())
+        };
         let _ = writeln!(out, "  {} {proto} {dir} {}{desc}", rule.direction_name(), rule.peers.join(", "));
     }
     for step in &env.installs {

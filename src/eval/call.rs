@@ -35,7 +35,11 @@ impl Interp {
         match f {
             Value::Func(closure) => self.call_closure(closure, args, span),
             Value::Builtin(b) => self.call_builtin(b, args, span),
-            other => Diag::new(ErrorKind::Type { expected: "a function".into(), found: other.type_name().into() }, span).label("this is not a function").err(),
+            other => {
+                Diag::new(ErrorKind::Type { expected: "a function".into(), found: other.type_name().into() }, span)
+                    .label("this is not a function")
+                    .err()
+            }
         }
     }
 
@@ -57,10 +61,13 @@ impl Interp {
                 // Defaults are evaluated at the call, and may use earlier parameters.
                 (None, Some(default)) => self.eval(default, &scope)?,
                 (None, None) => {
-                    return Diag::new(ErrorKind::Args(format!("missing argument `{}` in a call to `{name}`", param.name.node)), span)
-                        .note(param.name.span, "parameter declared here")
-                        .help(format!("pass it by position or as `{}: …`", param.name.node))
-                        .err();
+                    return Diag::new(
+                        ErrorKind::Args(format!("missing argument `{}` in a call to `{name}`", param.name.node)),
+                        span,
+                    )
+                    .note(param.name.span, "parameter declared here")
+                    .help(format!("pass it by position or as `{}: …`", param.name.node))
+                    .err();
                 }
             };
             scope.define(param.name.node.clone(), value);
@@ -68,7 +75,8 @@ impl Interp {
         self.depth += 1;
         if self.depth > MAX_CALL_DEPTH {
             self.depth = 0;
-            let diag = Diag::new(ErrorKind::Recursion(MAX_CALL_DEPTH), span).help("a function that calls itself needs a case that stops: `if n == 0 { … } else { f(n - 1) }`");
+            let diag = Diag::new(ErrorKind::Recursion(MAX_CALL_DEPTH), span)
+                .help("a function that calls itself needs a case that stops: `if n == 0 { … } else { f(n - 1) }`");
             return Err(with_frame(diag.boxed(), &name, span));
         }
         let result = match &def.body {
@@ -87,7 +95,11 @@ impl Interp {
 
     fn call_builtin(&mut self, b: &'static Builtin, args: Vec<ArgValue>, span: Span) -> Result<Value> {
         if !b.effect.allowed_in(self.mode) {
-            let kind = ErrorKind::Effect { name: b.name.into(), effect: b.effect.describe().into(), mode: self.mode.name().into() };
+            let kind = ErrorKind::Effect {
+                name: b.name.into(),
+                effect: b.effect.describe().into(),
+                mode: self.mode.name().into(),
+            };
             return Diag::new(kind, span).help(b.effect.where_allowed()).err();
         }
         let bound = bind(b.name, b.params, args, span, None)?;
@@ -97,7 +109,13 @@ impl Interp {
 }
 
 /// Matches arguments to parameter names. A parameter ending in `?` is optional.
-fn bind(name: &str, params: &[&str], args: Vec<ArgValue>, span: Span, decl: Option<Span>) -> Result<Vec<Option<(Value, Span)>>> {
+fn bind(
+    name: &str,
+    params: &[&str],
+    args: Vec<ArgValue>,
+    span: Span,
+    decl: Option<Span>,
+) -> Result<Vec<Option<(Value, Span)>>> {
     let clean: Vec<&str> = params.iter().map(|p| p.trim_end_matches('?')).collect();
     let mut out: Vec<Option<(Value, Span)>> = vec![None; params.len()];
     let mut next = 0;
@@ -106,8 +124,11 @@ fn bind(name: &str, params: &[&str], args: Vec<ArgValue>, span: Span, decl: Opti
             Some(n) => match clean.iter().position(|p| *p == &*n.node) {
                 Some(i) => i,
                 None => {
-                    let help = suggest(&n.node, clean.iter().copied()).unwrap_or_else(|| format!("`{name}` takes: {}", clean.join(", ")));
-                    return Diag::new(ErrorKind::Args(format!("`{name}` has no parameter `{}`", n.node)), n.span).help(help).err();
+                    let help = suggest(&n.node, clean.iter().copied())
+                        .unwrap_or_else(|| format!("`{name}` takes: {}", clean.join(", ")));
+                    return Diag::new(ErrorKind::Args(format!("`{name}` has no parameter `{}`", n.node)), n.span)
+                        .help(help)
+                        .err();
                 }
             },
             None => {
@@ -115,7 +136,10 @@ fn bind(name: &str, params: &[&str], args: Vec<ArgValue>, span: Span, decl: Opti
                     next += 1;
                 }
                 if next >= out.len() {
-                    let diag = Diag::new(ErrorKind::Args(format!("too many arguments: `{name}` takes {}", count(params.len()))), arg.span);
+                    let diag = Diag::new(
+                        ErrorKind::Args(format!("too many arguments: `{name}` takes {}", count(params.len()))),
+                        arg.span,
+                    );
                     return with_decl(diag, decl).help(format!("`{name}({})`", clean.join(", "))).err();
                 }
                 next
@@ -128,7 +152,9 @@ fn bind(name: &str, params: &[&str], args: Vec<ArgValue>, span: Span, decl: Opti
     }
     if decl.is_none() {
         if let Some(i) = params.iter().enumerate().position(|(i, p)| !p.ends_with('?') && out[i].is_none()) {
-            return Diag::new(ErrorKind::Args(format!("missing argument `{}` in a call to `{name}`", clean[i])), span).help(format!("`{name}({})`", clean.join(", "))).err();
+            return Diag::new(ErrorKind::Args(format!("missing argument `{}` in a call to `{name}`", clean[i])), span)
+                .help(format!("`{name}({})`", clean.join(", ")))
+                .err();
         }
     }
     Ok(out)

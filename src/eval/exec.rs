@@ -102,13 +102,17 @@ impl Interp {
 
     fn exec_attr(&mut self, name: &Spanned<Name>, value: &Expr, scope: &Scope, sink: &mut Sink) -> Result<()> {
         let Sink::Decl(decl) = sink else {
-            return Diag::new(ErrorKind::Misplaced(format!("attribute `{}` outside a declaration", name.node)), name.span)
-                .help(format!("use `let {} = …` to name a value", name.node))
-                .err();
+            return Diag::new(
+                ErrorKind::Misplaced(format!("attribute `{}` outside a declaration", name.node)),
+                name.span,
+            )
+            .help(format!("use `let {} = …` to name a value", name.node))
+            .err();
         };
         let known = decl.kind.attrs();
         if !known.contains(&&*name.node) {
-            let help = suggest(&name.node, known.iter().copied()).unwrap_or_else(|| format!("{} takes: {}", an(decl.kind.keyword()), known.join(", ")));
+            let help = suggest(&name.node, known.iter().copied())
+                .unwrap_or_else(|| format!("{} takes: {}", an(decl.kind.keyword()), known.join(", ")));
             let kind = ErrorKind::UnknownAttr { attr: name.node.to_string(), decl: an(decl.kind.keyword()) };
             self.errors.push(Diag::new(kind, name.span).help(help));
             return Ok(());
@@ -116,16 +120,24 @@ impl Interp {
         // `kind = cloud9`: a bare word names a value of a word-valued attribute, unless it is a
         // variable in scope.
         let v = match (&value.node, decl.kind.words(&name.node)) {
-            (ExprKind::Var(w), Some(words)) if scope.lookup(w).is_none() && words.contains(&&**w) => Value::Str(w.clone()),
+            (ExprKind::Var(w), Some(words)) if scope.lookup(w).is_none() && words.contains(&&**w) => {
+                Value::Str(w.clone())
+            }
             (ExprKind::Var(w), Some(words)) if scope.lookup(w).is_none() => {
-                let help = suggest(w, words.iter().copied()).unwrap_or_else(|| format!("use one of: {}", words.join(", ")));
-                let kind = ErrorKind::Invalid { what: name.node.to_string(), detail: format!("`{w}` is not one of {}", words.join(", ")) };
+                let help =
+                    suggest(w, words.iter().copied()).unwrap_or_else(|| format!("use one of: {}", words.join(", ")));
+                let kind = ErrorKind::Invalid {
+                    what: name.node.to_string(),
+                    detail: format!("`{w}` is not one of {}", words.join(", ")),
+                };
                 return Diag::new(kind, value.span).help(help).err();
             }
             _ => self.eval(value, scope)?,
         };
         if let Some(first) = decl.attrs.iter().find(|a| a.name.node == name.node) {
-            let diag = Diag::new(ErrorKind::DuplicateAttr(name.node.to_string()), name.span).note(first.name.span, "first set here").help("set each attribute once");
+            let diag = Diag::new(ErrorKind::DuplicateAttr(name.node.to_string()), name.span)
+                .note(first.name.span, "first set here")
+                .help("set each attribute once");
             self.errors.push(diag);
             return Ok(());
         }
@@ -151,7 +163,9 @@ impl Interp {
                 let what = d.type_name();
                 self.state.add(d).or_else(|_| misplaced(what, "the top level of a file", span))
             }
-            (Value::Decl(d @ (Decl::Rule(_) | Decl::Install(_))), Sink::Decl(decl)) if decl.kind == DeclKind::Environment => {
+            (Value::Decl(d @ (Decl::Rule(_) | Decl::Install(_))), Sink::Decl(decl))
+                if decl.kind == DeclKind::Environment =>
+            {
                 decl.children.push(d);
                 Ok(())
             }
@@ -160,16 +174,29 @@ impl Interp {
                 Ok(())
             }
             (Value::Decl(d), Sink::Decl(decl)) => misplaced(d.type_name(), &an(decl.kind.keyword()), span),
-            (other, Sink::Top) => Diag::new(ErrorKind::Misplaced(format!("this statement's value is {}, not a declaration", an(other.type_name()))), span)
-                .help("use `let name = …` to keep a value, or `assert` to check one")
-                .err(),
-            (other, Sink::Decl(decl)) => Diag::new(ErrorKind::Misplaced(format!("{} cannot hold {}", an(decl.kind.keyword()), an(other.type_name()))), span)
-                .help("set attributes with `name = value`")
-                .err(),
+            (other, Sink::Top) => Diag::new(
+                ErrorKind::Misplaced(format!("this statement's value is {}, not a declaration", an(other.type_name()))),
+                span,
+            )
+            .help("use `let name = …` to keep a value, or `assert` to check one")
+            .err(),
+            (other, Sink::Decl(decl)) => Diag::new(
+                ErrorKind::Misplaced(format!("{} cannot hold {}", an(decl.kind.keyword()), an(other.type_name()))),
+                span,
+            )
+            .help("set attributes with `name = value`")
+            .err(),
         }
     }
 
-    pub(super) fn eval_decl(&mut self, kind: DeclKind, name: &Expr, body: &Block, scope: &Scope, span: Span) -> Result<Value> {
+    pub(super) fn eval_decl(
+        &mut self,
+        kind: DeclKind,
+        name: &Expr,
+        body: &Block,
+        scope: &Scope,
+        span: Span,
+    ) -> Result<Value> {
         let name_value = self.eval(name, scope)?;
         let Value::Str(decl_name) = name_value else {
             return type_error("a string name", &name_value, name.span);
@@ -178,7 +205,12 @@ impl Interp {
         self.exec(body, &scope.child(), &mut sink)?;
         let Sink::Decl(decl) = sink else { unreachable!() };
         let head = Span { end: name.span.end, ..span };
-        let mut attrs = Attrs { decl: format!("{} `{decl_name}`", kind.keyword()), span: head, attrs: &decl.attrs, errors: &mut self.errors };
+        let mut attrs = Attrs {
+            decl: format!("{} `{decl_name}`", kind.keyword()),
+            span: head,
+            attrs: &decl.attrs,
+            errors: &mut self.errors,
+        };
         let name = decl_name.to_string();
         Ok(Value::Decl(match kind {
             DeclKind::Environment => {
@@ -193,14 +225,22 @@ impl Interp {
     }
 
     pub(super) fn eval_rule(&mut self, rule: &RuleExpr, scope: &Scope, span: Span) -> Result<Value> {
-        let spanned = |this: &mut Interp, e: &Expr| -> Result<Spanned<Value>> { Ok(Spanned::new(this.eval(e, scope)?, e.span)) };
+        let spanned =
+            |this: &mut Interp, e: &Expr| -> Result<Spanned<Value>> { Ok(Spanned::new(this.eval(e, scope)?, e.span)) };
         let ports = match &rule.ports {
             Some((from, to)) => Some((spanned(self, from)?, to.as_ref().map(|t| spanned(self, t)).transpose()?)),
             None => None,
         };
         let peer = spanned(self, &rule.peer)?;
         let description = rule.description.as_ref().map(|d| spanned(self, d)).transpose()?;
-        let parts = model::RuleParts { direction: rule.direction, protocol: rule.protocol.clone(), ports, peer, description, span };
+        let parts = model::RuleParts {
+            direction: rule.direction,
+            protocol: rule.protocol.clone(),
+            ports,
+            peer,
+            description,
+            span,
+        };
         Ok(Value::Decl(Decl::Rule(Rc::new(Rule::build(parts, &mut self.errors)))))
     }
 

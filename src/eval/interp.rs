@@ -93,6 +93,7 @@ impl Interp {
     }
 
     /// An error that stops evaluation, after the problems collected before it.
+    #[allow(clippy::boxed_local)] // it arrives boxed, as every error does
     fn with_errors(&mut self, e: Box<Diag>) -> Vec<Diag> {
         let mut all = std::mem::take(&mut self.errors);
         all.push(*e);
@@ -101,7 +102,12 @@ impl Interp {
 
     /// Typed input (`kenv eval -e`, the REPL): runs the statements in `scope`; when the last is an
     /// expression, its value is the result. Declarations join the desired state.
-    pub fn eval_input(&mut self, name: &str, text: &str, scope: &Scope) -> std::result::Result<Option<Value>, Vec<Diag>> {
+    pub fn eval_input(
+        &mut self,
+        name: &str,
+        text: &str,
+        scope: &Scope,
+    ) -> std::result::Result<Option<Value>, Vec<Diag>> {
         let src = self.sources.add(name, None, text);
         let mut stmts = self.parse(src)?;
         let last = match stmts.last() {
@@ -110,7 +116,9 @@ impl Interp {
         };
         self.exec(&stmts, scope, &mut Sink::Top).map_err(|e| self.with_errors(e))?;
         let value = match last {
-            Some(Spanned { node: StmtKind::Expr(e), .. }) => Some(self.eval(&e, scope).map_err(|e| self.with_errors(e))?),
+            Some(Spanned { node: StmtKind::Expr(e), .. }) => {
+                Some(self.eval(&e, scope).map_err(|e| self.with_errors(e))?)
+            }
             _ => None,
         };
         if !self.errors.is_empty() {
@@ -122,7 +130,9 @@ impl Interp {
     pub(super) fn tick(&mut self, span: Span) -> Result<()> {
         self.steps += 1;
         if self.steps > self.max_steps {
-            return Diag::new(ErrorKind::Steps(self.max_steps), span).help("look for a loop over a very large range, or recursion that does too much work").err();
+            return Diag::new(ErrorKind::Steps(self.max_steps), span)
+                .help("look for a loop over a very large range, or recursion that does too much work")
+                .err();
         }
         Ok(())
     }
@@ -132,7 +142,9 @@ impl Interp {
         self.nesting += 1;
         if self.nesting > MAX_NESTING {
             self.nesting = 0;
-            return Diag::new(ErrorKind::TooDeep(MAX_NESTING), expr.span).help("split the expression into named parts with `let`").err();
+            return Diag::new(ErrorKind::TooDeep(MAX_NESTING), expr.span)
+                .help("split the expression into named parts with `let`")
+                .err();
         }
         let result = self.eval_kind(expr, scope);
         self.nesting = self.nesting.saturating_sub(1);
@@ -177,7 +189,12 @@ impl Interp {
                 for (key, value) in entries {
                     let v = self.eval(value, scope)?;
                     if rec.insert(key.node.clone(), v).is_some() {
-                        return Diag::new(ErrorKind::Duplicate { what: "record key".into(), name: key.node.to_string() }, key.span).label("already set in this record").err();
+                        return Diag::new(
+                            ErrorKind::Duplicate { what: "record key".into(), name: key.node.to_string() },
+                            key.span,
+                        )
+                        .label("already set in this record")
+                        .err();
                     }
                 }
                 Value::record(rec)
@@ -277,7 +294,12 @@ impl Interp {
     }
 
     /// Runs `body` once per binding of nested `for … in … if …` clauses.
-    pub(super) fn comprehend(&mut self, clauses: &[ForClause], scope: &Scope, body: &mut dyn FnMut(&mut Interp, &Scope) -> Result<()>) -> Result<()> {
+    pub(super) fn comprehend(
+        &mut self,
+        clauses: &[ForClause],
+        scope: &Scope,
+        body: &mut dyn FnMut(&mut Interp, &Scope) -> Result<()>,
+    ) -> Result<()> {
         let Some((clause, rest)) = clauses.split_first() else {
             return body(self, scope);
         };

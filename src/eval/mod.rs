@@ -40,7 +40,7 @@ pub fn load(path: &Path, mode: Mode) -> Result<Program, Failure> {
     let mut interp = Interp::new(mode);
     let text = match read_source(path) {
         Ok(t) => t,
-        Err(d) => return Err(Failure { diags: vec![d], sources: interp.sources.clone() }),
+        Err(d) => return Err(Failure { diags: vec![*d], sources: interp.sources.clone() }),
     };
     let src = interp.sources.add(path.display().to_string(), Some(path), text);
     let scope = interp.root_scope();
@@ -71,15 +71,16 @@ fn finish(mut interp: Interp, scope: Scope) -> Result<Program, Failure> {
     }
 }
 
-pub fn read_source(path: &Path) -> Result<String, Diag> {
-    let io = |reason: String| Diag::bare(ErrorKind::Io { path: path.display().to_string(), reason });
+pub fn read_source(path: &Path) -> Result<String, Box<Diag>> {
+    let io = |reason: String| Diag::bare(ErrorKind::Io { path: path.display().to_string(), reason }).boxed();
     let meta = std::fs::metadata(path).map_err(|e| io(crate::cli_error_text(&e)))?;
     if meta.is_dir() {
         return Err(io("it is a directory".into()));
     }
     if meta.len() > crate::syntax::MAX_SOURCE as u64 {
-        return Err(Diag::bare(ErrorKind::TooLarge(crate::syntax::MAX_SOURCE >> 20)));
+        return Err(Diag::bare(ErrorKind::TooLarge(crate::syntax::MAX_SOURCE >> 20)).boxed());
     }
     let bytes = std::fs::read(path).map_err(|e| io(crate::cli_error_text(&e)))?;
-    String::from_utf8(bytes).map_err(|e| io(format!("it is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to())))
+    String::from_utf8(bytes)
+        .map_err(|e| io(format!("it is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to())))
 }

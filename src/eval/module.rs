@@ -57,7 +57,9 @@ impl Interp {
         if let Some(at) = self.modules.loading.iter().position(|k| *k == resolved.key) {
             let mut chain: Vec<String> = self.modules.loading[at..].iter().map(|k| display_key(k)).collect();
             chain.push(display_key(&resolved.key));
-            return Diag::new(ErrorKind::ImportCycle(chain.join(" → ")), path.span).help("move what both files need into a third module that imports neither").err();
+            return Diag::new(ErrorKind::ImportCycle(chain.join(" → ")), path.span)
+                .help("move what both files need into a third module that imports neither")
+                .err();
         }
         let text = match &resolved.path {
             None => STDLIB.iter().find(|(n, _)| *n == resolved.key).map(|(_, t)| t.to_string()).unwrap_or_default(),
@@ -95,21 +97,31 @@ impl Interp {
 
     fn resolve(&self, path: &Spanned<String>) -> Result<Resolved> {
         let p = path.node.as_str();
-        let fail = |reason: String, help: Option<String>| Diag::new(ErrorKind::Import { path: p.into(), reason }, path.span).help_opt(help).err();
+        let fail = |reason: String, help: Option<String>| {
+            Diag::new(ErrorKind::Import { path: p.into(), reason }, path.span).help_opt(help).err()
+        };
         if p.starts_with("std/") {
             if STDLIB.iter().any(|(n, _)| *n == p) {
                 return Ok(Resolved { key: p.into(), name: p.into(), path: None });
             }
-            let help = suggest(p, STDLIB.iter().map(|(n, _)| *n)).unwrap_or_else(|| format!("the standard modules are: {}", std_names()));
+            let help = suggest(p, STDLIB.iter().map(|(n, _)| *n))
+                .unwrap_or_else(|| format!("the standard modules are: {}", std_names()));
             return fail("there is no such standard module".into(), Some(help));
         }
         if p.contains("://") || p.starts_with("git+") {
-            return fail("remote imports (git and https) are not supported by this version of kenv".into(), Some("copy the template next to your file and import it by relative path".into()));
+            return fail(
+                "remote imports (git and https) are not supported by this version of kenv".into(),
+                Some("copy the template next to your file and import it by relative path".into()),
+            );
         }
         let base = self.importer_dir(path.span);
         let full = base.join(p);
         if !full.is_file() {
-            let reason = if full.exists() { "it is not a file".to_string() } else { format!("no file at {}", display_path(&full)) };
+            let reason = if full.exists() {
+                "it is not a file".to_string()
+            } else {
+                format!("no file at {}", display_path(&full))
+            };
             let help = (!p.ends_with(".kenv")).then(|| format!("did you mean `{p}.kenv`?"));
             return fail(reason, help);
         }

@@ -26,16 +26,26 @@ pub fn binary(op: BinOp, l: Value, r: Value, ls: Span, rs: Span) -> Result<Value
     let span = ls.to(rs);
     let mismatch = || -> Result<Value> {
         let help = match (op, &l, &r) {
-            (Add, Str(_) | Secret(_), _) | (Add, _, Str(_) | Secret(_)) => Some("join strings with `++`, or interpolate: \"${a}${b}\""),
+            (Add, Str(_) | Secret(_), _) | (Add, _, Str(_) | Secret(_)) => {
+                Some("join strings with `++`, or interpolate: \"${a}${b}\"")
+            }
             (Add, List(_), List(_)) => Some("join lists with `++`"),
-            (Concat, Str(_), Int(_) | Bool(_) | Duration(_)) | (Concat, Int(_) | Bool(_) | Duration(_), Str(_)) => Some("turn the value into text with interpolation: \"${x}\" or str(x)"),
+            (Concat, Str(_), Int(_) | Bool(_) | Duration(_)) | (Concat, Int(_) | Bool(_) | Duration(_), Str(_)) => {
+                Some("turn the value into text with interpolation: \"${x}\" or str(x)")
+            }
             _ => None,
         };
         let detail = format!("`{}` cannot combine {} and {}", op.symbol(), l.type_name(), r.type_name());
-        Diag::new(ErrorKind::Type { expected: "operands of matching types".into(), found: format!("{} and {}", l.type_name(), r.type_name()) }, span)
-            .label(detail)
-            .help_opt(help.map(str::to_string))
-            .err()
+        Diag::new(
+            ErrorKind::Type {
+                expected: "operands of matching types".into(),
+                found: format!("{} and {}", l.type_name(), r.type_name()),
+            },
+            span,
+        )
+        .label(detail)
+        .help_opt(help.map(str::to_string))
+        .err()
     };
     Ok(match (op, &l, &r) {
         (Eq, _, _) => Bool(l.equals(&r)),
@@ -83,7 +93,9 @@ pub fn binary(op: BinOp, l: Value, r: Value, ls: Span, rs: Span) -> Result<Value
         (Rem, Int(a), Int(b)) => Int(a.checked_rem(*b).ok_or_else(|| overflow(span))?),
         (Add, Duration(a), Duration(b)) => Duration(a.checked_add(*b).ok_or_else(|| overflow(span))?),
         (Sub, Duration(a), Duration(b)) => Duration(a.checked_sub(*b).ok_or_else(|| overflow(span))?),
-        (Mul, Duration(a), Int(b)) | (Mul, Int(b), Duration(a)) => Duration(a.checked_mul(*b).ok_or_else(|| overflow(span))?),
+        (Mul, Duration(a), Int(b)) | (Mul, Int(b), Duration(a)) => {
+            Duration(a.checked_mul(*b).ok_or_else(|| overflow(span))?)
+        }
         (Div, Duration(_), Int(0)) => return Diag::new(ErrorKind::DivZero, rs).err(),
         (Div, Duration(a), Int(b)) => Duration(a / b),
         _ => return mismatch(),
@@ -100,7 +112,8 @@ pub fn field(v: &Value, name: &Spanned<Name>) -> Result<Value> {
         },
         other => {
             let what = crate::eval::an(other.type_name());
-            let help = matches!(other, Value::Null).then(|| "use `x.field ?? default` only after checking `x != null`".to_string());
+            let help = matches!(other, Value::Null)
+                .then(|| "use `x.field ?? default` only after checking `x != null`".to_string());
             return Diag::new(ErrorKind::NoField(what, name.node.to_string()), name.span).help_opt(help).err();
         }
     };
@@ -111,7 +124,9 @@ pub fn field(v: &Value, name: &Spanned<Name>) -> Result<Value> {
         let keys: Vec<&str> = rec.keys().map(|k| &**k).take(12).collect();
         (!keys.is_empty()).then(|| format!("its fields are: {}", keys.join(", ")))
     });
-    Diag::new(ErrorKind::NoField(format!("this {}", v.type_name()), name.node.to_string()), name.span).help_opt(help).err()
+    Diag::new(ErrorKind::NoField(format!("this {}", v.type_name()), name.node.to_string()), name.span)
+        .help_opt(help)
+        .err()
 }
 
 /// `list[i]` (negative counts from the end), `record["key"]`.
@@ -130,12 +145,19 @@ pub fn index(v: &Value, i: &Value, span: Span) -> Result<Value> {
             Some(v) => Ok(v.clone()),
             None => {
                 let help = suggest(k, rec.keys().map(|k| &**k));
-                Diag::new(ErrorKind::NoField("this record".into(), k.to_string()), span).help_opt(help).help("use get(record, key, default) when the key may be missing").err()
+                Diag::new(ErrorKind::NoField("this record".into(), k.to_string()), span)
+                    .help_opt(help)
+                    .help("use get(record, key, default) when the key may be missing")
+                    .err()
             }
         },
         (Value::List(_), other) => type_error("an integer index", other, span),
         (Value::Record(_), other) => type_error("a string key", other, span),
-        (other, _) => Diag::new(ErrorKind::Type { expected: "a list or a record".into(), found: other.type_name().into() }, span).label("only lists and records can be indexed").err(),
+        (other, _) => {
+            Diag::new(ErrorKind::Type { expected: "a list or a record".into(), found: other.type_name().into() }, span)
+                .label("only lists and records can be indexed")
+                .err()
+        }
     }
 }
 
@@ -143,8 +165,14 @@ pub fn index(v: &Value, i: &Value, span: Span) -> Result<Value> {
 pub fn iterate(v: &Value, clause: &ForClause, span: Span) -> Result<Vec<(Value, Value)>> {
     match v {
         Value::List(items) => Ok(items.iter().enumerate().map(|(i, x)| (Value::Int(i as i64), x.clone())).collect()),
-        Value::Record(rec) if clause.second.is_some() => Ok(rec.iter().map(|(k, x)| (Value::Str(k.clone()), x.clone())).collect()),
+        Value::Record(rec) if clause.second.is_some() => {
+            Ok(rec.iter().map(|(k, x)| (Value::Str(k.clone()), x.clone())).collect())
+        }
         Value::Record(rec) => Ok(rec.keys().map(|k| (Value::Null, Value::Str(k.clone()))).collect()),
-        other => Diag::new(ErrorKind::Type { expected: "a list or a record".into(), found: other.type_name().into() }, span).label("`for` goes over a list or a record").err(),
+        other => {
+            Diag::new(ErrorKind::Type { expected: "a list or a record".into(), found: other.type_name().into() }, span)
+                .label("`for` goes over a list or a record")
+                .err()
+        }
     }
 }

@@ -19,7 +19,9 @@ pub struct Violation {
 impl Violation {
     pub fn to_diag(&self) -> Diag {
         let label = self.subject.as_ref().map_or_else(|| "here".to_string(), |s| format!("in {s}"));
-        let diag = Diag::new(ErrorKind::Policy { policy: self.policy.clone(), message: self.message.clone() }, self.span).label(label);
+        let diag =
+            Diag::new(ErrorKind::Policy { policy: self.policy.clone(), message: self.message.clone() }, self.span)
+                .label(label);
         match self.severity {
             PolicySeverity::Error => diag,
             PolicySeverity::Warning => diag.warning(),
@@ -50,7 +52,13 @@ pub fn run_policies(interp: &mut Interp, state: &DesiredState) -> Result<Vec<Vio
 
 /// A check's item: a declaration, `{ at: declaration, message?, attribute? }`, or a message.
 fn violation(policy: &Policy, item: Value) -> Result<Violation> {
-    let mut v = Violation { policy: policy.name.clone(), severity: policy.severity, message: policy.message.clone(), span: policy.span, subject: None };
+    let mut v = Violation {
+        policy: policy.name.clone(),
+        severity: policy.severity,
+        message: policy.message.clone(),
+        span: policy.span,
+        subject: None,
+    };
     match item {
         Value::Decl(d) => {
             v.span = d.span();
@@ -74,8 +82,10 @@ fn violation(policy: &Policy, item: Value) -> Result<Violation> {
             }
         }
         other => {
-            let detail = format!("its check returned {}, not a declaration, a message or {{ at, message }}", other.type_name());
-            return Diag::new(ErrorKind::Invalid { what: format!("policy `{}`", policy.name), detail }, policy.span).err();
+            let detail =
+                format!("its check returned {}, not a declaration, a message or {{ at, message }}", other.type_name());
+            return Diag::new(ErrorKind::Invalid { what: format!("policy `{}`", policy.name), detail }, policy.span)
+                .err();
         }
     }
     Ok(v)

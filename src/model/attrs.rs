@@ -66,7 +66,15 @@ impl Attrs<'_> {
             Value::Str(s) => Some((s.clone(), attr.span)),
             Value::Null => None,
             Value::Secret(_) => {
-                self.invalid(attr.span, name, "a secret cannot be used here", Some("secrets are accepted only where a value reaches a process, e.g. an install step's `env`".into()));
+                self.invalid(
+                    attr.span,
+                    name,
+                    "a secret cannot be used here",
+                    Some(
+                        "secrets are accepted only where a value reaches a process, e.g. an install step's `env`"
+                            .into(),
+                    ),
+                );
                 None
             }
             _ => {
@@ -86,17 +94,22 @@ impl Attrs<'_> {
 
     /// One of a fixed set of words; the default when absent.
     pub fn choice(&mut self, name: &str, allowed: &[&str], default: &str) -> String {
-        let Some((s, span)) = self.string(name) else { return default.into() };
+        let Some((s, span)) = self.string(name) else {
+            return default.into();
+        };
         if allowed.contains(&&*s) {
             return s.to_string();
         }
-        let help = suggest(&s, allowed.iter().copied()).unwrap_or_else(|| format!("use one of: {}", allowed.join(", ")));
+        let help =
+            suggest(&s, allowed.iter().copied()).unwrap_or_else(|| format!("use one of: {}", allowed.join(", ")));
         self.invalid(span, name, format!("`{s}` is not one of {}", allowed.join(", ")), Some(help));
         default.into()
     }
 
     pub fn bool(&mut self, name: &str, default: bool) -> bool {
-        let Some(attr) = self.get(name).cloned() else { return default };
+        let Some(attr) = self.get(name).cloned() else {
+            return default;
+        };
         match attr.value {
             Value::Bool(b) => b,
             _ => {
@@ -124,7 +137,11 @@ impl Attrs<'_> {
             Value::Duration(s) => Some((s, attr.span)),
             Value::Null => None,
             Value::Int(n) => {
-                self.type_error(&attr, "a duration", Some(&format!("write the unit: `{n}m` for minutes, `{n}h` for hours")));
+                self.type_error(
+                    &attr,
+                    "a duration",
+                    Some(&format!("write the unit: `{n}m` for minutes, `{n}h` for hours")),
+                );
                 None
             }
             _ => {
@@ -136,7 +153,9 @@ impl Attrs<'_> {
 
     /// A string or a list of strings, each with the span it was written at (the attribute's).
     pub fn strings(&mut self, name: &str) -> Vec<String> {
-        let Some(attr) = self.get(name).cloned() else { return Vec::new() };
+        let Some(attr) = self.get(name).cloned() else {
+            return Vec::new();
+        };
         match string_items(&attr.value) {
             Ok(items) => items,
             Err(found) => {
@@ -161,7 +180,9 @@ impl Attrs<'_> {
 
     /// A record whose values are text (ints and bools are written as text, as AWS tags are).
     pub fn string_map(&mut self, name: &str) -> BTreeMap<String, String> {
-        let Some((rec, span)) = self.record(name) else { return BTreeMap::new() };
+        let Some((rec, span)) = self.record(name) else {
+            return BTreeMap::new();
+        };
         let mut out = BTreeMap::new();
         for (k, v) in rec.iter() {
             match v {
@@ -183,7 +204,8 @@ impl Attrs<'_> {
     pub fn known_keys(&mut self, name: &str, rec: &Record, span: Span, known: &[&str]) {
         for key in rec.keys() {
             if !known.contains(&&**key) {
-                let help = suggest(key, known.iter().copied()).unwrap_or_else(|| format!("`{name}` takes: {}", known.join(", ")));
+                let help = suggest(key, known.iter().copied())
+                    .unwrap_or_else(|| format!("`{name}` takes: {}", known.join(", ")));
                 self.invalid(span, name, format!("unknown key `{key}`"), Some(help));
             }
         }

@@ -118,7 +118,12 @@ impl Environment {
         };
         let auto_stop = a.duration("auto_stop").and_then(|(secs, span)| auto_stop_minutes(a, kind, secs, span));
         if kind == EnvKind::Ec2 && a.get("managed_credentials").is_some() {
-            a.invalid(a.span_of("managed_credentials"), "managed_credentials", "managed temporary credentials exist only in Cloud9", Some("remove it, or set `kind = cloud9`".into()));
+            a.invalid(
+                a.span_of("managed_credentials"),
+                "managed_credentials",
+                "managed temporary credentials exist only in Cloud9",
+                Some("remove it, or set `kind = cloud9`".into()),
+            );
         }
         let managed_credentials = a.bool("managed_credentials", kind == EnvKind::Cloud9);
         let role = role_name(a);
@@ -235,7 +240,12 @@ fn auto_stop_minutes(a: &mut Attrs, kind: EnvKind, secs: i64, span: Span) -> Opt
     }
     let minutes = secs / 60;
     if !(0..=MAX_AUTO_STOP_MINUTES).contains(&minutes) {
-        a.invalid(span, "auto_stop", format!("{} is outside 0m..14d (Cloud9 allows 0 to 20160 minutes)", format_duration(secs)), None);
+        a.invalid(
+            span,
+            "auto_stop",
+            format!("{} is outside 0m..14d (Cloud9 allows 0 to 20160 minutes)", format_duration(secs)),
+            None,
+        );
         return None;
     }
     Some(minutes)
@@ -249,7 +259,10 @@ fn role_name(a: &mut Attrs) -> Option<String> {
         Value::Str(_) => a.string("role").map(|(s, _)| s.to_string()),
         Value::Null => None,
         other => {
-            let kind = crate::diag::ErrorKind::Type { expected: "a role or a role name".into(), found: other.type_name().into() };
+            let kind = crate::diag::ErrorKind::Type {
+                expected: "a role or a role name".into(),
+                found: other.type_name().into(),
+            };
             a.error(crate::diag::Diag::new(kind, attr.span));
             None
         }
@@ -258,16 +271,25 @@ fn role_name(a: &mut Attrs) -> Option<String> {
 
 fn imds(a: &mut Attrs) -> Imds {
     let mut imds = Imds { tokens: "required".into(), hop_limit: 1, reason: None };
-    let Some((rec, span)) = a.record("imds") else { return imds };
+    let Some((rec, span)) = a.record("imds") else {
+        return imds;
+    };
     a.known_keys("imds", &rec, span, &["tokens", "hop_limit", "reason"]);
     match rec.get("tokens") {
         Some(Value::Str(s)) if s.as_ref() == "required" || s.as_ref() == "optional" => imds.tokens = s.to_string(),
-        Some(other) => a.invalid(span, "imds.tokens", format!("{} is not \"required\" or \"optional\"", other.to_kenv()), Some("IMDSv2 only is `tokens: \"required\"`".into())),
+        Some(other) => a.invalid(
+            span,
+            "imds.tokens",
+            format!("{} is not \"required\" or \"optional\"", other.to_kenv()),
+            Some("IMDSv2 only is `tokens: \"required\"`".into()),
+        ),
         None => {}
     }
     match rec.get("hop_limit") {
         Some(Value::Int(n)) if (1..=64).contains(n) => imds.hop_limit = *n,
-        Some(other) => a.invalid(span, "imds.hop_limit", format!("{} is not a number from 1 to 64", other.to_kenv()), None),
+        Some(other) => {
+            a.invalid(span, "imds.hop_limit", format!("{} is not a number from 1 to 64", other.to_kenv()), None)
+        }
         None => {}
     }
     match rec.get("reason") {

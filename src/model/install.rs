@@ -11,7 +11,8 @@ use crate::source::{Span, Spanned};
 use super::attrs::string_items;
 use super::{opt_str, record};
 
-pub const KEYS: &[&str] = &["script", "commands", "url", "sha256", "creates", "unless", "timeout", "user", "dir", "env"];
+pub const KEYS: &[&str] =
+    &["script", "commands", "url", "sha256", "creates", "unless", "timeout", "user", "dir", "env"];
 
 /// Ten minutes, the default of SSM's AWS-RunShellScript.
 pub const DEFAULT_TIMEOUT: i64 = 600;
@@ -63,17 +64,24 @@ impl InstallStep {
             }
             Value::Record(r) => r.clone(),
             Value::Secret(_) => {
-                err("a script cannot be a secret: it would be written out where anyone can read it".into(), Some(SECRET_HELP.into()));
+                err(
+                    "a script cannot be a secret: it would be written out where anyone can read it".into(),
+                    Some(SECRET_HELP.into()),
+                );
                 return step;
             }
             other => {
-                errors.push(Diag::new(ErrorKind::Type { expected: "a script or a record".into(), found: other.type_name().into() }, at));
+                errors.push(Diag::new(
+                    ErrorKind::Type { expected: "a script or a record".into(), found: other.type_name().into() },
+                    at,
+                ));
                 return step;
             }
         };
         for key in rec.keys() {
             if !KEYS.contains(&&**key) {
-                let help = suggest(key, KEYS.iter().copied()).unwrap_or_else(|| format!("an install step takes: {}", KEYS.join(", ")));
+                let help = suggest(key, KEYS.iter().copied())
+                    .unwrap_or_else(|| format!("an install step takes: {}", KEYS.join(", ")));
                 err(format!("unknown key `{key}`"), Some(help));
             }
         }
@@ -107,8 +115,13 @@ impl InstallStep {
             step.script = Some(cmds.join("\n") + "\n");
         }
         match (&step.url, &step.sha256) {
-            (Some(_), None) => err("a script fetched from `url` must be pinned with `sha256`".into(), Some("add `sha256: \"<64 hex digits>\"` (`sha256sum script.sh` prints it)".into())),
-            (_, Some(h)) if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) => err(format!("`{h}` is not a sha256 (64 hex digits)"), None),
+            (Some(_), None) => err(
+                "a script fetched from `url` must be pinned with `sha256`".into(),
+                Some("add `sha256: \"<64 hex digits>\"` (`sha256sum script.sh` prints it)".into()),
+            ),
+            (_, Some(h)) if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                err(format!("`{h}` is not a sha256 (64 hex digits)"), None)
+            }
             _ => {}
         }
         match rec.get("timeout") {
@@ -160,7 +173,8 @@ fn env_vars(value: &Value, err: &mut impl FnMut(String, Option<String>)) -> BTre
     };
     let mut out = BTreeMap::new();
     for (k, v) in rec.iter() {
-        let valid_name = k.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let valid_name = k.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid_name {
             err(format!("`{k}` is not a shell variable name"), None);
         }

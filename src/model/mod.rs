@@ -13,7 +13,9 @@ pub mod validate;
 use std::rc::Rc;
 
 pub use attrs::{Attr, Attrs};
-pub use environment::{Connection, EnvKind, Environment, Imds, ATTRS as ENVIRONMENT_ATTRS, WORD_ATTRS as ENVIRONMENT_WORDS};
+pub use environment::{
+    Connection, EnvKind, Environment, Imds, ATTRS as ENVIRONMENT_ATTRS, WORD_ATTRS as ENVIRONMENT_WORDS,
+};
 pub use install::InstallStep;
 pub use policy::{Policy, PolicySeverity, ATTRS as POLICY_ATTRS, WORD_ATTRS as POLICY_WORDS};
 pub use role::{Allow, Role, ATTRS as ROLE_ATTRS};

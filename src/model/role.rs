@@ -87,7 +87,12 @@ impl Allow {
     }
 }
 
-fn checked_items(v: Spanned<Value>, what: &str, check: fn(&str) -> Result<(), String>, errors: &mut Vec<Diag>) -> Vec<String> {
+fn checked_items(
+    v: Spanned<Value>,
+    what: &str,
+    check: fn(&str) -> Result<(), String>,
+    errors: &mut Vec<Diag>,
+) -> Vec<String> {
     let items = match string_items(&v.node) {
         Ok(items) => items,
         Err(found) => {
@@ -96,7 +101,10 @@ fn checked_items(v: Spanned<Value>, what: &str, check: fn(&str) -> Result<(), St
         }
     };
     if items.is_empty() {
-        errors.push(Diag::new(ErrorKind::Invalid { what: what.into(), detail: format!("the list of {what}s is empty") }, v.span));
+        errors.push(Diag::new(
+            ErrorKind::Invalid { what: what.into(), detail: format!("the list of {what}s is empty") },
+            v.span,
+        ));
     }
     for item in &items {
         if let Err(detail) = check(item) {

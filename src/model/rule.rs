@@ -94,13 +94,24 @@ impl Rule {
             errors.push(Diag::new(ErrorKind::Invalid { what: what.into(), detail }, span).help_opt(help));
         };
         let protocol = Protocol::parse(&parts.protocol.node).unwrap_or_else(|| {
-            let help = suggest(&parts.protocol.node, Protocol::NAMES).unwrap_or_else(|| "use tcp, udp, icmp or all".into());
-            err(parts.protocol.span, "protocol", format!("`{}` is not tcp, udp, icmp or all", parts.protocol.node), Some(help));
+            let help =
+                suggest(&parts.protocol.node, Protocol::NAMES).unwrap_or_else(|| "use tcp, udp, icmp or all".into());
+            err(
+                parts.protocol.span,
+                "protocol",
+                format!("`{}` is not tcp, udp, icmp or all", parts.protocol.node),
+                Some(help),
+            );
             Protocol::Tcp
         });
         let (from_port, to_port) = match (&parts.ports, protocol) {
             (None, Protocol::Tcp | Protocol::Udp) => {
-                err(parts.protocol.span, "rule", format!("a {} rule needs a port", protocol.name()), Some(format!("write `{} 443` or a range `{} 8000..8080`", protocol.name(), protocol.name())));
+                err(
+                    parts.protocol.span,
+                    "rule",
+                    format!("a {} rule needs a port", protocol.name()),
+                    Some(format!("write `{} 443` or a range `{} 8000..8080`", protocol.name(), protocol.name())),
+                );
                 (0, 0)
             }
             (None, _) => (-1, -1),
@@ -112,7 +123,12 @@ impl Rule {
                 let lo = port(from, &mut err);
                 let hi = to.as_ref().map_or(lo, |t| port(t, &mut err));
                 if lo > hi {
-                    err(from.span.to(to.as_ref().unwrap().span), "port range", format!("{lo}..{hi} runs backwards"), Some(format!("write `{hi}..{lo}`")));
+                    err(
+                        from.span.to(to.as_ref().unwrap().span),
+                        "port range",
+                        format!("{lo}..{hi} runs backwards"),
+                        Some(format!("write `{hi}..{lo}`")),
+                    );
                 }
                 (lo, hi)
             }
@@ -124,7 +140,8 @@ impl Rule {
             }
             Ok(items) => items,
             Err(found) => {
-                let kind = ErrorKind::Type { expected: "a CIDR block, a security group id, or a list of them".into(), found };
+                let kind =
+                    ErrorKind::Type { expected: "a CIDR block, a security group id, or a list of them".into(), found };
                 errors.push(Diag::new(kind, parts.peer.span));
                 Vec::new()
             }

@@ -47,17 +47,33 @@ impl DesiredState {
             unique("install step", env.installs.iter().map(|i| (i.name.as_str(), i.span)), errors);
             for (i, rule) in env.rules.iter().enumerate() {
                 let same = |r: &&Rc<super::Rule>| {
-                    r.direction == rule.direction && r.protocol == rule.protocol && r.from_port == rule.from_port && r.to_port == rule.to_port && r.peers.iter().any(|p| rule.peers.contains(p))
+                    r.direction == rule.direction
+                        && r.protocol == rule.protocol
+                        && r.from_port == rule.from_port
+                        && r.to_port == rule.to_port
+                        && r.peers.iter().any(|p| rule.peers.contains(p))
                 };
                 if let Some(first) = env.rules[..i].iter().find(same) {
-                    let kind = ErrorKind::Duplicate { what: "rule".into(), name: format!("{} {} {}", rule.direction_name(), rule.protocol.name(), rule.ports_text()).trim_end().to_string() };
-                    errors.push(Diag::new(kind, rule.span).note(first.span, "first declared here").help("EC2 keeps one rule per protocol, port range and source; merge the two"));
+                    let kind = ErrorKind::Duplicate {
+                        what: "rule".into(),
+                        name: format!("{} {} {}", rule.direction_name(), rule.protocol.name(), rule.ports_text())
+                            .trim_end()
+                            .to_string(),
+                    };
+                    errors.push(
+                        Diag::new(kind, rule.span)
+                            .note(first.span, "first declared here")
+                            .help("EC2 keeps one rule per protocol, port range and source; merge the two"),
+                    );
                 }
             }
             if let Some(role) = &env.role {
                 if !self.roles.iter().any(|r| &r.name == role) {
-                    let kind = ErrorKind::Invalid { what: "role".into(), detail: format!("no role `{role}` is declared") };
-                    let help = suggest(role, self.roles.iter().map(|r| r.name.as_str())).unwrap_or_else(|| format!("declare it: `role \"{role}\" {{ trust = [\"ec2.amazonaws.com\"] }}`"));
+                    let kind =
+                        ErrorKind::Invalid { what: "role".into(), detail: format!("no role `{role}` is declared") };
+                    let help = suggest(role, self.roles.iter().map(|r| r.name.as_str())).unwrap_or_else(|| {
+                        format!("declare it: `role \"{role}\" {{ trust = [\"ec2.amazonaws.com\"] }}`")
+                    });
                     errors.push(Diag::new(kind, env.span_of("role")).help(help));
                 }
             }
@@ -79,7 +95,11 @@ fn unique<'a>(what: &str, items: impl Iterator<Item = (&'a str, Span)>, errors: 
     for (name, span) in items {
         if let Some(first) = seen.get(name) {
             let kind = ErrorKind::Duplicate { what: what.into(), name: name.into() };
-            errors.push(Diag::new(kind, span).note(*first, "first declared here").help(format!("give each {what} its own name")));
+            errors.push(
+                Diag::new(kind, span)
+                    .note(*first, "first declared here")
+                    .help(format!("give each {what} its own name")),
+            );
         } else {
             seen.insert(name, span);
         }

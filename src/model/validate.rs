@@ -90,7 +90,9 @@ pub fn role_name(s: &str) -> Result<(), String> {
 
 /// A principal a role can trust: a service (`ec2.amazonaws.com`) or an IAM ARN.
 pub fn trust_principal(s: &str) -> Result<(), String> {
-    let service = s.strip_suffix(".amazonaws.com").is_some_and(|svc| !svc.is_empty() && svc.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'));
+    let service = s
+        .strip_suffix(".amazonaws.com")
+        .is_some_and(|svc| !svc.is_empty() && svc.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'));
     if service || s.starts_with("arn:aws") {
         Ok(())
     } else {
@@ -101,7 +103,11 @@ pub fn trust_principal(s: &str) -> Result<(), String> {
 /// A managed policy ARN.
 pub fn policy_arn(s: &str) -> Result<(), String> {
     let parts: Vec<&str> = s.splitn(6, ':').collect();
-    let ok = parts.len() == 6 && parts[0] == "arn" && parts[1].starts_with("aws") && parts[2] == "iam" && parts[5].starts_with("policy/");
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "iam"
+        && parts[5].starts_with("policy/");
     if ok {
         Ok(())
     } else {
@@ -115,7 +121,9 @@ pub fn iam_action(s: &str) -> Result<(), String> {
         return Ok(());
     }
     let ok = s.split_once(':').is_some_and(|(svc, action)| {
-        is_lower_alnum(&svc.replace('-', "")) && !action.is_empty() && action.chars().all(|c| c.is_ascii_alphanumeric() || c == '*' || c == '?')
+        is_lower_alnum(&svc.replace('-', ""))
+            && !action.is_empty()
+            && action.chars().all(|c| c.is_ascii_alphanumeric() || c == '*' || c == '?')
     });
     if ok {
         Ok(())

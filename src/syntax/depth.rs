@@ -6,7 +6,9 @@
 enum Mode {
     Code,
     /// Inside "…" or """…""" (`long`).
-    Str { long: bool },
+    Str {
+        long: bool,
+    },
 }
 
 /// The byte offset where nesting first exceeds `limit`, if it does.

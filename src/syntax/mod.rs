@@ -109,7 +109,9 @@ fn describe_found(rest: &str) -> String {
 fn found_len(rest: &str) -> usize {
     match rest.chars().next() {
         None | Some('\n') => 0,
-        Some(c) if c.is_alphanumeric() || c == '_' => rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len()),
+        Some(c) if c.is_alphanumeric() || c == '_' => {
+            rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len())
+        }
         Some(c) => c.len_utf8(),
     }
 }
@@ -121,7 +123,9 @@ fn hint_for(before: &str, rest: &str) -> Option<&'static str> {
         return Some("this string is not closed: add a `\"` before the end of the line, or use \"\"\"…\"\"\" for text over several lines");
     }
     if rest.starts_with('=') && !rest.starts_with("==") {
-        return Some("`=` sets an attribute inside a declaration; use `let name = value` to name a value, `==` to compare");
+        return Some(
+            "`=` sets an attribute inside a declaration; use `let name = value` to name a value, `==` to compare",
+        );
     }
     if rest.starts_with('\'') {
         return Some("strings use double quotes: \"…\"");
@@ -164,7 +168,9 @@ fn rule_name(r: Rule) -> Option<&'static str> {
         params => "`(`",
         fn_body => "`=` or `{`",
         call | field | index => "an operator",
-        or | and | eq | ne | le | ge | lt | gt | not_in | in_ | coalesce | concat | add | sub | mul | div | rem => "an operator",
+        or | and | eq | ne | le | ge | lt | gt | not_in | in_ | coalesce | concat | add | sub | mul | div | rem => {
+            "an operator"
+        }
         for_vars => "a loop variable",
         entry => "a record entry `key: value`",
         comp_for => "`for`",

@@ -25,7 +25,7 @@ pub fn run(file: Option<&Path>, expr: Option<&str>, json: bool, timings: bool, s
             Err(diags) => return report(&diags, &program.interp.sources, style),
         },
     };
-    let out = if json { serde_json::to_string_pretty(&value.to_json()).unwrap_or_default() } else { value.to_kenv() };
+    let out = if json { serde_json::to_string_pretty(&value).unwrap_or_default() } else { value.to_kenv() };
     println!("{out}");
     if timings {
         let done = Instant::now();

@@ -203,7 +203,7 @@ impl Value {
         self.write_kenv(out);
     }
 
-    /// JSON for `--json` output. Secrets become "(secret)"; functions their kenv rendering.
+    /// JSON for `--json` output (as a tree; `serde::Serialize` streams the same JSON).
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
         match self {
@@ -266,5 +266,37 @@ fn write_key(out: &mut String, key: &str) {
         out.push_str(key);
     } else {
         write_quoted(out, key);
+    }
+}
+
+/// Streams the JSON `to_json` builds, without the intermediate tree: secrets are "(secret)",
+/// durations their kenv text, functions their kenv rendering.
+impl serde::Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(n) => s.serialize_i64(*n),
+            Value::Duration(secs) => s.serialize_str(&format_duration(*secs)),
+            Value::Str(text) => s.serialize_str(text),
+            Value::List(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items.iter() {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Value::Record(rec) => {
+                let mut map = s.serialize_map(Some(rec.len()))?;
+                for (k, v) in rec.iter() {
+                    map.serialize_entry(&**k, v)?;
+                }
+                map.end()
+            }
+            Value::Func(_) | Value::Builtin(_) => s.serialize_str(&self.to_kenv()),
+            Value::Secret(_) => s.serialize_str(SECRET_SHOWN),
+            Value::Decl(d) => d.to_value().serialize(s),
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! Running the real `kenv` binary in tests.
 #![allow(dead_code)]
 
+pub mod testbed;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -1,0 +1,168 @@
+"""A strict IMDSv2 endpoint answering for one moto instance with that instance's real data.
+
+PUT /latest/api/token needs X-aws-ec2-metadata-token-ttl-seconds (1..21600, else 400) and is
+refused when X-Forwarded-For is present; a GET without a valid, unexpired token gets 401 when the
+instance's HttpTokens is "required" — and, strictly, also when it is "optional" (moto's launch
+default) unless the testbed runs with --imds-allow-v1, which honours "optional" as AWS does;
+HttpEndpoint "disabled" answers 404. Every tokenless request is counted; tests read the counts
+at GET /_testbed/stats.
+"""
+
+import json
+import secrets
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Imds:
+    def __init__(self, clients, allow_v1=False):
+        self.allow_v1 = allow_v1
+        self.ec2 = clients("ec2")
+        self.iam = clients("iam")
+        self.instance_id = None
+        self.tokens = {}  # token -> expiry (monotonic seconds)
+        self.stats = {"requests": 0, "tokenless": 0, "rejected": 0}
+        self.lock = threading.Lock()
+
+    def instance(self):
+        if not self.instance_id:
+            return None
+        found = self.ec2.describe_instances(InstanceIds=[self.instance_id])["Reservations"]
+        return found[0]["Instances"][0] if found else None
+
+    def role_of(self, inst):
+        profile = (inst.get("IamInstanceProfile") or {}).get("Arn")
+        if not profile:
+            return None, None
+        name = profile.rsplit("/", 1)[-1]
+        roles = self.iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+        return roles, (roles["Roles"][0]["RoleName"] if roles["Roles"] else None)
+
+    def tree(self, inst):
+        """The metadata paths this endpoint serves, as a dict path -> text."""
+        iface = inst["NetworkInterfaces"][0] if inst.get("NetworkInterfaces") else {}
+        mac = iface.get("MacAddress") or "02:00:00:00:00:01"
+        vpc = self.ec2.describe_vpcs(VpcIds=[inst["VpcId"]])["Vpcs"][0] if inst.get("VpcId") else {}
+        az = inst["Placement"]["AvailabilityZone"]
+        macp = f"network/interfaces/macs/{mac}/"
+        t = {
+            "ami-id": inst["ImageId"],
+            "instance-id": inst["InstanceId"],
+            "instance-type": inst["InstanceType"],
+            "local-ipv4": inst.get("PrivateIpAddress", ""),
+            "mac": mac,
+            "placement/availability-zone": az,
+            "placement/region": az[:-1],
+            "network/interfaces/macs/": mac + "/",
+            macp + "security-group-ids": "\n".join(g["GroupId"] for g in inst.get("SecurityGroups", [])),
+            macp + "subnet-id": inst.get("SubnetId", ""),
+            macp + "vpc-id": inst.get("VpcId", ""),
+            macp + "vpc-ipv4-cidr-block": vpc.get("CidrBlock", ""),
+        }
+        profile, role = self.role_of(inst)
+        if profile:
+            t["iam/info"] = json.dumps({
+                "Code": "Success", "LastUpdated": "2026-01-01T00:00:00Z",
+                "InstanceProfileArn": profile["Arn"], "InstanceProfileId": profile["InstanceProfileId"],
+            })
+        if role:
+            t["iam/security-credentials/"] = role
+            t[f"iam/security-credentials/{role}"] = json.dumps({
+                "Code": "Success", "LastUpdated": "2026-01-01T00:00:00Z", "Type": "AWS-HMAC",
+                "AccessKeyId": "ASIATESTBEDTESTBED00", "SecretAccessKey": "testbed-secret-key",
+                "Token": "testbed-session-token", "Expiration": "2099-01-01T00:00:00Z",
+            })
+        return t
+
+
+def listing(tree, path):
+    """A directory listing, as IMDS answers `…/` paths."""
+    names = sorted({k[len(path):].split("/", 1)[0] + ("/" if "/" in k[len(path):] else "") for k in tree if k.startswith(path) and k != path})
+    return "\n".join(names) if names else None
+
+
+def handler_for(imds):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def reply(self, code, text, ctype="text/plain"):
+            data = text.encode()
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_PUT(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path != "/latest/api/token":
+                return self.reply(404, "Not Found")
+            if self.headers.get("X-Forwarded-For"):
+                return self.reply(403, "Forbidden")
+            ttl = self.headers.get("X-aws-ec2-metadata-token-ttl-seconds")
+            if not ttl or not ttl.isdigit() or not 1 <= int(ttl) <= 21600:
+                return self.reply(400, "Bad Request")
+            token = secrets.token_urlsafe(32)
+            with imds.lock:
+                imds.tokens[token] = time.monotonic() + int(ttl)
+            self.send_response(200)
+            self.send_header("X-aws-ec2-metadata-token-ttl-seconds", ttl)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(token)))
+            self.end_headers()
+            self.wfile.write(token.encode())
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path == "/_testbed/instance":
+                imds.instance_id = json.loads(body or b"{}").get("instance_id")
+                return self.reply(200, "{}", "application/json")
+            if self.path == "/_testbed/reset":
+                with imds.lock:
+                    imds.stats = {k: 0 for k in imds.stats}
+                return self.reply(200, "{}", "application/json")
+            self.reply(404, "Not Found")
+
+        def do_GET(self):
+            if self.path == "/_testbed/stats":
+                return self.reply(200, json.dumps(imds.stats), "application/json")
+            with imds.lock:
+                imds.stats["requests"] += 1
+                token = self.headers.get("X-aws-ec2-metadata-token")
+                if not token:
+                    imds.stats["tokenless"] += 1
+                valid = token is not None and imds.tokens.get(token, 0) > time.monotonic()
+            inst = imds.instance()
+            if inst is None:
+                return self.reply(404, "no instance is selected for this metadata endpoint")
+            options = inst.get("MetadataOptions") or {}
+            if options.get("HttpEndpoint") == "disabled":
+                return self.reply(404, "Not Found")
+            v1_allowed = imds.allow_v1 and options.get("HttpTokens") == "optional"
+            if not valid and (token or not v1_allowed):
+                with imds.lock:
+                    imds.stats["rejected"] += 1
+                return self.reply(401, "Unauthorized")
+            prefix = "/latest/meta-data/"
+            if not self.path.startswith(prefix):
+                return self.reply(404, "Not Found")
+            path, tree = self.path[len(prefix):], imds.tree(inst)
+            if path in tree:
+                return self.reply(200, tree[path])
+            found = listing(tree, path if path == "" or path.endswith("/") else path + "/")
+            if found is not None:
+                return self.reply(200, found)
+            self.reply(404, "Not Found")
+
+    return Handler
+
+
+def serve(imds, port):
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler_for(imds))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

@@ -1,0 +1,120 @@
+//! The local AWS testbed for tests: one per test binary, started on first use by running
+//! `testbed/testbed.py` with the Python `testbed/kenv-testbed python` provides (installing moto
+//! when missing). The testbed exits when its standard input closes, which happens when the test
+//! process ends, however it ends (a failed or panicking test included).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub struct Testbed {
+    pub endpoint: String,
+    pub imds: String,
+    pub region: String,
+    pub subnet_id: String,
+    pub vpc_id: String,
+    pub default_sg: String,
+    /// How long the testbed took from start to ready (Python and moto already installed).
+    pub ready_after: Duration,
+    _process: Mutex<(Child, ChildStdin)>,
+}
+
+static TESTBED: OnceLock<Testbed> = OnceLock::new();
+
+pub fn testbed() -> &'static Testbed {
+    TESTBED.get_or_init(start)
+}
+
+fn start() -> Testbed {
+    let dir = super::repo_dir().join("testbed");
+    let python = Command::new(dir.join("kenv-testbed"))
+        .arg("python")
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("kenv-testbed runs");
+    assert!(python.status.success(), "kenv-testbed could not provide Python with moto");
+    let python = String::from_utf8(python.stdout).unwrap().trim().to_string();
+    let started = Instant::now();
+    let mut child = Command::new(python)
+        .arg(dir.join("testbed.py"))
+        .arg("--watch-stdin")
+        .arg("--create-seconds=0.5")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the testbed starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let info: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("the testbed did not start: {line:?}"));
+    let text = |k: &str| info[k].as_str().unwrap().to_string();
+    let stdin = child.stdin.take().unwrap();
+    Testbed {
+        endpoint: text("endpoint"),
+        imds: text("imds"),
+        region: text("region"),
+        subnet_id: text("subnet_id"),
+        vpc_id: text("vpc_id"),
+        default_sg: text("default_sg"),
+        ready_after: started.elapsed(),
+        _process: Mutex::new((child, stdin)),
+    }
+}
+
+impl Testbed {
+    /// SDK configuration pointing every service at the testbed, with dummy credentials.
+    pub async fn config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_config::Region::new(self.region.clone()))
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "testbed"))
+            .load()
+            .await
+    }
+
+    /// Makes the IMDS endpoint answer for this instance.
+    pub fn select_instance(&self, instance_id: &str) {
+        let (status, _, _) =
+            http(&self.imds, "POST", "/_testbed/instance", &[], &format!("{{\"instance_id\":\"{instance_id}\"}}"));
+        assert_eq!(status, 200);
+    }
+
+    pub fn imds_stats(&self) -> Value {
+        let (_, _, body) = http(&self.imds, "GET", "/_testbed/stats", &[], "");
+        serde_json::from_str(&body).unwrap()
+    }
+}
+
+/// A raw HTTP/1.1 request, for what the SDKs will not send (malformed bodies, missing headers):
+/// returns the status, the headers (lowercased names) and the body.
+pub fn http(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Vec<(String, String)>, String) {
+    let addr = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let headers =
+        lines.filter_map(|l| l.split_once(": ")).map(|(k, v)| (k.to_ascii_lowercase(), v.to_string())).collect();
+    (status, headers, body.to_string())
+}

@@ -156,12 +156,16 @@ async fn malformed_cloud9_requests_get_aws_shaped_errors() {
 async fn the_imds_endpoint_is_strict_imdsv2() {
     let tb = testbed();
     let ec2 = aws_sdk_ec2::Client::new(&tb.config().await);
+    let profile =
+        aws_sdk_ec2::types::IamInstanceProfileSpecification::builder().name("AWSCloud9SSMInstanceProfile").build();
     let launched = ec2
         .run_instances()
         .image_id("ami-12c6146b")
         .min_count(1)
         .max_count(1)
         .subnet_id(&tb.subnet_id)
+        .security_group_ids(&tb.default_sg)
+        .iam_instance_profile(profile)
         .send()
         .await
         .unwrap();
@@ -176,8 +180,25 @@ async fn the_imds_endpoint_is_strict_imdsv2() {
     let region = client.get("/latest/meta-data/placement/region").await.unwrap();
     assert_eq!(region.as_ref(), tb.region);
     let mac = client.get("/latest/meta-data/mac").await.unwrap();
-    let vpc = client.get(format!("/latest/meta-data/network/interfaces/macs/{}/vpc-id", mac.as_ref())).await.unwrap();
-    assert_eq!(vpc.as_ref(), tb.vpc_id);
+    let at_mac = |leaf: &str| format!("/latest/meta-data/network/interfaces/macs/{}/{leaf}", mac.as_ref());
+    assert_eq!(client.get(at_mac("vpc-id")).await.unwrap().as_ref(), tb.vpc_id);
+    assert_eq!(client.get(at_mac("subnet-id")).await.unwrap().as_ref(), tb.subnet_id);
+    assert_eq!(client.get(at_mac("security-group-ids")).await.unwrap().as_ref(), tb.default_sg);
+    assert_eq!(client.get(at_mac("vpc-ipv4-cidr-block")).await.unwrap().as_ref(), "10.0.0.0/16");
+    let zone = client.get("/latest/meta-data/placement/availability-zone").await.unwrap();
+    assert!(zone.as_ref().starts_with(&tb.region), "{}", zone.as_ref());
+    let ip = client.get("/latest/meta-data/local-ipv4").await.unwrap();
+    assert!(ip.as_ref().starts_with("10.0.1."), "{}", ip.as_ref());
+    let info: serde_json::Value =
+        serde_json::from_str(client.get("/latest/meta-data/iam/info").await.unwrap().as_ref()).unwrap();
+    assert!(info["InstanceProfileArn"]
+        .as_str()
+        .unwrap()
+        .ends_with(":instance-profile/cloud9/AWSCloud9SSMInstanceProfile"));
+    let role = client.get("/latest/meta-data/iam/security-credentials/").await.unwrap();
+    assert_eq!(role.as_ref(), "AWSCloud9SSMAccessRole");
+    let creds = client.get("/latest/meta-data/iam/security-credentials/AWSCloud9SSMAccessRole").await.unwrap();
+    assert!(creds.as_ref().contains("\"AccessKeyId\""));
     assert_eq!(tb.imds_stats()["tokenless"].as_u64().unwrap(), before, "the SDK client never reads without a token");
 
     // A raw tokenless GET is refused and counted.

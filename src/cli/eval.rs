@@ -36,9 +36,12 @@ pub fn run(file: Option<&Path>, expr: Option<&str>, json: bool, timings: bool, s
             (done - loaded_at).as_secs_f64() * 1e3
         );
     }
-    if program.interp.errors.is_empty() {
+    let code = if program.interp.errors.is_empty() {
         OK
     } else {
         report(&program.interp.errors, &program.interp.sources, style).max(FAILED)
-    }
+    };
+    // The process ends here: freeing a large program value by value would only cost time.
+    std::mem::forget((program, value));
+    code
 }

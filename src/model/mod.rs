@@ -84,9 +84,17 @@ impl Decl {
     }
 }
 
-/// Builds a record value from `(key, value)` pairs.
-pub(crate) fn record<const N: usize>(fields: [(&str, Value); N]) -> Value {
-    Value::record(fields.into_iter().map(|(k, v)| (Rc::from(k), v)).collect())
+/// Builds a record value from `(key, value)` pairs. Declarations render to records often (field
+/// access, policies, output), so their field names are shared rather than allocated each time.
+pub(crate) fn record<const N: usize>(fields: [(&'static str, Value); N]) -> Value {
+    Value::record(fields.into_iter().map(|(k, v)| (field_name(k), v)).collect())
+}
+
+fn field_name(name: &'static str) -> Rc<str> {
+    thread_local! {
+        static NAMES: std::cell::RefCell<std::collections::HashMap<&'static str, Rc<str>>> = Default::default();
+    }
+    NAMES.with(|names| names.borrow_mut().entry(name).or_insert_with(|| Rc::from(name)).clone())
 }
 
 pub(crate) fn str_list(items: &[String]) -> Value {

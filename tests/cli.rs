@@ -186,3 +186,17 @@ fn secrets_never_reach_output() {
     assert_eq!(out.stdout, "[(secret), (secret), \"\\\"(secret)\\\"\", \"\\\"k\\\": \\\"(secret)\\\"\\n\"]\n");
     assert_eq!(out.stderr, "(secret)\n(secret)\n");
 }
+
+#[test]
+fn a_closed_pipe_is_not_a_crash() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kenv"))
+        .args(["eval", "-e", "range(200000)"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}

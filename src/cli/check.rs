@@ -31,13 +31,17 @@ pub fn run(file: &Path, format: Format, style: Style) -> i32 {
                 "state": program.state.to_value().to_json(),
                 "diagnostics": diagnostics_json(&diags, sources),
             });
-            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            super::out(&format!("{}\n", serde_json::to_string_pretty(&out).unwrap_or_default()));
         }
         Format::Human => {
             report(&diags, sources, style);
             let verdict = if failed { "failed" } else { "ok" };
-            println!("{}: {verdict} ({})", file.display(), counts(&program.state));
-            print!("{}", summary(&program.state));
+            super::out(&format!(
+                "{}: {verdict} ({})\n{}",
+                file.display(),
+                counts(&program.state),
+                summary(&program.state)
+            ));
         }
     }
     if failed {
@@ -51,7 +55,7 @@ fn fail(file: &Path, diags: &[Diag], sources: &SourceMap, format: Format, style:
     if format == Format::Json {
         let out =
             json!({ "file": file.display().to_string(), "ok": false, "diagnostics": diagnostics_json(diags, sources) });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        super::out(&format!("{}\n", serde_json::to_string_pretty(&out).unwrap_or_default()));
         return FAILED;
     }
     report(diags, sources, style).max(FAILED)

@@ -25,16 +25,16 @@ pub fn run(file: Option<&Path>, expr: Option<&str>, json: bool, timings: bool, s
             Err(diags) => return report(&diags, &program.interp.sources, style),
         },
     };
-    let out = if json { serde_json::to_string_pretty(&value).unwrap_or_default() } else { value.to_kenv() };
-    println!("{out}");
+    let out = if json { serde_json::to_string_pretty(&value).unwrap_or_default() } else { value.to_kenv_pretty(100) };
+    super::out(&format!("{out}\n"));
     if timings {
         let done = Instant::now();
-        eprintln!(
-            "parse {:.2} ms, evaluate {:.2} ms, output {:.2} ms",
+        super::err(&format!(
+            "parse {:.2} ms, evaluate {:.2} ms, output {:.2} ms\n",
             program.interp.parse_time.as_secs_f64() * 1e3,
             (loaded_at - started - program.interp.parse_time).as_secs_f64() * 1e3,
             (done - loaded_at).as_secs_f64() * 1e3
-        );
+        ));
     }
     let code = if program.interp.errors.is_empty() {
         OK

@@ -37,7 +37,7 @@ pub fn main() -> i32 {
     match worker.map(|w| w.join()) {
         Ok(Ok(code)) => code,
         _ => {
-            eprintln!("kenv: internal error (this is a bug; please report it with the input that caused it)");
+            err("kenv: internal error (this is a bug; please report it with the input that caused it)\n");
             FAILED
         }
     }
@@ -50,7 +50,9 @@ fn run(command: Command, style: Style) -> i32 {
             eval::run(file.as_deref(), expr.as_deref(), json, timings, style)
         }
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "kenv", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "kenv", &mut script);
+            out(&String::from_utf8_lossy(&script));
             OK
         }
     }
@@ -66,9 +68,22 @@ fn style(color: Color) -> Style {
     Style { color, width }
 }
 
+/// Writes to stdout. A closed pipe (`kenv eval … | head`) is not an error worth reporting: the
+/// reader has what it wanted.
+pub fn out(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// Writes to stderr, ignoring a closed stream as `out` does.
+pub fn err(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
 /// Prints diagnostics to stderr; returns the exit code they call for.
 pub fn report(diags: &[Diag], sources: &SourceMap, style: Style) -> i32 {
-    eprint!("{}", diag::render(diags, sources, style));
+    err(&diag::render(diags, sources, style));
     if diags.iter().any(|d| d.severity == diag::Severity::Error) {
         FAILED
     } else {

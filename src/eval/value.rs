@@ -198,6 +198,52 @@ impl Value {
         }
     }
 
+    /// `to_kenv` laid out for reading: values that do not fit in `width` columns are broken over
+    /// lines, one item or field per line, indented by two spaces per level.
+    pub fn to_kenv_pretty(&self, width: usize) -> String {
+        let mut out = String::new();
+        self.write_pretty(0, width, &mut out);
+        out
+    }
+
+    fn write_pretty(&self, indent: usize, width: usize, out: &mut String) {
+        let flat = self.to_kenv();
+        if indent + flat.len() <= width {
+            out.push_str(&flat);
+            return;
+        }
+        let pad = " ".repeat(indent + 2);
+        match self {
+            Value::List(items) => {
+                out.push_str("[\n");
+                for item in items.iter() {
+                    out.push_str(&pad);
+                    item.write_pretty(indent + 2, width, out);
+                    out.push_str(",\n");
+                }
+                out.push_str(&" ".repeat(indent));
+                out.push(']');
+            }
+            Value::Record(rec) => {
+                out.push_str("{\n");
+                for (k, v) in rec.iter() {
+                    out.push_str(&pad);
+                    write_key(out, k);
+                    out.push_str(": ");
+                    v.write_pretty(indent + 2, width, out);
+                    out.push_str(",\n");
+                }
+                out.push_str(&" ".repeat(indent));
+                out.push('}');
+            }
+            Value::Decl(d) => {
+                write!(out, "{} ", d.type_name()).unwrap();
+                d.to_value().write_pretty(indent, width, out);
+            }
+            _ => out.push_str(&flat),
+        }
+    }
+
     fn write_kenv_decl(&self, decl: &Decl, out: &mut String) {
         write!(out, "{} ", decl.type_name()).unwrap();
         self.write_kenv(out);

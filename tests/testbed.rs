@@ -241,7 +241,8 @@ async fn the_imds_endpoint_is_strict_imdsv2() {
 fn one_command_starts_prints_the_environment_and_stops_the_testbed() {
     let home = tempfile::tempdir().unwrap();
     let script = support::repo_dir().join("testbed/kenv-testbed");
-    let venv = std::path::Path::new(&std::env::var("HOME").unwrap()).join(".cache/kenv/testbed-venv");
+    let home_dir = std::env::var("HOME").unwrap_or_else(|_| "/tmp".into());
+    let venv = std::path::Path::new(&home_dir).join(".cache/kenv/testbed-venv");
     let run = |arg: &str| {
         std::process::Command::new(&script)
             .arg(arg)

@@ -241,8 +241,10 @@ async fn the_imds_endpoint_is_strict_imdsv2() {
 fn one_command_starts_prints_the_environment_and_stops_the_testbed() {
     let home = tempfile::tempdir().unwrap();
     let script = support::repo_dir().join("testbed/kenv-testbed");
-    let home_dir = std::env::var("HOME").unwrap_or_else(|_| "/tmp".into());
-    let venv = std::path::Path::new(&home_dir).join(".cache/kenv/testbed-venv");
+    // The Python environment the test binary's testbed uses (…/testbed-venv/bin/python).
+    let python = std::process::Command::new(&script).arg("python").output().unwrap();
+    let python = std::path::PathBuf::from(String::from_utf8(python.stdout).unwrap().trim());
+    let venv = python.parent().and_then(|bin| bin.parent()).unwrap().to_path_buf();
     let run = |arg: &str| {
         std::process::Command::new(&script)
             .arg(arg)

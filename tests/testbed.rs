@@ -256,7 +256,6 @@ fn one_command_starts_prints_the_environment_and_stops_the_testbed() {
             .output()
             .unwrap()
     };
-    testbed(); // makes sure moto is installed
     let started = run("start");
     assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
     let env = String::from_utf8(started.stdout).unwrap();

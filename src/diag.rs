@@ -212,10 +212,6 @@ pub struct Style {
     pub width: usize,
 }
 
-impl Style {
-    pub const PLAIN: Style = Style { color: false, width: 100 };
-}
-
 /// Renders diagnostics as miette reports, one after another.
 pub fn render(diags: &[Diag], sources: &SourceMap, style: Style) -> String {
     let theme = if style.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };

@@ -73,11 +73,6 @@ impl Interp {
         }
     }
 
-    /// A fresh top-level scope (builtins are looked up after every scope).
-    pub fn root_scope(&self) -> Scope {
-        Scope::default()
-    }
-
     /// Parses and runs a source's statements at the top level of `scope`.
     pub fn run_source(&mut self, src: SourceId, scope: &Scope) -> std::result::Result<(), Vec<Diag>> {
         let stmts = self.parse(src)?;

@@ -20,7 +20,7 @@ pub use value::{Closure, Record, Secret, SecretPart, SecretRef, SecretStore, Val
 
 use crate::diag::{Diag, ErrorKind};
 use crate::model::DesiredState;
-use crate::source::SourceMap;
+use crate::source::{SourceId, SourceMap};
 
 /// A program evaluated: its desired state and its top-level scope (for `eval -e` and the REPL).
 pub struct Program {
@@ -37,37 +37,34 @@ pub struct Failure {
 
 /// Reads, parses and evaluates a file, then validates the declarations it made.
 pub fn load(path: &Path, mode: Mode) -> Result<Program, Failure> {
-    let mut interp = Interp::new(mode);
-    let text = match read_source(path) {
-        Ok(t) => t,
-        Err(d) => return Err(Failure { diags: vec![*d], sources: interp.sources.clone() }),
-    };
-    let src = interp.sources.add(path.display().to_string(), Some(path), text);
-    let scope = interp.root_scope();
-    if let Err(diags) = interp.run_source(src, &scope) {
-        return Err(Failure { diags, sources: interp.sources.clone() });
+    let interp = Interp::new(mode);
+    match read_source(path) {
+        Ok(text) => {
+            let src = interp.sources.add(path.display().to_string(), Some(path), text);
+            evaluate(interp, src)
+        }
+        Err(d) => Err(Failure { diags: vec![*d], sources: interp.sources }),
     }
-    finish(interp, scope)
 }
 
 /// Evaluates text that has no file (`kenv eval -e`), then validates like `load`.
 pub fn load_text(name: &str, text: &str, mode: Mode) -> Result<Program, Failure> {
-    let mut interp = Interp::new(mode);
+    let interp = Interp::new(mode);
     let src = interp.sources.add(name, None, text);
-    let scope = interp.root_scope();
-    if let Err(diags) = interp.run_source(src, &scope) {
-        return Err(Failure { diags, sources: interp.sources.clone() });
-    }
-    finish(interp, scope)
+    evaluate(interp, src)
 }
 
-fn finish(mut interp: Interp, scope: Scope) -> Result<Program, Failure> {
+fn evaluate(mut interp: Interp, src: SourceId) -> Result<Program, Failure> {
+    let scope = Scope::default();
+    if let Err(diags) = interp.run_source(src, &scope) {
+        return Err(Failure { diags, sources: interp.sources });
+    }
     let state = std::mem::take(&mut interp.state);
     state.validate(&mut interp.errors);
     if interp.errors.is_empty() {
         Ok(Program { interp, scope, state })
     } else {
-        Err(Failure { diags: std::mem::take(&mut interp.errors), sources: interp.sources.clone() })
+        Err(Failure { diags: std::mem::take(&mut interp.errors), sources: interp.sources })
     }
 }
 

@@ -34,10 +34,6 @@ impl DesiredState {
         Ok(())
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.environments.is_empty() && self.roles.is_empty() && self.policies.is_empty()
-    }
-
     /// Checks across declarations; each problem is pushed to `errors`.
     pub fn validate(&self, errors: &mut Vec<Diag>) {
         unique("environment", self.environments.iter().map(|e| (e.name.as_str(), e.span)), errors);

@@ -249,21 +249,9 @@ impl Value {
         self.write_kenv(out);
     }
 
-    /// JSON for `--json` output (as a tree; `serde::Serialize` streams the same JSON).
+    /// The JSON tree of a value: what its `serde::Serialize` (below) streams.
     pub fn to_json(&self) -> serde_json::Value {
-        use serde_json::Value as J;
-        match self {
-            Value::Null => J::Null,
-            Value::Bool(b) => J::Bool(*b),
-            Value::Int(n) => J::from(*n),
-            Value::Duration(s) => J::String(format_duration(*s)),
-            Value::Str(s) => J::String(s.to_string()),
-            Value::List(items) => J::Array(items.iter().map(Value::to_json).collect()),
-            Value::Record(rec) => J::Object(rec.iter().map(|(k, v)| (k.to_string(), v.to_json())).collect()),
-            Value::Func(_) | Value::Builtin(_) => J::String(self.to_kenv()),
-            Value::Secret(_) => J::String(SECRET_SHOWN.into()),
-            Value::Decl(d) => d.to_value().to_json(),
-        }
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 
     /// Structural equality; functions are equal only to themselves; secrets only to identical

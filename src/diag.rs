@@ -65,6 +65,10 @@ pub enum ErrorKind {
     Policy { policy: String, message: String },
     #[error("cannot read `{path}`: {reason}")]
     Io { path: String, reason: String },
+    #[error("AWS: {0}")]
+    Aws(String),
+    #[error("{0}")]
+    Declined(String),
 }
 
 impl ErrorKind {
@@ -99,6 +103,8 @@ impl ErrorKind {
             Effect { .. } => "effect",
             Policy { .. } => "policy",
             Io { .. } => "io",
+            Aws(_) => "aws",
+            Declined(_) => "declined",
         }
     }
 }

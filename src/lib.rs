@@ -4,6 +4,7 @@
 //! → [`model`] (typed declarations, validated) → the commands in [`cli`].
 #![forbid(unsafe_code)]
 
+pub mod aws;
 pub mod builtins;
 pub mod cli;
 pub mod diag;

@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cloud9  # noqa: E402
+import faults  # noqa: E402
 import imds  # noqa: E402
 
 ACCOUNT = "123456789012"
@@ -62,8 +63,12 @@ def main():
 
     moto_app = DomainDispatcherApplication(create_backend_app)
     holder = {}
+    injected = faults.Faults()
 
     def app(environ, start_response):
+        answer = injected.admin(environ) or injected.check(environ)
+        if answer is not None:
+            return answer(environ, start_response)
         if environ.get("HTTP_X_AMZ_TARGET", "").startswith(cloud9.TARGET_PREFIX):
             return holder["cloud9"].wsgi(environ, start_response)
         return moto_app(environ, start_response)

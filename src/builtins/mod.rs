@@ -1,6 +1,7 @@
 //! The builtin registry: every native function with its parameters, its effect and its doc.
 //! Calls are checked against the registry (arity, names, effect) before the function runs.
 
+mod aws;
 mod encode;
 mod list;
 mod misc;
@@ -80,7 +81,7 @@ impl Builtin {
 }
 
 const GROUPS: &[&[Builtin]] =
-    &[text::BUILTINS, list::BUILTINS, record::BUILTINS, net::BUILTINS, encode::BUILTINS, misc::BUILTINS];
+    &[text::BUILTINS, list::BUILTINS, record::BUILTINS, net::BUILTINS, encode::BUILTINS, misc::BUILTINS, aws::BUILTINS];
 
 static REGISTRY: LazyLock<HashMap<&'static str, &'static Builtin>> =
     LazyLock::new(|| GROUPS.iter().flat_map(|g| g.iter()).map(|b| (b.name, b)).collect());
@@ -156,6 +157,22 @@ impl Args {
         match self.get(i) {
             Some(Value::List(items)) => Ok(items.clone()),
             _ => self.wrong(i, "a list"),
+        }
+    }
+
+    /// A list of strings (a secret among them is refused: it would be shown).
+    pub fn strings(&self, i: usize) -> Result<Vec<String>> {
+        let items = self.list(i)?;
+        match items
+            .iter()
+            .map(|v| match v {
+                Value::Str(s) => Some(s.to_string()),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+        {
+            Some(strings) => Ok(strings),
+            None => self.wrong(i, "a list of strings"),
         }
     }
 

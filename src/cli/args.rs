@@ -39,11 +39,47 @@ pub enum Command {
         #[arg(long, hide = true)]
         timings: bool,
     },
+    /// Run a file as a script: statements in order, AWS reads and writes and commands included
+    /// (each write shown and confirmed first).
+    Run {
+        /// The .kenv script to run.
+        file: PathBuf,
+        #[command(flatten)]
+        aws: AwsArgs,
+        /// Go ahead with writes and commands without asking.
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Show the builtins' documentation: all of them, or one by name.
+    Doc {
+        /// A builtin's name.
+        name: Option<String>,
+    },
     /// Print a completion script for a shell.
     Completions {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
+}
+
+/// Where to reach AWS; unset, aws-config's chain decides (AWS_PROFILE, AWS_REGION, …).
+#[derive(clap::Args, Debug, Clone)]
+pub struct AwsArgs {
+    /// The AWS profile to use (default: AWS_PROFILE, else `default`).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// The AWS region to use (default: AWS_REGION, else the profile's).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Print how many AWS API calls were made, by operation, to stderr.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+impl AwsArgs {
+    pub fn options(&self) -> crate::aws::AwsOptions {
+        crate::aws::AwsOptions { profile: self.profile.clone(), region: self.region.clone() }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,15 +2,17 @@
 
 mod args;
 mod check;
+mod doc;
 mod eval;
 mod report;
+mod script;
 mod summary;
 
 use std::io::IsTerminal;
 
 use clap::{CommandFactory, Parser};
 
-pub use args::{Cli, Color, Command, Format};
+pub use args::{AwsArgs, Cli, Color, Command, Format};
 
 use crate::diag::{self, Diag, Style};
 use crate::source::SourceMap;
@@ -49,6 +51,8 @@ fn run(command: Command, style: Style) -> i32 {
         Command::Eval { file, expr, json, timings } => {
             eval::run(file.as_deref(), expr.as_deref(), json, timings, style)
         }
+        Command::Run { file, aws, yes } => script::run(&file, &aws, yes, style),
+        Command::Doc { name } => doc::run(name.as_deref()),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "kenv", &mut script);
@@ -79,6 +83,16 @@ pub fn out(text: &str) {
 pub fn err(text: &str) {
     use std::io::Write;
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Asks a yes/no question on the terminal; false when there is no terminal to ask on.
+pub fn ask(question: &str) -> bool {
+    if !std::io::stdin().is_terminal() {
+        return false;
+    }
+    err(&format!("{question} [y/N] "));
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).is_ok() && matches!(answer.trim(), "y" | "Y" | "yes")
 }
 
 /// Prints diagnostics to stderr; returns the exit code they call for.

@@ -55,6 +55,10 @@ pub struct Interp {
     nesting: usize,
     /// Time spent parsing, for `kenv eval --timings`.
     pub parse_time: std::time::Duration,
+    /// AWS, set up only when a builtin first needs it.
+    pub aws: Rc<crate::aws::Aws>,
+    /// `--yes`: effects go ahead without asking.
+    pub yes: bool,
 }
 
 impl Interp {
@@ -70,7 +74,26 @@ impl Interp {
             depth: 0,
             nesting: 0,
             parse_time: std::time::Duration::ZERO,
+            aws: Rc::new(crate::aws::Aws::new(Default::default())),
+            yes: false,
         }
+    }
+
+    /// An interpreter for commands that reach AWS (`--profile`, `--region`) and may act (`--yes`).
+    pub fn with_aws(mode: Mode, aws: Rc<crate::aws::Aws>, yes: bool) -> Interp {
+        Interp { aws, yes, ..Interp::new(mode) }
+    }
+
+    /// Asks before an effect (`what` says what it will do), unless `--yes` was given. Without a
+    /// terminal to ask on, the effect is refused rather than assumed.
+    pub fn confirm(&self, what: &str, span: Span) -> Result<()> {
+        crate::cli::err(&format!("kenv will {what}\n"));
+        if self.yes || crate::cli::ask("Go ahead?") {
+            return Ok(());
+        }
+        Diag::new(ErrorKind::Declined("not confirmed; nothing was changed".into()), span)
+            .help("answer `y` at the prompt, or pass --yes to go ahead without asking")
+            .err()
     }
 
     /// Parses and runs a source's statements at the top level of `scope`.

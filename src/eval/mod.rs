@@ -37,7 +37,11 @@ pub struct Failure {
 
 /// Reads, parses and evaluates a file, then validates the declarations it made.
 pub fn load(path: &Path, mode: Mode) -> Result<Program, Failure> {
-    let interp = Interp::new(mode);
+    load_with(path, Interp::new(mode))
+}
+
+/// `load` with an interpreter set up by the caller (AWS options, `--yes`).
+pub fn load_with(path: &Path, interp: Interp) -> Result<Program, Failure> {
     match read_source(path) {
         Ok(text) => {
             let src = interp.sources.add(path.display().to_string(), Some(path), text);

@@ -1,0 +1,152 @@
+//! Cloud9: EC2 environments, their status, and the calls that make and change them.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_cloud9::types::{ConnectionType, ManagedCredentialsAction, Tag};
+
+use super::{read, write, Aws, AwsError};
+use crate::eval::Value;
+use crate::model::record;
+
+/// DescribeEnvironments takes at most this many ids per call.
+const DESCRIBE_BATCH: usize = 25;
+
+/// A Cloud9 environment as DescribeEnvironments tells it.
+#[derive(Debug, Clone)]
+pub struct Cloud9Env {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub arn: String,
+    pub owner: String,
+    /// `CONNECT_SSM` or `CONNECT_SSH`.
+    pub connection: String,
+    /// `ENABLED_ON_CREATE`, `DISABLED_BY_OWNER`, …
+    pub managed_credentials: String,
+    /// `CREATING`, `CREATED`, …
+    pub lifecycle: String,
+}
+
+impl Cloud9Env {
+    /// Whether AWS managed temporary credentials are on.
+    pub fn managed_credentials_on(&self) -> bool {
+        self.managed_credentials.starts_with("ENABLED")
+    }
+
+    pub fn to_value(&self) -> Value {
+        let opt = |s: &Option<String>| s.as_deref().map_or(Value::Null, Value::str);
+        record([
+            ("id", Value::str(&self.id)),
+            ("name", Value::str(&self.name)),
+            ("description", opt(&self.description)),
+            ("arn", Value::str(&self.arn)),
+            ("owner", Value::str(&self.owner)),
+            ("connection", Value::str(&self.connection)),
+            ("managed_credentials", Value::str(&self.managed_credentials)),
+            ("lifecycle", Value::str(&self.lifecycle)),
+        ])
+    }
+}
+
+/// What CreateEnvironmentEC2 needs.
+pub struct NewCloud9<'a> {
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+    pub instance_type: &'a str,
+    pub image: &'a str,
+    pub subnet: &'a str,
+    pub connection: &'a str,
+    pub auto_stop: Option<i64>,
+    pub tags: &'a BTreeMap<String, String>,
+    /// The same token on a retried create returns the environment already made.
+    pub token: &'a str,
+}
+
+impl Aws {
+    pub fn cloud9_ids(&self) -> Result<Vec<String>, AwsError> {
+        let c9 = self.cloud9()?;
+        self.paginate(|token| {
+            let out =
+                self.call(read("cloud9", "ListEnvironments"), c9.list_environments().set_next_token(token).send())?;
+            Ok((out.environment_ids().to_vec(), out.next_token().map(String::from)))
+        })
+    }
+
+    /// Describes environments by id, 25 per call.
+    pub fn cloud9_describe(&self, ids: &[String]) -> Result<Vec<Cloud9Env>, AwsError> {
+        let c9 = self.cloud9()?;
+        let mut found = Vec::new();
+        for batch in ids.chunks(DESCRIBE_BATCH) {
+            let req = c9.describe_environments().set_environment_ids(Some(batch.to_vec()));
+            let out = self.call(read("cloud9", "DescribeEnvironments"), req.send())?;
+            found.extend(out.environments().iter().map(|e| Cloud9Env {
+                id: e.id().unwrap_or("").into(),
+                name: e.name().unwrap_or("").into(),
+                description: e.description().map(String::from),
+                arn: e.arn().into(),
+                owner: e.owner_arn().into(),
+                connection: e.connection_type().map_or("CONNECT_SSH", |c| c.as_str()).into(),
+                managed_credentials: e.managed_credentials_status().map_or("", |s| s.as_str()).into(),
+                lifecycle: e.lifecycle().and_then(|l| l.status()).map_or("", |s| s.as_str()).into(),
+            }));
+        }
+        Ok(found)
+    }
+
+    /// `ready`, `creating`, `error`, …
+    pub fn cloud9_status(&self, id: &str) -> Result<String, AwsError> {
+        let req = self.cloud9()?.describe_environment_status().environment_id(id);
+        let out = self.call(read("cloud9", "DescribeEnvironmentStatus"), req.send())?;
+        Ok(out.status().as_str().to_string())
+    }
+
+    pub fn cloud9_create(&self, new: &NewCloud9) -> Result<String, AwsError> {
+        let tags = new.tags.iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
+        let req = self
+            .cloud9()?
+            .create_environment_ec2()
+            .name(new.name)
+            .set_description(new.description.map(String::from))
+            .instance_type(new.instance_type)
+            .image_id(new.image)
+            .subnet_id(new.subnet)
+            .connection_type(ConnectionType::from(new.connection))
+            .set_automatic_stop_time_minutes(new.auto_stop.map(|m| m as i32))
+            .client_request_token(new.token)
+            .set_tags(Some(tags));
+        let out = self.call(write("cloud9", "CreateEnvironmentEC2"), req.send())?;
+        self.invalidate();
+        Ok(out.environment_id().unwrap_or("").to_string())
+    }
+
+    pub fn cloud9_update(
+        &self,
+        id: &str,
+        managed_credentials: Option<bool>,
+        description: Option<&str>,
+    ) -> Result<(), AwsError> {
+        let action = managed_credentials.map(|on| {
+            if on {
+                ManagedCredentialsAction::Enable
+            } else {
+                ManagedCredentialsAction::Disable
+            }
+        });
+        let req = self
+            .cloud9()?
+            .update_environment()
+            .environment_id(id)
+            .set_managed_credentials_action(action)
+            .set_description(description.map(String::from));
+        self.call(write("cloud9", "UpdateEnvironment"), req.send())?;
+        self.invalidate();
+        Ok(())
+    }
+
+    pub fn cloud9_delete(&self, id: &str) -> Result<(), AwsError> {
+        let req = self.cloud9()?.delete_environment().environment_id(id);
+        self.call(write("cloud9", "DeleteEnvironment"), req.send())?;
+        self.invalidate();
+        Ok(())
+    }
+}

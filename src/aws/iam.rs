@@ -1,0 +1,230 @@
+//! IAM: roles, their trust, inline and managed policies, and instance profiles.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_iam::types::Tag;
+
+use super::{read, write, Aws, AwsError};
+use crate::eval::Value;
+use crate::model::{record, str_list};
+
+/// The inline policy kenv writes from a role's `allow` statements.
+pub const INLINE_POLICY: &str = "kenv";
+
+/// A role as it is on AWS.
+#[derive(Debug, Clone)]
+pub struct LiveRole {
+    pub name: String,
+    pub arn: String,
+    pub path: String,
+    /// Services the trust policy lets assume the role.
+    pub trust: Vec<String>,
+    pub managed: Vec<String>,
+    /// The `kenv` inline policy document, when there is one.
+    pub inline: Option<serde_json::Value>,
+    pub instance_profiles: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl LiveRole {
+    pub fn to_value(&self) -> Value {
+        record([
+            ("name", Value::str(&self.name)),
+            ("arn", Value::str(&self.arn)),
+            ("path", Value::str(&self.path)),
+            ("trust", str_list(&self.trust)),
+            ("managed", str_list(&self.managed)),
+            ("instance_profiles", str_list(&self.instance_profiles)),
+            ("tags", Value::record(self.tags.iter().map(|(k, v)| (k.as_str().into(), Value::str(v))).collect())),
+        ])
+    }
+}
+
+/// IAM returns policy documents URL-encoded.
+fn decode_document(doc: &str) -> serde_json::Value {
+    let bytes = doc.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    serde_json::from_slice(&out).unwrap_or(serde_json::Value::Null)
+}
+
+/// The services in a trust policy's `Principal.Service`.
+fn trusted_services(doc: &serde_json::Value) -> Vec<String> {
+    let statements = doc.get("Statement").and_then(|s| s.as_array()).cloned().unwrap_or_default();
+    let mut services: Vec<String> = statements
+        .iter()
+        .filter_map(|s| s.get("Principal")?.get("Service"))
+        .flat_map(|s| match s {
+            serde_json::Value::String(one) => vec![one.clone()],
+            serde_json::Value::Array(many) => many.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+            _ => vec![],
+        })
+        .collect();
+    services.sort();
+    services
+}
+
+/// A trust policy letting these services assume the role.
+pub fn trust_document(services: &[String]) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": services}, "Action": "sts:AssumeRole"}],
+    })
+    .to_string()
+}
+
+fn iam_tags(tags: &BTreeMap<String, String>) -> Option<Vec<Tag>> {
+    Some(tags.iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect())
+}
+
+impl Aws {
+    /// The role with this name, or None when there is none.
+    pub fn role(&self, name: &str) -> Result<Option<LiveRole>, AwsError> {
+        let iam = self.iam()?;
+        let got = match self.call(read("iam", "GetRole"), iam.get_role().role_name(name).send()) {
+            Err(e) if e.code.as_deref() == Some("NoSuchEntity") => return Ok(None),
+            other => other?,
+        };
+        let Some(role) = got.role() else { return Ok(None) };
+        let trust = role.assume_role_policy_document().map(decode_document).unwrap_or_default();
+        let managed = self.paginate(|marker| {
+            let req = iam.list_attached_role_policies().role_name(name).set_marker(marker);
+            let out = self.call(read("iam", "ListAttachedRolePolicies"), req.send())?;
+            let arns = out.attached_policies().iter().filter_map(|p| p.policy_arn()).map(String::from).collect();
+            Ok((arns, out.marker().filter(|_| out.is_truncated()).map(String::from)))
+        })?;
+        let req = iam.get_role_policy().role_name(name).policy_name(INLINE_POLICY);
+        let inline = match self.call(read("iam", "GetRolePolicy"), req.send()) {
+            Ok(out) => Some(decode_document(out.policy_document())),
+            Err(e) if e.code.as_deref() == Some("NoSuchEntity") => None,
+            Err(e) => return Err(e),
+        };
+        let req = iam.list_instance_profiles_for_role().role_name(name);
+        let profiles = self.call(read("iam", "ListInstanceProfilesForRole"), req.send())?;
+        Ok(Some(LiveRole {
+            name: role.role_name().into(),
+            arn: role.arn().into(),
+            path: role.path().into(),
+            trust: trusted_services(&trust),
+            managed,
+            inline,
+            instance_profiles: profiles.instance_profiles().iter().map(|p| p.instance_profile_name().into()).collect(),
+            tags: role.tags().iter().map(|t| (t.key().into(), t.value().into())).collect(),
+        }))
+    }
+
+    /// The names of the roles under an IAM path (kenv puts a stack's roles under its own path).
+    pub fn role_names(&self, path_prefix: &str) -> Result<Vec<String>, AwsError> {
+        let iam = self.iam()?;
+        self.paginate(|marker| {
+            let req = iam.list_roles().path_prefix(path_prefix).set_marker(marker);
+            let out = self.call(read("iam", "ListRoles"), req.send())?;
+            let names = out.roles().iter().map(|r| r.role_name().to_string()).collect();
+            Ok((names, out.marker().filter(|_| out.is_truncated()).map(String::from)))
+        })
+    }
+
+    pub fn create_role(
+        &self,
+        name: &str,
+        path: &str,
+        trust: &[String],
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let req = self
+            .iam()?
+            .create_role()
+            .role_name(name)
+            .path(path)
+            .assume_role_policy_document(trust_document(trust))
+            .set_tags(iam_tags(tags));
+        match self.call(write("iam", "CreateRole"), req.send()) {
+            Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    pub fn set_trust(&self, name: &str, trust: &[String]) -> Result<(), AwsError> {
+        let req = self.iam()?.update_assume_role_policy().role_name(name).policy_document(trust_document(trust));
+        self.call(write("iam", "UpdateAssumeRolePolicy"), req.send()).map(drop)
+    }
+
+    pub fn put_inline_policy(&self, role: &str, document: &serde_json::Value) -> Result<(), AwsError> {
+        let req = self
+            .iam()?
+            .put_role_policy()
+            .role_name(role)
+            .policy_name(INLINE_POLICY)
+            .policy_document(document.to_string());
+        self.call(write("iam", "PutRolePolicy"), req.send()).map(drop)
+    }
+
+    pub fn delete_inline_policy(&self, role: &str) -> Result<(), AwsError> {
+        let req = self.iam()?.delete_role_policy().role_name(role).policy_name(INLINE_POLICY);
+        match self.call(write("iam", "DeleteRolePolicy"), req.send()) {
+            Err(e) if e.code.as_deref() == Some("NoSuchEntity") => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    pub fn attach_policy(&self, role: &str, arn: &str) -> Result<(), AwsError> {
+        let req = self.iam()?.attach_role_policy().role_name(role).policy_arn(arn);
+        self.call(write("iam", "AttachRolePolicy"), req.send()).map(drop)
+    }
+
+    pub fn detach_policy(&self, role: &str, arn: &str) -> Result<(), AwsError> {
+        let req = self.iam()?.detach_role_policy().role_name(role).policy_arn(arn);
+        self.call(write("iam", "DetachRolePolicy"), req.send()).map(drop)
+    }
+
+    /// An instance profile of the role's name and path holding the role.
+    pub fn create_instance_profile(
+        &self,
+        role: &str,
+        path: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let iam = self.iam()?;
+        let req = iam.create_instance_profile().instance_profile_name(role).path(path).set_tags(iam_tags(tags));
+        match self.call(write("iam", "CreateInstanceProfile"), req.send()) {
+            Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => {}
+            other => other.map(drop)?,
+        }
+        let req = iam.add_role_to_instance_profile().instance_profile_name(role).role_name(role);
+        match self.call(write("iam", "AddRoleToInstanceProfile"), req.send()) {
+            Err(e) if e.code.as_deref() == Some("LimitExceeded") => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    /// Deletes a role and everything that hangs on it: instance profiles, policies.
+    pub fn delete_role(&self, role: &LiveRole) -> Result<(), AwsError> {
+        let iam = self.iam()?;
+        for profile in &role.instance_profiles {
+            let req = iam.remove_role_from_instance_profile().instance_profile_name(profile).role_name(&role.name);
+            self.call(write("iam", "RemoveRoleFromInstanceProfile"), req.send())?;
+            let req = iam.delete_instance_profile().instance_profile_name(profile);
+            self.call(write("iam", "DeleteInstanceProfile"), req.send())?;
+        }
+        for arn in &role.managed {
+            self.detach_policy(&role.name, arn)?;
+        }
+        if role.inline.is_some() {
+            self.delete_inline_policy(&role.name)?;
+        }
+        self.call(write("iam", "DeleteRole"), iam.delete_role().role_name(&role.name).send()).map(drop)
+    }
+}

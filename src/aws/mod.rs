@@ -1,0 +1,191 @@
+//! AWS through the real SDK. `Aws` is made with every interpreter but does nothing until a
+//! builtin (or plan/apply) first needs it: then it loads aws-config's standard chain (profile,
+//! region, endpoints, retries) on a tokio runtime of its own. Every call goes through `Aws::call`,
+//! which counts it by operation (read or mutating) and turns SDK errors into `AwsError`.
+
+mod cloud9;
+mod ec2;
+mod error;
+mod iam;
+mod paginate;
+mod ssm;
+mod sts;
+
+use std::cell::{OnceCell, RefCell};
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+use crate::eval::Value;
+
+pub use cloud9::Cloud9Env;
+pub use cloud9::NewCloud9;
+pub use ec2::{Filters, GroupInfo, GroupRule, InstanceInfo, MetadataOptions};
+pub use error::{AwsError, ErrorClass};
+pub use iam::LiveRole;
+pub use ssm::Invocation;
+
+/// Where to find AWS: `--profile` and `--region`, else aws-config's chain decides.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+}
+
+/// One API operation, as counted by `--stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Op {
+    pub service: &'static str,
+    pub name: &'static str,
+    pub mutating: bool,
+}
+
+pub const fn read(service: &'static str, name: &'static str) -> Op {
+    Op { service, name, mutating: false }
+}
+
+pub const fn write(service: &'static str, name: &'static str) -> Op {
+    Op { service, name, mutating: true }
+}
+
+/// How many calls of each operation were made.
+pub type Stats = BTreeMap<Op, u64>;
+
+pub struct Aws {
+    options: AwsOptions,
+    runtime: OnceCell<tokio::runtime::Runtime>,
+    config: OnceCell<SdkConfig>,
+    clients: Clients,
+    stats: RefCell<Stats>,
+    /// Results of identical reads within one evaluation.
+    cache: RefCell<HashMap<String, Value>>,
+}
+
+#[derive(Default)]
+struct Clients {
+    cloud9: OnceCell<aws_sdk_cloud9::Client>,
+    ec2: OnceCell<aws_sdk_ec2::Client>,
+    iam: OnceCell<aws_sdk_iam::Client>,
+    ssm: OnceCell<aws_sdk_ssm::Client>,
+    sts: OnceCell<aws_sdk_sts::Client>,
+    secrets: OnceCell<aws_sdk_secretsmanager::Client>,
+}
+
+macro_rules! client {
+    ($name:ident, $krate:ident) => {
+        pub fn $name(&self) -> Result<&$krate::Client, AwsError> {
+            let config = self.config()?;
+            Ok(self.clients.$name.get_or_init(|| $krate::Client::new(config)))
+        }
+    };
+}
+
+impl Aws {
+    pub fn new(options: AwsOptions) -> Aws {
+        Aws {
+            options,
+            runtime: OnceCell::new(),
+            config: OnceCell::new(),
+            clients: Clients::default(),
+            stats: RefCell::default(),
+            cache: RefCell::default(),
+        }
+    }
+
+    client!(cloud9, aws_sdk_cloud9);
+    client!(ec2, aws_sdk_ec2);
+    client!(iam, aws_sdk_iam);
+    client!(ssm, aws_sdk_ssm);
+    client!(sts, aws_sdk_sts);
+    client!(secrets, aws_sdk_secretsmanager);
+
+    /// Runs a future on kenv's runtime (a current-thread one: evaluation is single-threaded).
+    pub fn block_on<F: Future>(&self, future: F) -> Result<F::Output, AwsError> {
+        if self.runtime.get().is_none() {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| AwsError::local(format!("cannot start the async runtime: {e}")))?;
+            let _ = self.runtime.set(rt);
+        }
+        Ok(self.runtime.get().expect("set above").block_on(future))
+    }
+
+    /// The SDK configuration from aws-config's chain, loaded on first use.
+    pub fn config(&self) -> Result<&SdkConfig, AwsError> {
+        if let Some(c) = self.config.get() {
+            return Ok(c);
+        }
+        if let Some(region) = &self.options.region {
+            error::check_region(region)?;
+        }
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = &self.options.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(profile) = &self.options.profile {
+            loader = loader.profile_name(profile);
+        }
+        let config = self.block_on(loader.load())?;
+        match config.region() {
+            None => return Err(AwsError::no_region()),
+            Some(r) => error::check_region(r.as_ref())?,
+        }
+        Ok(self.config.get_or_init(|| config))
+    }
+
+    pub fn region(&self) -> Option<String> {
+        self.config.get().and_then(|c| c.region()).map(|r| r.to_string())
+    }
+
+    /// Makes one API call: counted in the stats, its error classified.
+    pub fn call<T, E, R>(
+        &self,
+        op: Op,
+        future: impl Future<Output = Result<T, aws_sdk_ec2::error::SdkError<E, R>>>,
+    ) -> Result<T, AwsError>
+    where
+        E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        *self.stats.borrow_mut().entry(op).or_default() += 1;
+        self.block_on(future)?.map_err(|e| AwsError::from_sdk(op, e))
+    }
+
+    /// A read whose result is kept for the rest of the evaluation under `key`.
+    pub fn cached(&self, key: String, read: impl FnOnce() -> Result<Value, AwsError>) -> Result<Value, AwsError> {
+        if let Some(v) = self.cache.borrow().get(&key) {
+            return Ok(v.clone());
+        }
+        let value = read()?;
+        self.cache.borrow_mut().insert(key, value.clone());
+        Ok(value)
+    }
+
+    /// Forgets cached reads (after a write, which may change what they return).
+    pub fn invalidate(&self) {
+        self.cache.borrow_mut().clear();
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats.borrow().clone()
+    }
+
+    pub fn reset_stats(&self) {
+        self.stats.borrow_mut().clear();
+    }
+}
+
+/// The counts as `--stats` prints them: one line per operation, then the totals.
+pub fn render_stats(stats: &Stats) -> String {
+    let mut out = String::from("API calls:\n");
+    for (op, n) in stats {
+        let kind = if op.mutating { "write" } else { "read" };
+        out.push_str(&format!("  {:<40} {kind:<5} {n}\n", format!("{}:{}", op.service, op.name)));
+    }
+    let (writes, reads): (Vec<_>, Vec<_>) = stats.iter().partition(|(op, _)| op.mutating);
+    let sum = |v: &[(&Op, &u64)]| v.iter().map(|(_, n)| **n).sum::<u64>();
+    out.push_str(&format!("  total: {} read, {} mutating\n", sum(&reads), sum(&writes)));
+    out
+}

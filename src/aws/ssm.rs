@@ -1,0 +1,119 @@
+//! SSM (parameters, Run Command) and Secrets Manager. Secret content is returned only as a plain
+//! `String` to the code that hands it to a process; it never becomes a kenv value.
+
+use std::time::Duration;
+
+use super::{read, write, Aws, AwsError};
+use crate::eval::Value;
+use crate::model::record;
+
+/// One instance's result of a Run Command.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub instance: String,
+    /// `Success`, `Failed`, `TimedOut`, `Cancelled`, …
+    pub status: String,
+    pub exit_code: i64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Invocation {
+    pub fn to_value(&self) -> Value {
+        record([
+            ("instance", Value::str(&self.instance)),
+            ("status", Value::str(&self.status)),
+            ("exit_code", Value::Int(self.exit_code)),
+            ("stdout", Value::str(&self.stdout)),
+            ("stderr", Value::str(&self.stderr)),
+        ])
+    }
+}
+
+const TERMINAL: &[&str] = &["Success", "Failed", "TimedOut", "Cancelled", "Undeliverable", "Terminated"];
+
+/// How long to wait for Run Command invocations before giving up.
+const WAIT: Duration = Duration::from_secs(600);
+
+impl Aws {
+    /// A parameter's type and, unless it is a SecureString, its value.
+    pub fn parameter(&self, name: &str) -> Result<(String, Option<String>), AwsError> {
+        let req = self.ssm()?.get_parameter().name(name).with_decryption(false);
+        let out = self.call(read("ssm", "GetParameter"), req.send())?;
+        let p = out.parameter();
+        let kind = p.and_then(|p| p.r#type()).map_or("String", |t| t.as_str()).to_string();
+        let value = p.and_then(|p| p.value()).filter(|_| kind != "SecureString").map(String::from);
+        Ok((kind, value))
+    }
+
+    /// The content of a secret, for handing to a process. Never turn it into a kenv value.
+    pub fn secret_text(&self, name: &str, parameter: bool) -> Result<String, AwsError> {
+        if parameter {
+            let req = self.ssm()?.get_parameter().name(name).with_decryption(true);
+            let out = self.call(read("ssm", "GetParameter"), req.send())?;
+            return Ok(out.parameter().and_then(|p| p.value()).unwrap_or("").to_string());
+        }
+        let req = self.secrets()?.get_secret_value().secret_id(name);
+        let out = self.call(read("secretsmanager", "GetSecretValue"), req.send())?;
+        Ok(out.secret_string().unwrap_or("").to_string())
+    }
+
+    /// Whether a Secrets Manager secret exists (without reading it).
+    pub fn secret_exists(&self, name: &str) -> Result<(), AwsError> {
+        let req = self.secrets()?.describe_secret().secret_id(name);
+        self.call(read("secretsmanager", "DescribeSecret"), req.send()).map(drop)
+    }
+
+    /// Sends `AWS-RunShellScript` to instances and returns the command id.
+    pub fn send_command(
+        &self,
+        instances: &[String],
+        commands: &[String],
+        comment: &str,
+        timeout: i32,
+    ) -> Result<String, AwsError> {
+        let req = self
+            .ssm()?
+            .send_command()
+            .document_name("AWS-RunShellScript")
+            .set_instance_ids(Some(instances.to_vec()))
+            .parameters("commands", commands.to_vec())
+            .comment(comment)
+            .timeout_seconds(timeout);
+        let out = self.call(write("ssm", "SendCommand"), req.send())?;
+        Ok(out.command().and_then(|c| c.command_id()).unwrap_or("").to_string())
+    }
+
+    /// Waits until each instance's invocation of a command has finished.
+    pub fn wait_command(&self, command: &str, instances: &[String]) -> Result<Vec<Invocation>, AwsError> {
+        let ssm = self.ssm()?;
+        let deadline = std::time::Instant::now() + WAIT;
+        let mut done = Vec::new();
+        for instance in instances {
+            loop {
+                let req = ssm.get_command_invocation().command_id(command).instance_id(instance);
+                match self.call(read("ssm", "GetCommandInvocation"), req.send()) {
+                    Ok(out) if TERMINAL.contains(&out.status().map_or("", |s| s.as_str())) => {
+                        done.push(Invocation {
+                            instance: instance.clone(),
+                            status: out.status().map_or("", |s| s.as_str()).into(),
+                            exit_code: out.response_code().into(),
+                            stdout: out.standard_output_content().unwrap_or("").into(),
+                            stderr: out.standard_error_content().unwrap_or("").into(),
+                        });
+                        break;
+                    }
+                    // Right after SendCommand the invocation may not exist yet.
+                    Ok(_) => {}
+                    Err(e) if e.code.as_deref() == Some("InvocationDoesNotExist") => {}
+                    Err(e) => return Err(e),
+                }
+                if std::time::Instant::now() > deadline {
+                    return Err(AwsError::local(format!("command {command} did not finish on {instance} in time")));
+                }
+                self.block_on(tokio::time::sleep(Duration::from_millis(500)))?;
+            }
+        }
+        Ok(done)
+    }
+}

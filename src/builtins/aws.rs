@@ -1,0 +1,250 @@
+//! Builtins over AWS: reads (cached for the rest of the evaluation) and writes (confirmed first).
+//! Their results are records whose fields docs/aws.md lists. Errors point at the call.
+
+use std::rc::Rc;
+
+use super::{Args, Builtin, Effect::ReadsAws, Effect::WritesAws};
+use crate::aws::{Aws, AwsError, ErrorClass, Filters, GroupRule};
+use crate::diag::{Diag, Result};
+use crate::eval::{Interp, Secret, SecretPart, SecretRef, SecretStore, Value};
+use crate::model::{record, Decl};
+
+pub const BUILTINS: &[Builtin] = &[
+    Builtin { name: "aws_whoami", params: &[], effect: ReadsAws, doc: "Who the credentials belong to: `{account, arn, user_id}` (STS GetCallerIdentity).", func: whoami },
+    Builtin { name: "aws_region", params: &[], effect: ReadsAws, doc: "The region kenv talks to (from --region, AWS_REGION or the profile).", func: region },
+    Builtin { name: "cloud9_environments", params: &[], effect: ReadsAws, doc: "Every Cloud9 environment: `{id, name, description, arn, owner, connection, managed_credentials, lifecycle, instance}` where `instance` is its EC2 instance id (or null).", func: cloud9_environments },
+    Builtin { name: "cloud9_environment", params: &["id"], effect: ReadsAws, doc: "One Cloud9 environment by id, with the fields of `cloud9_environments`.", func: cloud9_environment },
+    Builtin { name: "ec2_instances", params: &["filters?"], effect: ReadsAws, doc: "Instances matching EC2 filters (a record: `{\"vpc-id\": \"vpc-…\", \"tag:owner\": [\"alice\"]}`): `{id, type, state, image, subnet, vpc, private_ip, public_ip, security_groups, tags, instance_profile, metadata: {tokens, hop_limit, endpoint}}`.", func: ec2_instances },
+    Builtin { name: "ec2_instance", params: &["id"], effect: ReadsAws, doc: "One instance by id, with the fields of `ec2_instances`.", func: ec2_instance },
+    Builtin { name: "ec2_security_groups", params: &["filters?"], effect: ReadsAws, doc: "Security groups matching EC2 filters: `{id, name, description, vpc, ingress, egress, tags}`; each rule is `{direction, protocol, from_port, to_port, peer, description}`.", func: ec2_security_groups },
+    Builtin { name: "ec2_security_group", params: &["id"], effect: ReadsAws, doc: "One security group by id, with the fields of `ec2_security_groups`.", func: ec2_security_group },
+    Builtin { name: "ec2_subnets", params: &["filters?"], effect: ReadsAws, doc: "Subnets matching EC2 filters: `{id, vpc, cidr, availability_zone, public_ip_on_launch, tags}`.", func: ec2_subnets },
+    Builtin { name: "ec2_route_tables", params: &["filters?"], effect: ReadsAws, doc: "Route tables matching EC2 filters: `{id, vpc, main, subnets, routes: [{destination, target}]}`.", func: ec2_route_tables },
+    Builtin { name: "ec2_vpcs", params: &["filters?"], effect: ReadsAws, doc: "VPCs matching EC2 filters: `{id, cidr, default, tags}`.", func: ec2_vpcs },
+    Builtin { name: "ec2_vpc_endpoints", params: &["filters?"], effect: ReadsAws, doc: "VPC endpoints matching EC2 filters: `{id, vpc, service, type, state, subnets}`.", func: ec2_vpc_endpoints },
+    Builtin { name: "ec2_authorize", params: &["group", "rules"], effect: WritesAws, doc: "Adds security group rules (`ingress …`/`egress …` values, or records like those `ec2_security_groups` returns) to a group, one call per direction; rules already there count as added.", func: ec2_authorize },
+    Builtin { name: "ec2_revoke", params: &["group", "rules"], effect: WritesAws, doc: "Removes security group rules from a group, one call per direction.", func: ec2_revoke },
+    Builtin { name: "iam_role", params: &["name"], effect: ReadsAws, doc: "An IAM role: `{name, arn, path, trust, managed, instance_profiles, tags}` (`trust` lists the services that may assume it; `managed` the attached policy ARNs).", func: iam_role },
+    Builtin { name: "ssm_parameter", params: &["name"], effect: ReadsAws, doc: "An SSM parameter's value: a string (a list for StringList); a SecureString comes back as a secret value, never shown.", func: ssm_parameter },
+    Builtin { name: "ssm_run", params: &["instances", "commands", "comment?"], effect: WritesAws, doc: "Runs shell commands on instances through SSM Run Command (AWS-RunShellScript), waits, and returns each invocation: `{instance, status, exit_code, stdout, stderr}`.", func: ssm_run },
+];
+
+fn aws_err(interp: &Interp, span: crate::source::Span, e: AwsError) -> Box<Diag> {
+    e.diag(span, interp.aws.region().as_deref()).boxed()
+}
+
+/// A read, answered from the evaluation's cache when the same call was made before.
+fn cached(
+    interp: &mut Interp,
+    a: &Args,
+    read: impl FnOnce(&Aws) -> std::result::Result<Value, AwsError>,
+) -> Result<Value> {
+    let args: Vec<String> = a.values.iter().map(|v| v.as_ref().map_or("null".into(), |(v, _)| v.to_kenv())).collect();
+    let key = format!("{}({})", a.name, args.join(", "));
+    let aws = &interp.aws;
+    aws.cached(key, || read(aws)).map_err(|e| aws_err(interp, a.span, e))
+}
+
+fn not_found(what: &str, id: &str) -> AwsError {
+    AwsError { class: ErrorClass::NotFound, op: None, code: None, message: format!("no {what} `{id}`") }
+}
+
+/// EC2 filters from a record of strings or lists of strings.
+fn filters(a: &Args, i: usize) -> Result<Filters> {
+    let Some(_) = a.get(i) else { return Ok(Filters::new()) };
+    let mut out = Filters::new();
+    for (name, value) in a.record(i)?.iter() {
+        let values = match value {
+            Value::Str(s) => vec![s.to_string()],
+            Value::List(items) => items
+                .iter()
+                .map(|v| match v {
+                    Value::Str(s) => Some(s.to_string()),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        if values.is_empty() {
+            return a.invalid(i, format!("filter `{name}` must be a string or a non-empty list of strings"));
+        }
+        out.insert(name.to_string(), values);
+    }
+    Ok(out)
+}
+
+fn list(items: Vec<Value>) -> Value {
+    Value::list(items)
+}
+
+fn whoami(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+    cached(interp, a, |aws| aws.whoami())
+}
+
+fn region(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+    interp.aws.config().map_err(|e| aws_err(interp, a.span, e))?;
+    Ok(interp.aws.region().map_or(Value::Null, |r| Value::str(&r)))
+}
+
+/// Cloud9 environments with their instance ids, found by one DescribeInstances on Cloud9's tag.
+fn cloud9_with_instances(aws: &Aws, ids: &[String]) -> std::result::Result<Value, AwsError> {
+    let envs = aws.cloud9_describe(ids)?;
+    let tag = "tag:aws:cloud9:environment".to_string();
+    let live = Filters::from([(tag, envs.iter().map(|e| e.id.clone()).collect())]);
+    let instances = if envs.is_empty() { Vec::new() } else { aws.instances(&live, &[])? };
+    let items = envs.iter().map(|e| {
+        let instance = instances
+            .iter()
+            .filter(|i| i.state != "terminated")
+            .find(|i| i.tags.get("aws:cloud9:environment") == Some(&e.id));
+        let Value::Record(mut rec) = e.to_value() else { unreachable!("to_value is a record") };
+        Rc::make_mut(&mut rec).insert("instance".into(), instance.map_or(Value::Null, |i| Value::str(&i.id)));
+        Value::Record(rec)
+    });
+    Ok(list(items.collect()))
+}
+
+fn cloud9_environments(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+    cached(interp, a, |aws| cloud9_with_instances(aws, &aws.cloud9_ids()?))
+}
+
+fn cloud9_environment(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+    let id = a.str(0)?;
+    cached(interp, a, |aws| match cloud9_with_instances(aws, &[id.to_string()])? {
+        Value::List(found) if !found.is_empty() => Ok(found[0].clone()),
+        _ => Err(not_found("Cloud9 environment", &id)),
+    })
+}
+
+fn ec2_instances(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+    let f = filters(a, 0)?;
+    cached(interp, a, |aws| Ok(list(aws.instances(&f, &[])?.iter().map(|i| i.to_value()).collect())))
+}
+
+fn ec2_instance(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+    let id = a.str(0)?;
+    cached(interp, a, |aws| {
+        let found = aws.instances(&Filters::new(), &[id.to_string()])?;
+        found.first().map(|i| i.to_value()).ok_or_else(|| not_found("instance", &id))
+    })
+}
+
+fn ec2_security_groups(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+    let f = filters(a, 0)?;
+    cached(interp, a, |aws| Ok(list(aws.security_groups(&f, &[])?.iter().map(|g| g.to_value()).collect())))
+}
+
+fn ec2_security_group(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+    let id = a.str(0)?;
+    cached(interp, a, |aws| {
+        let found = aws.security_groups(&Filters::new(), &[id.to_string()])?;
+        found.first().map(|g| g.to_value()).ok_or_else(|| not_found("security group", &id))
+    })
+}
+
+fn ec2_subnets(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+    let f = filters(a, 0)?;
+    cached(interp, a, |aws| Ok(list(aws.subnets(&f, &[])?)))
+}
+
+fn ec2_route_tables(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+    let f = filters(a, 0)?;
+    cached(interp, a, |aws| Ok(list(aws.route_tables(&f)?)))
+}
+
+fn ec2_vpcs(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+    let f = filters(a, 0)?;
+    cached(interp, a, |aws| Ok(list(aws.vpcs(&f)?)))
+}
+
+fn ec2_vpc_endpoints(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+    let f = filters(a, 0)?;
+    cached(interp, a, |aws| Ok(list(aws.vpc_endpoints(&f)?)))
+}
+
+/// Rules from `ingress …`/`egress …` values or rule records, each flattened to one peer.
+fn group_rules(a: &Args, i: usize) -> Result<Vec<GroupRule>> {
+    let items = match a.get(i) {
+        Some(Value::List(items)) => items.to_vec(),
+        Some(one) => vec![one.clone()],
+        None => vec![],
+    };
+    let mut out = Vec::new();
+    for item in items {
+        match item {
+            Value::Decl(Decl::Rule(r)) => out.extend(GroupRule::from_rule(&r)),
+            Value::Record(r) => {
+                match GroupRule::from_record(&r) {
+                    Some(rules) => out.extend(rules),
+                    None => return a.invalid(
+                        i,
+                        "a rule record needs `direction`, `protocol`, `from_port`, `to_port` and `peer` (or `peers`)",
+                    ),
+                }
+            }
+            other => return a.invalid(i, format!("expected security group rules, found {}", other.type_name())),
+        }
+    }
+    if out.is_empty() {
+        return a.invalid(i, "no rules given");
+    }
+    Ok(out)
+}
+
+fn describe_rules(verb: &str, group: &str, rules: &[GroupRule]) -> String {
+    let lines: Vec<String> = rules.iter().map(|r| format!("    {}", r.summary())).collect();
+    format!("{verb} {} rule(s) on {group}:\n{}", rules.len(), lines.join("\n"))
+}
+
+fn ec2_authorize(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+    let group = a.str(0)?;
+    let rules = group_rules(a, 1)?;
+    interp.confirm(&describe_rules("add", &group, &rules), a.span)?;
+    interp.aws.authorize(&group, &rules).map_err(|e| aws_err(interp, a.span, e))?;
+    Ok(Value::Null)
+}
+
+fn ec2_revoke(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+    let group = a.str(0)?;
+    let rules = group_rules(a, 1)?;
+    interp.confirm(&describe_rules("remove", &group, &rules), a.span)?;
+    interp.aws.revoke(&group, &rules).map_err(|e| aws_err(interp, a.span, e))?;
+    Ok(Value::Null)
+}
+
+fn iam_role(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+    let name = a.str(0)?;
+    cached(interp, a, |aws| aws.role(&name)?.map(|r| r.to_value()).ok_or_else(|| not_found("IAM role", &name)))
+}
+
+fn ssm_parameter(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+    let name = a.str(0)?;
+    let span = a.span;
+    cached(interp, a, |aws| {
+        let (kind, value) = aws.parameter(&name)?;
+        Ok(match (kind.as_str(), value) {
+            ("StringList", Some(v)) => Value::list(v.split(',').map(Value::str).collect()),
+            (_, Some(v)) => Value::str(&v),
+            _ => {
+                let r = SecretRef { name: name.clone(), store: SecretStore::Parameter, span };
+                Value::Secret(Rc::new(Secret { parts: vec![SecretPart::Ref(r)] }))
+            }
+        })
+    })
+}
+
+fn ssm_run(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+    let instances = a.strings(0)?;
+    let commands = a.strings(1)?;
+    let comment = a.opt_str(2)?.map_or("kenv".to_string(), |c| c.to_string());
+    let what = format!("run on {}:\n    {}", instances.join(", "), commands.join("\n    "));
+    interp.confirm(&what, a.span)?;
+    let aws = &interp.aws;
+    let run = || -> std::result::Result<Value, AwsError> {
+        let id = aws.send_command(&instances, &commands, &comment, 600)?;
+        let done = aws.wait_command(&id, &instances)?;
+        Ok(record([("command", Value::str(&id)), ("invocations", list(done.iter().map(|i| i.to_value()).collect()))]))
+    };
+    run().map_err(|e| aws_err(interp, a.span, e))
+}

@@ -1,0 +1,89 @@
+"""Injected AWS errors, for testing how clients handle them: `POST /_testbed/faults` with
+{"action": "DescribeInstances", "code": "UnauthorizedOperation", "message": "...", "status": 403,
+"count": 1} makes the next `count` calls of that action (every call, when count is -1) fail with
+that error in the protocol's own shape; `DELETE /_testbed/faults` clears them all. `GET
+/_testbed/calls` lists the actions served so far, so tests can read what a client sent."""
+
+import io
+import json
+import re
+import threading
+import uuid
+from urllib.parse import parse_qs
+
+from werkzeug.wrappers import Request, Response
+
+
+class Faults:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.pending = {}  # action -> {code, message, status, count}
+        self.calls = []  # (service, action), in order
+
+    def admin(self, environ):
+        """Answers /_testbed/faults and /_testbed/calls; None for any other path."""
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD")
+        if path == "/_testbed/calls":
+            with self.lock:
+                return Response(json.dumps([{"service": s, "action": a} for s, a in self.calls]), content_type="application/json")
+        if path != "/_testbed/faults":
+            return None
+        with self.lock:
+            if method == "DELETE":
+                self.pending.clear()
+                return Response("{}", content_type="application/json")
+            fault = json.loads(Request(environ).get_data() or b"{}")
+            if not isinstance(fault.get("action"), str) or not isinstance(fault.get("code"), str):
+                return Response('{"error": "action and code are required"}', status=400, content_type="application/json")
+            fault.setdefault("message", f"injected by the testbed: {fault['code']}")
+            fault.setdefault("status", 400)
+            fault.setdefault("count", 1)
+            self.pending[fault["action"]] = fault
+            return Response("{}", content_type="application/json")
+
+    def check(self, environ):
+        """Records the call; returns an error response when a fault is pending for its action."""
+        service, action, json_protocol = identify(environ)
+        with self.lock:
+            if action:
+                self.calls.append((service, action))
+            fault = self.pending.get(action)
+            if fault is None:
+                return None
+            if fault["count"] > 0:
+                fault["count"] -= 1
+                if fault["count"] == 0:
+                    del self.pending[action]
+        return error_response(service, fault, json_protocol)
+
+
+def identify(environ):
+    """(service, action, uses the JSON protocol) of an AWS request. Reading a query-protocol body
+    puts it back so that the app behind sees it untouched."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    scope = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", auth)
+    service = scope.group(1) if scope else ""
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return service, target.rsplit(".", 1)[-1], True
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    form = parse_qs(body.decode("utf-8", "replace")) if body else parse_qs(environ.get("QUERY_STRING", ""))
+    return service, (form.get("Action") or [""])[0], False
+
+
+def error_response(service, fault, json_protocol):
+    request_id = str(uuid.uuid4())
+    if json_protocol:
+        body = json.dumps({"__type": fault["code"], "message": fault["message"]})
+        return Response(body, status=fault["status"], content_type="application/x-amz-json-1.1",
+                        headers={"x-amzn-ErrorType": fault["code"], "x-amzn-RequestId": request_id})
+    if service == "ec2":
+        body = (f"<Response><Errors><Error><Code>{fault['code']}</Code><Message>{fault['message']}</Message>"
+                f"</Error></Errors><RequestID>{request_id}</RequestID></Response>")
+    else:
+        kind = "Receiver" if fault["status"] >= 500 else "Sender"
+        body = (f"<ErrorResponse><Error><Type>{kind}</Type><Code>{fault['code']}</Code><Message>{fault['message']}"
+                f"</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>")
+    return Response(body, status=fault["status"], content_type="text/xml")

@@ -60,6 +60,8 @@ def main():
     args = ap.parse_args()
     os.environ.update(CREDENTIALS)
     os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "true")
+    # AWS's managed policies exist in every real account; roles attach them by ARN.
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
     moto_app = DomainDispatcherApplication(create_backend_app)
     holder = {}

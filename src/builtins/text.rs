@@ -60,6 +60,13 @@ pub const BUILTINS: &[Builtin] = &[
         func: indent,
     },
     Builtin {
+        name: "pad",
+        params: &["s", "width"],
+        effect: Pure,
+        doc: "`s` padded with spaces to `width` characters: on the right, or on the left when `width` is negative.",
+        func: pad,
+    },
+    Builtin {
         name: "str",
         params: &["value"],
         effect: Pure,
@@ -140,6 +147,15 @@ fn indent(_: &mut Interp, a: &mut Args) -> Result<Value> {
     let out: Vec<String> =
         s.split('\n').map(|l| if l.is_empty() { String::new() } else { format!("{pad}{l}") }).collect();
     Ok(Value::str(&out.join("\n")))
+}
+
+fn pad(_: &mut Interp, a: &mut Args) -> Result<Value> {
+    let (s, width) = (a.str(0)?, a.int(1)?);
+    if !(-4096..=4096).contains(&width) {
+        return a.invalid(1, "the width must be -4096 to 4096");
+    }
+    let fill = " ".repeat((width.unsigned_abs() as usize).saturating_sub(s.chars().count()));
+    Ok(Value::str(&if width < 0 { format!("{fill}{s}") } else { format!("{s}{fill}") }))
 }
 
 fn to_str(_: &mut Interp, a: &mut Args) -> Result<Value> {

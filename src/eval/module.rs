@@ -20,6 +20,7 @@ pub const STDLIB: &[(&str, &str)] = &[
     ("std/c1ws", include_str!("../../stdlib/c1ws.kenv")),
     ("std/list", include_str!("../../stdlib/list.kenv")),
     ("std/net", include_str!("../../stdlib/net.kenv")),
+    ("std/table", include_str!("../../stdlib/table.kenv")),
 ];
 
 #[derive(Default)]

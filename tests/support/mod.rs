@@ -27,9 +27,22 @@ pub fn kenv(dir: &Path, args: &[String]) -> Output {
 }
 
 pub fn kenv_with_stdin(dir: &Path, args: &[String], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kenv"))
+    kenv_env(dir, args, stdin, &[])
+}
+
+/// Runs kenv with extra environment variables; AWS settings of the test's own environment are
+/// removed first, so only what the test sets reaches the SDK.
+pub fn kenv_env(dir: &Path, args: &[String], stdin: &str, vars: &[(String, String)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kenv"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("AWS_") {
+            command.env_remove(key);
+        }
+    }
+    let mut child = command
         .args(args)
         .current_dir(dir)
+        .envs(vars.iter().map(|(k, v)| (k, v)))
         .env("NO_COLOR", "1")
         .env("COLUMNS", "100")
         .stdin(Stdio::piped())

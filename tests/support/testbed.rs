@@ -25,8 +25,14 @@ pub struct Testbed {
 
 static TESTBED: OnceLock<Testbed> = OnceLock::new();
 
+/// The test binary's shared testbed: tests on it make their own resources and find them by id.
 pub fn testbed() -> &'static Testbed {
     TESTBED.get_or_init(start)
+}
+
+/// A testbed of the test's own, for tests that inject faults or count every call.
+pub fn fresh() -> Testbed {
+    start()
 }
 
 fn start() -> Testbed {
@@ -81,6 +87,44 @@ impl Testbed {
         let (status, _, _) =
             http(&self.imds, "POST", "/_testbed/instance", &[], &format!("{{\"instance_id\":\"{instance_id}\"}}"));
         assert_eq!(status, 200);
+    }
+
+    /// The environment that points kenv at this testbed, with dummy credentials and no shared
+    /// config files (HOME is the test's directory).
+    pub fn env(&self, home: &std::path::Path) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.endpoint.as_str()),
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", self.imds.as_str()),
+            ("AWS_REGION", self.region.as_str()),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("HOME", home.to_str().unwrap()),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    /// Runs kenv against this testbed in `dir`.
+    pub fn kenv(&self, dir: &std::path::Path, args: &[&str], extra: &[(&str, &str)]) -> super::Output {
+        let mut vars = self.env(dir);
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        super::kenv_env(dir, &args, "", &vars)
+    }
+
+    /// Makes the next `count` calls of `action` fail with `code` (every call when count is -1).
+    pub fn fault(&self, action: &str, code: &str, status: u16, count: i64) {
+        let body = format!(r#"{{"action":"{action}","code":"{code}","status":{status},"count":{count}}}"#);
+        let (got, _, _) = http(&self.endpoint, "POST", "/_testbed/faults", &[], &body);
+        assert_eq!(got, 200);
+    }
+
+    /// The actions served so far, in order, as `service:Action`.
+    pub fn calls(&self) -> Vec<String> {
+        let (_, _, body) = http(&self.endpoint, "GET", "/_testbed/calls", &[], "");
+        let calls: Vec<Value> = serde_json::from_str(&body).unwrap();
+        calls.iter().map(|c| format!("{}:{}", c["service"].as_str().unwrap(), c["action"].as_str().unwrap())).collect()
     }
 
     pub fn imds_stats(&self) -> Value {

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod diag;
 pub mod eval;
 pub mod model;
+pub mod plan;
 pub mod source;
 pub mod syntax;
 

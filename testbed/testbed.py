@@ -28,6 +28,23 @@ TRUST_EC2_AND_CLOUD9 = {
 }
 
 
+def patch_moto():
+    """Where moto differs from AWS in what kenv relies on, make it behave as AWS does.
+    ReplaceIamInstanceProfileAssociation: AWS's DescribeInstances then shows the new profile;
+    moto 5.2.5 keeps showing the old one."""
+    from moto.ec2.models.iam_instance_profile import IamInstanceProfileAssociationBackend
+
+    original = IamInstanceProfileAssociationBackend.replace_iam_instance_profile_association
+
+    def replace(self, association_id, iam_instance_profile_name=None, iam_instance_profile_arn=None):
+        association = original(self, association_id, iam_instance_profile_name, iam_instance_profile_arn)
+        self.modify_instance_attribute(association.instance.id, "iam_instance_profile",
+                                       {"Arn": association.iam_instance_profile.arn, "Id": association.association_id})
+        return association
+
+    IamInstanceProfileAssociationBackend.replace_iam_instance_profile_association = replace
+
+
 class QuietHandler(MotoRequestHandler):
     def log_request(self, *args):
         pass
@@ -63,6 +80,7 @@ def main():
     # AWS's managed policies exist in every real account; roles attach them by ARN.
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
+    patch_moto()
     moto_app = DomainDispatcherApplication(create_backend_app)
     holder = {}
     injected = faults.Faults()

@@ -406,9 +406,6 @@ fn aws_failures_are_diagnostics_at_the_call_and_exit_1() {
     let out = script(&tb, "print(len(ec2_vpcs()) > 0)", &[], &[]);
     assert_eq!((out.code, out.stdout.as_str()), (0, "true\n"), "{}", out.stderr);
     assert_eq!(tb.calls().iter().filter(|c| *c == "ec2:DescribeVpcs").count(), 3);
-    for out in [&out] {
-        assert!(!out.stderr.contains("panicked"));
-    }
 }
 
 #[test]

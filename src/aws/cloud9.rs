@@ -143,6 +143,22 @@ impl Aws {
         Ok(())
     }
 
+    /// Sets tags on an environment (Cloud9 passes them on to its instance).
+    pub fn cloud9_tag(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+        let tags = tags.iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
+        let req = self.cloud9()?.tag_resource().resource_arn(arn).set_tags(Some(tags));
+        self.call(write("cloud9", "TagResource"), req.send())?;
+        self.invalidate();
+        Ok(())
+    }
+
+    pub fn cloud9_untag(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
+        let req = self.cloud9()?.untag_resource().resource_arn(arn).set_tag_keys(Some(keys.to_vec()));
+        self.call(write("cloud9", "UntagResource"), req.send())?;
+        self.invalidate();
+        Ok(())
+    }
+
     pub fn cloud9_delete(&self, id: &str) -> Result<(), AwsError> {
         let req = self.cloud9()?.delete_environment().environment_id(id);
         self.call(write("cloud9", "DeleteEnvironment"), req.send())?;

@@ -4,12 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::types::{
-    Filter, HttpTokensState, IamInstanceProfileSpecification, Instance, IpPermission, IpRange, Ipv6Range, Tag,
-    UserIdGroupPair,
-};
+use aws_sdk_ec2::types::{Filter, Instance, IpPermission, IpRange, Ipv6Range, Tag, UserIdGroupPair};
 
-use super::{read, write, Aws, AwsError};
+use super::{read, Aws, AwsError};
 use crate::eval::{Record, Value};
 use crate::model::{record, str_list, Rule};
 use crate::syntax::ast::Direction;
@@ -17,7 +14,7 @@ use crate::syntax::ast::Direction;
 /// EC2 filters: name → accepted values.
 pub type Filters = BTreeMap<String, Vec<String>>;
 
-fn filters(f: &Filters) -> Option<Vec<Filter>> {
+pub(super) fn filters(f: &Filters) -> Option<Vec<Filter>> {
     Some(f.iter().map(|(k, v)| Filter::builder().name(k).set_values(Some(v.clone())).build()).collect())
 }
 
@@ -222,7 +219,7 @@ impl GroupRule {
         v4.chain(v6).chain(groups).collect()
     }
 
-    fn permission(&self) -> IpPermission {
+    pub(super) fn permission(&self) -> IpPermission {
         let mut p = IpPermission::builder().ip_protocol(&self.protocol);
         if self.protocol != "-1" {
             p = p.from_port(self.from_port).to_port(self.to_port);
@@ -407,94 +404,5 @@ impl Aws {
                 .collect();
             Ok((found, out.next_token().map(String::from)))
         })
-    }
-
-    /// Adds rules to a group, one call per direction; rules already there count as added.
-    pub fn authorize(&self, group: &str, rules: &[GroupRule]) -> Result<(), AwsError> {
-        let ec2 = self.ec2()?;
-        for ingress in [true, false] {
-            let perms: Vec<_> = rules.iter().filter(|r| r.ingress == ingress).map(GroupRule::permission).collect();
-            if perms.is_empty() {
-                continue;
-            }
-            let result = if ingress {
-                let req = ec2.authorize_security_group_ingress().group_id(group).set_ip_permissions(Some(perms));
-                self.call(write("ec2", "AuthorizeSecurityGroupIngress"), req.send()).map(drop)
-            } else {
-                let req = ec2.authorize_security_group_egress().group_id(group).set_ip_permissions(Some(perms));
-                self.call(write("ec2", "AuthorizeSecurityGroupEgress"), req.send()).map(drop)
-            };
-            match result {
-                Err(e) if e.code.as_deref() == Some("InvalidPermission.Duplicate") => {}
-                other => other?,
-            }
-        }
-        self.invalidate();
-        Ok(())
-    }
-
-    /// Removes rules from a group, one call per direction.
-    pub fn revoke(&self, group: &str, rules: &[GroupRule]) -> Result<(), AwsError> {
-        let ec2 = self.ec2()?;
-        for ingress in [true, false] {
-            let perms: Vec<_> = rules.iter().filter(|r| r.ingress == ingress).map(GroupRule::permission).collect();
-            if perms.is_empty() {
-                continue;
-            }
-            if ingress {
-                let req = ec2.revoke_security_group_ingress().group_id(group).set_ip_permissions(Some(perms));
-                self.call(write("ec2", "RevokeSecurityGroupIngress"), req.send())?;
-            } else {
-                let req = ec2.revoke_security_group_egress().group_id(group).set_ip_permissions(Some(perms));
-                self.call(write("ec2", "RevokeSecurityGroupEgress"), req.send())?;
-            }
-        }
-        self.invalidate();
-        Ok(())
-    }
-
-    /// Requires IMDSv2 tokens (or not) and sets the hop limit on an instance.
-    pub fn set_metadata_options(&self, instance: &str, tokens: &str, hop_limit: i64) -> Result<(), AwsError> {
-        let req = self
-            .ec2()?
-            .modify_instance_metadata_options()
-            .instance_id(instance)
-            .http_tokens(HttpTokensState::from(tokens))
-            .http_put_response_hop_limit(hop_limit as i32);
-        self.call(write("ec2", "ModifyInstanceMetadataOptions"), req.send())?;
-        self.invalidate();
-        Ok(())
-    }
-
-    /// Binds an instance profile to an instance, replacing the one it has.
-    pub fn set_instance_profile(&self, instance: &str, profile: &str) -> Result<(), AwsError> {
-        let ec2 = self.ec2()?;
-        let f = Filters::from([("instance-id".to_string(), vec![instance.to_string()])]);
-        let req = ec2.describe_iam_instance_profile_associations().set_filters(filters(&f));
-        let out = self.call(read("ec2", "DescribeIamInstanceProfileAssociations"), req.send())?;
-        let spec = IamInstanceProfileSpecification::builder().name(profile).build();
-        let current = out
-            .iam_instance_profile_associations()
-            .iter()
-            .find(|a| a.state().is_some_and(|s| matches!(s.as_str(), "associated" | "associating")));
-        match current.and_then(|a| a.association_id()) {
-            Some(id) => {
-                let req = ec2.replace_iam_instance_profile_association().association_id(id).iam_instance_profile(spec);
-                self.call(write("ec2", "ReplaceIamInstanceProfileAssociation"), req.send())?;
-            }
-            None => {
-                let req = ec2.associate_iam_instance_profile().instance_id(instance).iam_instance_profile(spec);
-                self.call(write("ec2", "AssociateIamInstanceProfile"), req.send())?;
-            }
-        }
-        self.invalidate();
-        Ok(())
-    }
-
-    pub fn create_tags(&self, resource: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
-        let tags = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
-        let req = self.ec2()?.create_tags().resources(resource).set_tags(Some(tags));
-        self.call(write("ec2", "CreateTags"), req.send())?;
-        Ok(())
     }
 }

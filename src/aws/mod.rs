@@ -5,6 +5,7 @@
 
 mod cloud9;
 mod ec2;
+mod ec2_write;
 mod error;
 mod iam;
 mod paginate;
@@ -22,6 +23,7 @@ use crate::eval::Value;
 pub use cloud9::Cloud9Env;
 pub use cloud9::NewCloud9;
 pub use ec2::{Filters, GroupInfo, GroupRule, InstanceInfo, MetadataOptions};
+pub use ec2_write::NewInstance;
 pub use error::{AwsError, ErrorClass};
 pub use iam::LiveRole;
 pub use ssm::Invocation;
@@ -112,6 +114,11 @@ impl Aws {
         Ok(self.runtime.get().expect("set above").block_on(future))
     }
 
+    /// Waits on the runtime (the timer must be made inside it).
+    pub fn sleep(&self, duration: std::time::Duration) -> Result<(), AwsError> {
+        self.block_on(async { tokio::time::sleep(duration).await })
+    }
+
     /// The SDK configuration from aws-config's chain, loaded on first use.
     pub fn config(&self) -> Result<&SdkConfig, AwsError> {
         if let Some(c) = self.config.get() {
@@ -182,7 +189,7 @@ pub fn render_stats(stats: &Stats) -> String {
     let mut out = String::from("API calls:\n");
     for (op, n) in stats {
         let kind = if op.mutating { "write" } else { "read" };
-        out.push_str(&format!("  {:<40} {kind:<5} {n}\n", format!("{}:{}", op.service, op.name)));
+        out.push_str(&format!("  {:<46} {kind:<5} {n}\n", format!("{}:{}", op.service, op.name)));
     }
     let (writes, reads): (Vec<_>, Vec<_>) = stats.iter().partition(|(op, _)| op.mutating);
     let sum = |v: &[(&Op, &u64)]| v.iter().map(|(_, n)| **n).sum::<u64>();

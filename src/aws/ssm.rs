@@ -111,7 +111,7 @@ impl Aws {
                 if std::time::Instant::now() > deadline {
                     return Err(AwsError::local(format!("command {command} did not finish on {instance} in time")));
                 }
-                self.block_on(tokio::time::sleep(Duration::from_millis(500)))?;
+                self.sleep(Duration::from_millis(500))?;
             }
         }
         Ok(done)

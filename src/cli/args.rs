@@ -39,6 +39,30 @@ pub enum Command {
         #[arg(long, hide = true)]
         timings: bool,
     },
+    /// Show what apply would change: the file's desired state against the stack on AWS.
+    Plan {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// Print the plan as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make the stack on AWS what the file declares: show the plan, confirm, apply.
+    Apply {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// Apply without asking.
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Remove everything the stack owns on AWS (what carries its tags).
+    Destroy {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// Destroy without asking.
+        #[arg(long, short)]
+        yes: bool,
+    },
     /// Run a file as a script: statements in order, AWS reads and writes and commands included
     /// (each write shown and confirmed first).
     Run {
@@ -60,6 +84,19 @@ pub enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
+}
+
+/// The file of a stack, its name, and where its AWS is.
+#[derive(clap::Args, Debug, Clone)]
+pub struct StackArgs {
+    /// The .kenv file declaring the stack.
+    pub file: PathBuf,
+    /// The stack's name, which tags everything it owns (default: the file's name, or its
+    /// directory's for a main.kenv).
+    #[arg(long)]
+    pub stack: Option<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Where to reach AWS; unset, aws-config's chain decides (AWS_PROFILE, AWS_REGION, …).

@@ -2,6 +2,7 @@
 
 mod args;
 mod check;
+mod deploy;
 mod doc;
 mod eval;
 mod report;
@@ -12,7 +13,7 @@ use std::io::IsTerminal;
 
 use clap::{CommandFactory, Parser};
 
-pub use args::{AwsArgs, Cli, Color, Command, Format};
+pub use args::{AwsArgs, Cli, Color, Command, Format, StackArgs};
 
 use crate::diag::{self, Diag, Style};
 use crate::source::SourceMap;
@@ -51,6 +52,9 @@ fn run(command: Command, style: Style) -> i32 {
         Command::Eval { file, expr, json, timings } => {
             eval::run(file.as_deref(), expr.as_deref(), json, timings, style)
         }
+        Command::Plan { stack, json } => deploy::plan(&stack, json, style),
+        Command::Apply { stack, yes } => deploy::apply(&stack, yes, false, style),
+        Command::Destroy { stack, yes } => deploy::apply(&stack, yes, true, style),
         Command::Run { file, aws, yes } => script::run(&file, &aws, yes, style),
         Command::Doc { name } => doc::run(name.as_deref()),
         Command::Completions { shell } => {

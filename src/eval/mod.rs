@@ -16,7 +16,7 @@ pub use exec::an;
 pub use interp::{Interp, Mode};
 pub use policy::{run_policies, Violation};
 pub use scope::Scope;
-pub use value::{Closure, Record, Secret, SecretPart, SecretRef, SecretStore, Value, SECRET_SHOWN};
+pub use value::{write_quoted, Closure, Record, Secret, SecretPart, SecretRef, SecretStore, Value, SECRET_SHOWN};
 
 use crate::diag::{Diag, ErrorKind};
 use crate::model::DesiredState;

@@ -1,0 +1,358 @@
+//! Making a plan real, in dependency order: roles; environments (launched in batches of
+//! `PARALLEL`, whose long waits overlap); each environment's own settings; its security group;
+//! then deletions, dependents first. Every step is idempotent and re-reads what it acts on, so an
+//! apply that stopped part-way is finished by running it again: creations carry client request
+//! tokens derived from the declaration, and plan finds half-made resources by their tags.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use super::diff::{desired_rules, inline_policy};
+use super::live::{LiveEnv, CLOUD9_TAG};
+use super::{env_address, group_address, role_path, Action, Change, Plan, Resource};
+use super::{TAG_ADDRESS, TAG_AUTO_STOP, TAG_CONNECTION, TAG_IMAGE, TAG_STACK};
+use crate::aws::{Aws, AwsError, Filters, GroupInfo, InstanceInfo, LiveRole, NewCloud9, NewInstance};
+use crate::model::{EnvKind, Environment, Role};
+use crate::source::Span;
+
+/// Environments launched at once (each then waits for the others in the batch).
+const PARALLEL: usize = 8;
+/// How long an environment may take to become ready.
+const READY_WAIT: Duration = Duration::from_secs(900);
+
+/// What an apply did: the addresses it changed, in order.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub done: Vec<String>,
+}
+
+/// An apply that stopped: where, why, and what was done before.
+#[derive(Debug)]
+pub struct Failed {
+    pub address: String,
+    pub span: Option<Span>,
+    pub error: AwsError,
+    pub done: Vec<String>,
+}
+
+struct Ctx<'a> {
+    aws: &'a Aws,
+    stack: &'a str,
+    done: Vec<String>,
+    progress: &'a dyn Fn(&str),
+}
+
+impl Ctx<'_> {
+    /// Runs one step of a change; an error stops the apply, naming the change.
+    fn step<T>(&mut self, c: &Change, f: impl FnOnce(&mut Self) -> Result<T, AwsError>) -> Result<T, Box<Failed>> {
+        f(self).map_err(|error| {
+            Box::new(Failed { address: c.address.clone(), span: c.span, error, done: self.done.clone() })
+        })
+    }
+
+    fn finished(&mut self, c: &Change) {
+        (self.progress)(&format!("  {} {}", past(c.action), c.address));
+        self.done.push(c.address.clone());
+    }
+
+    fn tags(&self, address: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (TAG_STACK.to_string(), self.stack.to_string()),
+            (TAG_ADDRESS.to_string(), address.to_string()),
+        ])
+    }
+}
+
+fn past(action: Action) -> &'static str {
+    match action {
+        Action::Create => "created",
+        Action::Update => "updated",
+        Action::Replace => "replaced",
+        Action::Delete => "deleted",
+    }
+}
+
+pub fn apply(plan: &Plan, aws: &Aws, progress: &dyn Fn(&str)) -> Result<Applied, Box<Failed>> {
+    let mut ctx = Ctx { aws, stack: &plan.stack, done: Vec::new(), progress };
+    let of = |want: fn(&Resource) -> bool, actions: &[Action]| -> Vec<&Change> {
+        plan.changes.iter().filter(|c| want(&c.resource) && actions.contains(&c.action)).collect()
+    };
+    let is_role = |r: &Resource| matches!(r, Resource::Role { .. });
+    let is_env = |r: &Resource| matches!(r, Resource::Env { .. });
+    let is_group = |r: &Resource| matches!(r, Resource::Group { .. });
+    for c in of(is_role, &[Action::Create, Action::Update]) {
+        let Resource::Role { desired: Some(role), live } = &c.resource else { continue };
+        ctx.step(c, |ctx| converge_role(ctx, role, live.as_deref()))?;
+        ctx.finished(c);
+    }
+    for batch in of(is_env, &[Action::Create, Action::Replace]).chunks(PARALLEL) {
+        let mut launched = Vec::new();
+        for c in batch {
+            let Resource::Env { desired: Some(env), live } = &c.resource else { continue };
+            launched.push((c, env, ctx.step(c, |ctx| launch(ctx, env, live.as_deref()))?));
+        }
+        for (c, env, id) in launched {
+            let live = ctx.step(c, |ctx| wait_ready(ctx, env, &id))?;
+            ctx.step(c, |ctx| converge_env(ctx, env, &live))?;
+            ctx.finished(c);
+        }
+    }
+    for c in of(is_env, &[Action::Update]) {
+        let Resource::Env { desired: Some(env), live: Some(live) } = &c.resource else { continue };
+        ctx.step(c, |ctx| converge_env(ctx, env, live))?;
+        ctx.finished(c);
+    }
+    for c in of(is_group, &[Action::Create, Action::Update]) {
+        let Resource::Group { desired: Some(env), live, .. } = &c.resource else { continue };
+        ctx.step(c, |ctx| converge_group(ctx, env, live.as_deref()))?;
+        ctx.finished(c);
+    }
+    for c in of(is_env, &[Action::Delete]) {
+        let Resource::Env { live: Some(live), .. } = &c.resource else { continue };
+        ctx.step(c, |ctx| delete_env(ctx.aws, live))?;
+        ctx.finished(c);
+    }
+    for c in of(is_group, &[Action::Delete]) {
+        let Resource::Group { live: Some(group), .. } = &c.resource else { continue };
+        ctx.step(c, |ctx| ctx.aws.delete_group(&group.id))?;
+        ctx.finished(c);
+    }
+    for c in of(is_role, &[Action::Delete]) {
+        let Resource::Role { live: Some(role), .. } = &c.resource else { continue };
+        ctx.step(c, |ctx| ctx.aws.delete_role(role))?;
+        ctx.finished(c);
+    }
+    Ok(Applied { done: ctx.done })
+}
+
+fn converge_role(ctx: &mut Ctx, role: &Role, live: Option<&LiveRole>) -> Result<(), AwsError> {
+    let aws = ctx.aws;
+    let path = role_path(ctx.stack);
+    let tags = ctx.tags(&super::role_address(&role.name));
+    let mut trust = role.trust.clone();
+    trust.sort();
+    match live {
+        None => aws.create_role(&role.name, &path, &trust, &tags)?,
+        Some(l) if l.trust != trust => aws.set_trust(&role.name, &trust)?,
+        Some(_) => {}
+    }
+    let policy = inline_policy(role);
+    if policy != live.and_then(|l| l.inline.clone()) {
+        match &policy {
+            Some(doc) => aws.put_inline_policy(&role.name, doc)?,
+            None => aws.delete_inline_policy(&role.name)?,
+        }
+    }
+    let attached = live.map(|l| l.managed.clone()).unwrap_or_default();
+    for arn in role.managed.iter().filter(|a| !attached.contains(a)) {
+        aws.attach_policy(&role.name, arn)?;
+    }
+    for arn in attached.iter().filter(|a| !role.managed.contains(a)) {
+        aws.detach_policy(&role.name, arn)?;
+    }
+    if !live.is_some_and(|l| l.instance_profiles.contains(&role.name)) {
+        aws.create_instance_profile(&role.name, &path, &tags)?;
+    }
+    Ok(())
+}
+
+/// A client request token: the same declaration (in what cannot change in place) gets the same
+/// token, so a repeated create returns what the first one made.
+fn token(stack: &str, env: &Environment) -> String {
+    let key = format!(
+        "{stack}\n{}\n{}\n{}\n{}\n{}\n{}\n{:?}",
+        env.name,
+        env.kind_name(),
+        env.instance_type,
+        env.image,
+        env.subnet,
+        env.connection_name(),
+        env.auto_stop
+    );
+    format!("kenv-{}", &hex::encode(Sha256::digest(key.as_bytes()))[..40])
+}
+
+fn env_tags(ctx: &Ctx, env: &Environment) -> BTreeMap<String, String> {
+    let mut tags = env.tags.clone();
+    tags.extend(ctx.tags(&env_address(&env.name)));
+    tags.insert(TAG_IMAGE.into(), env.image.clone());
+    match env.kind {
+        EnvKind::Cloud9 => {
+            tags.insert(TAG_AUTO_STOP.into(), env.auto_stop.map_or("never".into(), |m| m.to_string()));
+        }
+        EnvKind::Ec2 => {
+            tags.insert(TAG_CONNECTION.into(), env.connection_name().into());
+            tags.insert("Name".into(), env.name.clone());
+        }
+    }
+    tags
+}
+
+/// Starts making an environment (after removing the one it replaces); returns the id to wait on:
+/// the Cloud9 environment's, or the instance's.
+fn launch(ctx: &mut Ctx, env: &Environment, replaced: Option<&LiveEnv>) -> Result<String, AwsError> {
+    if let Some(old) = replaced {
+        (ctx.progress)(&format!("  deleting {} to replace it", env_address(&env.name)));
+        delete_env(ctx.aws, old)?;
+    }
+    (ctx.progress)(&format!("  creating {} …", env_address(&env.name)));
+    let tags = env_tags(ctx, env);
+    let token = token(ctx.stack, env);
+    match env.kind {
+        EnvKind::Cloud9 => ctx.aws.cloud9_create(&NewCloud9 {
+            name: &env.name,
+            description: env.description.as_deref(),
+            instance_type: &env.instance_type,
+            image: &env.image,
+            subnet: &env.subnet,
+            connection: env.connection.aws(),
+            auto_stop: env.auto_stop,
+            tags: &tags,
+            token: &token,
+        }),
+        EnvKind::Ec2 => ctx.aws.run_instance(&NewInstance {
+            image: &env.image,
+            instance_type: &env.instance_type,
+            subnet: &env.subnet,
+            profile: env.role.as_deref(),
+            tokens: &env.imds.tokens,
+            hop_limit: env.imds.hop_limit,
+            tags: &tags,
+            token: &token,
+        }),
+    }
+}
+
+fn wait_ready(ctx: &mut Ctx, env: &Environment, id: &str) -> Result<LiveEnv, AwsError> {
+    let started = Instant::now();
+    loop {
+        let found = match env.kind {
+            EnvKind::Cloud9 => match ctx.aws.cloud9_status(id)?.as_str() {
+                "ready" => ctx.aws.live_instances(CLOUD9_TAG, vec![id.to_string()])?.into_iter().next(),
+                "error" | "deleting" => {
+                    return Err(AwsError::local(format!("Cloud9 environment {id} failed to become ready")));
+                }
+                _ => None,
+            },
+            EnvKind::Ec2 => {
+                ctx.aws.instances(&Filters::new(), &[id.to_string()])?.into_iter().find(|i| i.state == "running")
+            }
+        };
+        if let Some(instance) = found {
+            let cloud9 = match env.kind {
+                EnvKind::Cloud9 => ctx.aws.cloud9_describe(&[id.to_string()])?.into_iter().next(),
+                EnvKind::Ec2 => None,
+            };
+            let secs = started.elapsed().as_secs_f64();
+            (ctx.progress)(&format!("  {} ready after {secs:.1} s", env_address(&env.name)));
+            return Ok(LiveEnv { name: env.name.clone(), instance, cloud9 });
+        }
+        if started.elapsed() > READY_WAIT {
+            return Err(AwsError::local(format!(
+                "{} was not ready after {} s",
+                env_address(&env.name),
+                READY_WAIT.as_secs()
+            )));
+        }
+        ctx.aws.sleep(Duration::from_millis(250))?;
+    }
+}
+
+/// Brings an existing environment's changeable settings to the file's values.
+fn converge_env(ctx: &mut Ctx, env: &Environment, live: &LiveEnv) -> Result<(), AwsError> {
+    let aws = ctx.aws;
+    let i = &live.instance;
+    if let Some(c9) = &live.cloud9 {
+        let amtc = (c9.managed_credentials_on() != env.managed_credentials).then_some(env.managed_credentials);
+        let description = (c9.description != env.description).then(|| env.description.clone().unwrap_or_default());
+        if amtc.is_some() || description.is_some() {
+            aws.cloud9_update(&c9.id, amtc, description.as_deref())?;
+        }
+    }
+    if let Some(role) = &env.role {
+        if i.instance_profile.as_deref().and_then(|a| a.rsplit('/').next()) != Some(role.as_str()) {
+            aws.set_instance_profile(&i.id, role)?;
+        }
+    }
+    if i.metadata.tokens != env.imds.tokens || i.metadata.hop_limit != env.imds.hop_limit {
+        aws.set_metadata_options(&i.id, &env.imds.tokens, env.imds.hop_limit)?;
+    }
+    let want = env_tags(ctx, env);
+    let set: BTreeMap<String, String> =
+        want.iter().filter(|(k, v)| i.tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let drop: Vec<String> =
+        i.tags.keys().filter(|k| super::diff::is_user_tag(k) && !want.contains_key(*k)).cloned().collect();
+    match &live.cloud9 {
+        Some(c9) => {
+            if !set.is_empty() {
+                aws.cloud9_tag(&c9.arn, &set)?;
+            }
+            if !drop.is_empty() {
+                aws.cloud9_untag(&c9.arn, &drop)?;
+            }
+        }
+        None => {
+            if !set.is_empty() {
+                aws.create_tags(&i.id, &set)?;
+            }
+            if !drop.is_empty() {
+                aws.delete_tags(&i.id, &drop)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The environment's own group: made in its instance's VPC, holding exactly the declared rules,
+/// and attached to the instance beside the groups it has.
+fn converge_group(ctx: &mut Ctx, env: &Environment, live: Option<&GroupInfo>) -> Result<(), AwsError> {
+    let aws = ctx.aws;
+    let address = env_address(&env.name);
+    let instances = aws.live_instances(TAG_ADDRESS, vec![address.clone()])?;
+    let Some(instance) = instances.iter().find(|i| i.tags.get(TAG_STACK).map(String::as_str) == Some(ctx.stack)) else {
+        return Err(AwsError::local(format!("{address} has no instance to attach its security group to")));
+    };
+    let group = match live {
+        Some(g) => g.clone(),
+        None => {
+            let name = format!("kenv-{}-{}", ctx.stack, env.name);
+            let description = format!("kenv: the rules of {address}");
+            let id = aws.create_group(&name, &description, &instance.vpc, &ctx.tags(&group_address(&env.name)))?;
+            let fresh = aws.security_groups(&Filters::new(), &[id])?;
+            fresh.into_iter().next().ok_or_else(|| AwsError::local(format!("security group {name} vanished")))?
+        }
+    };
+    let (want, manage_egress) = desired_rules(env);
+    let have: Vec<_> = group.rules.iter().filter(|r| r.ingress || manage_egress).cloned().collect();
+    let remove: Vec<_> = have.iter().filter(|h| !want.contains(h)).cloned().collect();
+    let add: Vec<_> = want.iter().filter(|w| !have.contains(w)).cloned().collect();
+    if !remove.is_empty() {
+        aws.revoke(&group.id, &remove)?;
+    }
+    if !add.is_empty() {
+        aws.authorize(&group.id, &add)?;
+    }
+    attach(aws, instance, &group.id, &env.security_groups)
+}
+
+fn attach(aws: &Aws, instance: &InstanceInfo, group: &str, extra: &[String]) -> Result<(), AwsError> {
+    let mut groups = instance.security_groups.clone();
+    for g in std::iter::once(group).chain(extra.iter().map(String::as_str)) {
+        if !groups.iter().any(|have| have == g) {
+            groups.push(g.to_string());
+        }
+    }
+    if groups != instance.security_groups {
+        aws.set_groups(&instance.id, &groups)?;
+    }
+    Ok(())
+}
+
+fn delete_env(aws: &Aws, live: &LiveEnv) -> Result<(), AwsError> {
+    match &live.cloud9 {
+        Some(c9) => aws.cloud9_delete(&c9.id),
+        None => aws.terminate(&live.instance.id),
+    }
+}

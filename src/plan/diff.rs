@@ -1,0 +1,290 @@
+//! Desired against live: one `Change` per resource that differs, with attribute-level diffs, in
+//! the order apply makes them (roles, environments, their groups; then deletions, dependents first).
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::aws::{GroupInfo, GroupRule, LiveRole};
+use crate::eval::Value;
+use crate::model::{DesiredState, EnvKind, Environment, Role};
+use crate::syntax::ast::Direction;
+use crate::syntax::strings::format_duration;
+
+use super::live::{LiveEnv, LiveState};
+use super::{env_address, group_address, role_address, Action, Change, Diff, Resource};
+use super::{TAG_ADDRESS, TAG_AUTO_STOP, TAG_CONNECTION, TAG_IMAGE};
+
+pub fn changes(state: &DesiredState, live: &LiveState) -> Vec<Change> {
+    let mut out = Vec::new();
+    for role in &state.roles {
+        let found = live.roles.iter().find(|r| r.name == role.name);
+        out.extend(role_change(Some(role), found));
+    }
+    let mut replaced = Vec::new();
+    for env in &state.environments {
+        let found = live.envs.iter().find(|e| e.name == env.name);
+        if let Some(change) = env_change(Some(env), found) {
+            if change.action != Action::Update {
+                replaced.push(env.name.clone());
+            }
+            out.push(change);
+        }
+    }
+    for env in &state.environments {
+        let found = live.groups.iter().find(|g| g.tags.get(TAG_ADDRESS) == Some(&group_address(&env.name)));
+        let instance = live.envs.iter().find(|e| e.name == env.name && !replaced.contains(&e.name));
+        out.extend(group_change(env, found, instance));
+    }
+    let declared = |name: &str| state.environments.iter().any(|e| e.name == name);
+    for env in live.envs.iter().filter(|e| !declared(&e.name)) {
+        out.extend(env_change(None, Some(env)));
+    }
+    for group in &live.groups {
+        let env = group.tags.get(TAG_ADDRESS).and_then(|a| a.strip_prefix("security_group.")).unwrap_or("");
+        if !declared(env) {
+            out.push(Change {
+                address: group_address(env),
+                action: Action::Delete,
+                diffs: Vec::new(),
+                span: None,
+                resource: Resource::Group {
+                    env: env.into(),
+                    desired: None,
+                    live: Some(Box::new(group.clone())),
+                    add: vec![],
+                    remove: vec![],
+                },
+            });
+        }
+    }
+    for role in live.roles.iter().filter(|r| !state.roles.iter().any(|d| d.name == r.name)) {
+        out.extend(role_change(None, Some(role)));
+    }
+    out
+}
+
+fn quoted(s: &str) -> String {
+    let mut out = String::new();
+    crate::eval::write_quoted(&mut out, s);
+    out
+}
+
+fn opt_quoted(s: Option<&str>) -> String {
+    s.map_or("null".into(), quoted)
+}
+
+fn list_text(items: &[String]) -> String {
+    let mut sorted = items.to_vec();
+    sorted.sort();
+    format!("[{}]", sorted.iter().map(|s| quoted(s)).collect::<Vec<_>>().join(", "))
+}
+
+fn tags_text(tags: &BTreeMap<String, String>) -> String {
+    Value::record(tags.iter().map(|(k, v)| (k.as_str().into(), Value::str(v))).collect()).to_kenv()
+}
+
+/// Attributes that cannot change in place: a different value means a new environment.
+const FORCES_REPLACEMENT: &[&str] = &["kind", "instance_type", "image", "subnet", "connection", "auto_stop"];
+
+fn desired_env(e: &Environment) -> BTreeMap<&'static str, String> {
+    let mut a = BTreeMap::from([
+        ("kind", e.kind_name().to_string()),
+        ("instance_type", quoted(&e.instance_type)),
+        ("image", quoted(&e.image)),
+        ("subnet", quoted(&e.subnet)),
+        ("connection", e.connection_name().to_string()),
+        ("role", opt_quoted(e.role.as_deref())),
+        ("imds.tokens", quoted(&e.imds.tokens)),
+        ("imds.hop_limit", e.imds.hop_limit.to_string()),
+        ("tags", tags_text(&e.tags)),
+    ]);
+    if e.kind == EnvKind::Cloud9 {
+        a.insert("auto_stop", e.auto_stop_text());
+        a.insert("managed_credentials", e.managed_credentials.to_string());
+        a.insert("description", opt_quoted(e.description.as_deref()));
+    }
+    a
+}
+
+/// Tags kenv, AWS and Cloud9 set, which are not the user's `tags`.
+pub fn is_user_tag(key: &str) -> bool {
+    !key.starts_with("aws:") && !key.starts_with("kenv:") && key != "Name"
+}
+
+fn live_env(l: &LiveEnv) -> BTreeMap<&'static str, String> {
+    let i = &l.instance;
+    let tag = |k: &str| i.tags.get(k).map(String::as_str);
+    let user_tags = i.tags.iter().filter(|(k, _)| is_user_tag(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let profile = i.instance_profile.as_deref().and_then(|arn| arn.rsplit('/').next());
+    let mut a = BTreeMap::from([
+        ("kind", if l.cloud9.is_some() { "cloud9" } else { "ec2" }.to_string()),
+        ("instance_type", quoted(&i.instance_type)),
+        ("image", opt_quoted(tag(TAG_IMAGE))),
+        ("subnet", quoted(&i.subnet)),
+        ("role", opt_quoted(profile)),
+        ("imds.tokens", quoted(&i.metadata.tokens)),
+        ("imds.hop_limit", i.metadata.hop_limit.to_string()),
+        ("tags", tags_text(&user_tags)),
+    ]);
+    match &l.cloud9 {
+        Some(c9) => {
+            let connection = if c9.connection == "CONNECT_SSM" { "ssm" } else { "ssh" };
+            a.insert("connection", connection.into());
+            let stop = tag(TAG_AUTO_STOP).and_then(|m| m.parse::<i64>().ok());
+            a.insert("auto_stop", stop.map_or("never".into(), |m| format_duration(m * 60)));
+            a.insert("managed_credentials", c9.managed_credentials_on().to_string());
+            a.insert("description", opt_quoted(c9.description.as_deref()));
+        }
+        None => {
+            a.insert("connection", tag(TAG_CONNECTION).unwrap_or("ssm").to_string());
+        }
+    }
+    a
+}
+
+fn env_change(desired: Option<&Rc<Environment>>, live: Option<&LiveEnv>) -> Option<Change> {
+    let name = desired.map(|d| d.name.clone()).or_else(|| live.map(|l| l.name.clone()))?;
+    let want = desired.map(|d| desired_env(d)).unwrap_or_default();
+    let have = live.map(live_env).unwrap_or_default();
+    let diffs: Vec<Diff> = want
+        .iter()
+        .filter(|(k, v)| have.get(*k) != Some(*v))
+        .map(|(k, v)| Diff {
+            attribute: k.to_string(),
+            before: live.and(have.get(k).cloned()),
+            after: Some(v.clone()),
+            forces_replacement: live.is_some() && FORCES_REPLACEMENT.contains(k),
+        })
+        .collect();
+    let action = match (desired, live) {
+        (Some(_), None) => Action::Create,
+        (None, Some(_)) => Action::Delete,
+        _ if diffs.is_empty() => return None,
+        _ if diffs.iter().any(|d| d.forces_replacement) => Action::Replace,
+        _ => Action::Update,
+    };
+    let diffs = if action == Action::Delete { Vec::new() } else { diffs };
+    Some(Change {
+        address: env_address(&name),
+        action,
+        diffs,
+        span: desired.map(|d| d.span),
+        resource: Resource::Env { desired: desired.cloned(), live: live.cloned().map(Box::new) },
+    })
+}
+
+/// The rules an environment's group should hold. Egress is managed only when the file declares
+/// some: otherwise the group keeps EC2's default (all traffic out).
+pub fn desired_rules(env: &Environment) -> (Vec<GroupRule>, bool) {
+    let rules: Vec<GroupRule> = env.rules.iter().flat_map(|r| GroupRule::from_rule(r)).collect();
+    let manage_egress = env.rules.iter().any(|r| r.direction == Direction::Egress);
+    (rules, manage_egress)
+}
+
+fn group_change(env: &Rc<Environment>, live: Option<&GroupInfo>, instance: Option<&LiveEnv>) -> Option<Change> {
+    let (want, manage_egress) = desired_rules(env);
+    let have: Vec<GroupRule> =
+        live.map(|g| g.rules.iter().filter(|r| r.ingress || manage_egress).cloned().collect()).unwrap_or_default();
+    let add: Vec<GroupRule> = want.iter().filter(|w| !have.contains(w)).cloned().collect();
+    let remove: Vec<GroupRule> = have.iter().filter(|h| !want.contains(h)).cloned().collect();
+    let mut diffs: Vec<Diff> = remove
+        .iter()
+        .map(|r| Diff { attribute: "rule".into(), before: Some(r.summary()), after: None, forces_replacement: false })
+        .chain(add.iter().map(|r| Diff {
+            attribute: "rule".into(),
+            before: None,
+            after: Some(r.summary()),
+            forces_replacement: false,
+        }))
+        .collect();
+    let attached = match (live, instance) {
+        (Some(g), Some(e)) => e.instance.security_groups.contains(&g.id),
+        _ => false,
+    };
+    if !attached {
+        let before = live.map(|_| "null".to_string());
+        diffs.push(Diff {
+            attribute: "attached_to".into(),
+            before,
+            after: Some(quoted(&env.name)),
+            forces_replacement: false,
+        });
+    }
+    if diffs.is_empty() {
+        return None;
+    }
+    Some(Change {
+        address: group_address(&env.name),
+        action: if live.is_some() { Action::Update } else { Action::Create },
+        diffs,
+        span: Some(env.span),
+        resource: Resource::Group {
+            env: env.name.clone(),
+            desired: Some(env.clone()),
+            live: live.cloned().map(Box::new),
+            add,
+            remove,
+        },
+    })
+}
+
+/// The inline policy a role's `allow` statements make, or None without statements.
+pub fn inline_policy(role: &Role) -> Option<serde_json::Value> {
+    if role.statements.is_empty() {
+        return None;
+    }
+    let statements: Vec<serde_json::Value> = role
+        .statements
+        .iter()
+        .map(|s| serde_json::json!({ "Effect": "Allow", "Action": s.actions, "Resource": s.resources }))
+        .collect();
+    Some(serde_json::json!({ "Version": "2012-10-17", "Statement": statements }))
+}
+
+fn desired_role(r: &Role) -> BTreeMap<&'static str, String> {
+    BTreeMap::from([
+        ("trust", list_text(&r.trust)),
+        ("managed", list_text(&r.managed)),
+        ("policy", inline_policy(r).map_or("null".into(), |p| p.to_string())),
+        ("instance_profile", quoted(&r.name)),
+    ])
+}
+
+fn live_role(r: &LiveRole) -> BTreeMap<&'static str, String> {
+    BTreeMap::from([
+        ("trust", list_text(&r.trust)),
+        ("managed", list_text(&r.managed)),
+        ("policy", r.inline.as_ref().map_or("null".into(), |p| p.to_string())),
+        ("instance_profile", opt_quoted(r.instance_profiles.iter().find(|p| **p == r.name).map(String::as_str))),
+    ])
+}
+
+fn role_change(desired: Option<&Rc<Role>>, live: Option<&LiveRole>) -> Option<Change> {
+    let name = desired.map(|d| d.name.clone()).or_else(|| live.map(|l| l.name.clone()))?;
+    let want = desired.map(|d| desired_role(d)).unwrap_or_default();
+    let have = live.map(live_role).unwrap_or_default();
+    let diffs: Vec<Diff> = want
+        .iter()
+        .filter(|(k, v)| have.get(*k) != Some(*v))
+        .map(|(k, v)| Diff {
+            attribute: k.to_string(),
+            before: have.get(k).cloned(),
+            after: Some(v.clone()),
+            forces_replacement: false,
+        })
+        .collect();
+    let action = match (desired, live) {
+        (Some(_), None) => Action::Create,
+        (None, Some(_)) => Action::Delete,
+        _ if diffs.is_empty() => return None,
+        _ => Action::Update,
+    };
+    let diffs = if action == Action::Delete { Vec::new() } else { diffs };
+    Some(Change {
+        address: role_address(&name),
+        action,
+        diffs,
+        span: desired.map(|d| d.span),
+        resource: Resource::Role { desired: desired.cloned(), live: live.cloned().map(Box::new) },
+    })
+}

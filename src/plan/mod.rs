@@ -1,0 +1,136 @@
+//! Plan, apply, destroy: the desired state against live AWS. There is no state file: everything
+//! kenv creates carries the tags `kenv:stack` and `kenv:address`, and `live::read` finds it again
+//! with one batched describe per resource type. `diff` turns the two into changes with
+//! attribute-level diffs; `apply` makes them in dependency order; `render` shows them.
+
+mod apply;
+mod diff;
+mod live;
+mod render;
+
+use std::path::Path;
+use std::rc::Rc;
+
+pub use apply::{apply, Applied};
+pub use live::{read as read_live, LiveEnv, LiveState};
+pub use render::{render, to_json};
+
+use crate::aws::{GroupInfo, GroupRule, LiveRole};
+use crate::model::{DesiredState, Environment, Role};
+use crate::source::Span;
+
+pub const TAG_STACK: &str = "kenv:stack";
+pub const TAG_ADDRESS: &str = "kenv:address";
+/// Attributes AWS does not return, kept as tags so a plan can compare them.
+pub const TAG_IMAGE: &str = "kenv:image";
+pub const TAG_AUTO_STOP: &str = "kenv:auto_stop";
+pub const TAG_CONNECTION: &str = "kenv:connection";
+
+/// The stack's name: `--stack`, else the file's name (`team.kenv` → `team`), except that a
+/// `main.kenv` is named after its directory (`kobanzaki/main.kenv` → `kobanzaki`).
+pub fn stack_name(file: &Path, flag: Option<&str>) -> String {
+    if let Some(name) = flag {
+        return name.to_string();
+    }
+    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = std::fs::canonicalize(file)
+        .ok()
+        .and_then(|p| p.parent()?.file_name().map(|d| d.to_string_lossy().into_owned()));
+    match (stem.as_str(), dir) {
+        ("main", Some(dir)) => dir,
+        _ => stem,
+    }
+}
+
+/// IAM path of a stack's roles: ListRoles finds them all in one call.
+pub fn role_path(stack: &str) -> String {
+    format!("/kenv/{stack}/")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Replace,
+    Delete,
+}
+
+/// One attribute's change; values are rendered (a secret would show as `(secret)`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Diff {
+    pub attribute: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub forces_replacement: bool,
+}
+
+/// What a change acts on, with what apply needs to make it.
+#[derive(Debug, Clone)]
+pub enum Resource {
+    Role {
+        desired: Option<Rc<Role>>,
+        live: Option<Box<LiveRole>>,
+    },
+    Env {
+        desired: Option<Rc<Environment>>,
+        live: Option<Box<LiveEnv>>,
+    },
+    /// The kenv-owned security group of an environment, holding its rules.
+    Group {
+        env: String,
+        desired: Option<Rc<Environment>>,
+        live: Option<Box<GroupInfo>>,
+        add: Vec<GroupRule>,
+        remove: Vec<GroupRule>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// `role.kobanzaki-dev`, `environment.kobanzaki-alice`, `security_group.kobanzaki-alice`
+    pub address: String,
+    pub action: Action,
+    pub diffs: Vec<Diff>,
+    /// The declaration, when the file has it.
+    pub span: Option<Span>,
+    pub resource: Resource,
+}
+
+pub struct Plan {
+    pub stack: String,
+    pub region: String,
+    pub changes: Vec<Change>,
+}
+
+impl Plan {
+    pub fn count(&self, action: Action) -> usize {
+        self.changes.iter().filter(|c| c.action == action).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+/// Compares the file's desired state with what the stack has on AWS.
+pub fn plan(state: &DesiredState, live: &LiveState, stack: &str, region: String) -> Plan {
+    Plan { stack: stack.to_string(), region, changes: diff::changes(state, live) }
+}
+
+/// A plan that removes everything the stack owns.
+pub fn destroy_plan(live: &LiveState, stack: &str, region: String) -> Plan {
+    plan(&DesiredState::default(), live, stack, region)
+}
+
+pub fn env_address(name: &str) -> String {
+    format!("environment.{name}")
+}
+
+pub fn role_address(name: &str) -> String {
+    format!("role.{name}")
+}
+
+pub fn group_address(env: &str) -> String {
+    format!("security_group.{env}")
+}

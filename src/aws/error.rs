@@ -87,6 +87,9 @@ impl AwsError {
             ErrorClass::NotFound => {
                 format!("check the id or name, and that it lives in {region} (pass --region for another)")
             }
+            ErrorClass::Service if self.code.as_deref() == Some("EntityAlreadyExists") => {
+                "IAM names are per account: another stack or tool has this name; rename it in the file".into()
+            }
             ErrorClass::Service | ErrorClass::Local => String::new(),
         }
     }

@@ -151,10 +151,9 @@ impl Aws {
             .path(path)
             .assume_role_policy_document(trust_document(trust))
             .set_tags(iam_tags(tags));
-        match self.call(write("iam", "CreateRole"), req.send()) {
-            Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => Ok(()),
-            other => other.map(drop),
-        }
+        // A role of this name that plan did not find under the stack's path belongs to someone
+        // else: EntityAlreadyExists is an error, not something to adopt.
+        self.call(write("iam", "CreateRole"), req.send()).map(drop)
     }
 
     pub fn set_trust(&self, name: &str, trust: &[String]) -> Result<(), AwsError> {

@@ -1,0 +1,292 @@
+//! plan / apply / destroy against the testbed, through the real binary. Each test has a testbed
+//! of its own, so call counts and injected faults are its alone.
+
+mod support;
+
+use aws_sdk_ec2::types::Filter;
+use support::testbed::{fresh, Testbed};
+use support::Output;
+
+/// `total: R read, M mutating` from `--stats` output.
+fn totals(out: &Output) -> (u64, u64) {
+    let line = out.stderr.lines().find(|l| l.trim_start().starts_with("total: ")).expect("a --stats total line");
+    let nums: Vec<u64> = line.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse().ok()).collect();
+    (nums[0], nums[1])
+}
+
+/// Diagnostics without their box drawing and line wrapping, for matching phrases.
+fn flat(text: &str) -> String {
+    text.replace(['│', '·', '╭', '╰', '─', '┬'], " ").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn ok(out: Output) -> Output {
+    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    out
+}
+
+/// A stack of `count` Cloud9 environments sharing one role.
+fn stack(subnet: &str, count: usize, instance_type: &str, hop_limit: i64, rules: &str) -> String {
+    named("dev", subnet, count, instance_type, hop_limit, rules)
+}
+
+/// The same, with the role and environments named after `name` (names are per account).
+fn named(name: &str, subnet: &str, count: usize, instance_type: &str, hop_limit: i64, rules: &str) -> String {
+    format!(
+        r#"role "{name}" {{
+  trust = ["ec2.amazonaws.com", "cloud9.amazonaws.com"]
+  allow ["secretsmanager:GetSecretValue"] on "arn:aws:secretsmanager:ap-northeast-1:*:secret:dev/*"
+}}
+for i in range({count}) {{
+  environment "{name}-${{i}}" {{
+    kind                = cloud9
+    instance_type       = "{instance_type}"
+    image               = "amazonlinux-2023-x86_64"
+    subnet              = "{subnet}"
+    connection          = ssm
+    auto_stop           = 30m
+    managed_credentials = false
+    role                = "{name}"
+    imds                = {{ tokens: "required", hop_limit: {hop_limit}, reason: "containers on the box" }}
+    {rules}
+  }}
+}}
+"#
+    )
+}
+
+struct Dir {
+    dir: tempfile::TempDir,
+}
+
+impl Dir {
+    fn new() -> Dir {
+        Dir { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn write(&self, text: &str) {
+        std::fs::write(self.dir.path().join("stack.kenv"), text).unwrap();
+    }
+
+    fn kenv(&self, tb: &Testbed, args: &[&str]) -> Output {
+        let mut all = vec![args[0], "stack.kenv"];
+        all.extend(&args[1..]);
+        tb.kenv(self.dir.path(), &all, &[])
+    }
+}
+
+async fn sdk(tb: &Testbed) -> (aws_sdk_ec2::Client, aws_sdk_cloud9::Client, aws_sdk_iam::Client) {
+    let config = tb.config().await;
+    (aws_sdk_ec2::Client::new(&config), aws_sdk_cloud9::Client::new(&config), aws_sdk_iam::Client::new(&config))
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+/// Instances (not terminated) and security groups tagged with the stack, and its roles.
+fn owned(tb: &Testbed, stack: &str) -> (usize, usize, usize) {
+    rt().block_on(async {
+        let (ec2, _, iam) = sdk(tb).await;
+        let tag = Filter::builder().name("tag:kenv:stack").values(stack).build();
+        let live = Filter::builder().name("instance-state-name").values("pending").values("running").build();
+        let instances = ec2.describe_instances().filters(tag.clone()).filters(live).send().await.unwrap();
+        let instances = instances.reservations().iter().map(|r| r.instances().len()).sum();
+        let groups = ec2.describe_security_groups().filters(tag).send().await.unwrap().security_groups().len();
+        let roles = iam.list_roles().path_prefix(format!("/kenv/{stack}/")).send().await.unwrap().roles().len();
+        (instances, groups, roles)
+    })
+}
+
+#[test]
+fn the_example_applies_then_plans_no_changes_reapplies_nothing_and_destroys_clean() {
+    let tb = fresh();
+    let repo = support::repo_dir();
+    let run = |args: &[&str]| tb.kenv(&repo, args, &[("KOBANZAKI_SUBNET", tb.subnet_id.as_str())]);
+    let example = "examples/kobanzaki/main.kenv";
+
+    let applied = ok(run(&["apply", example, "--yes", "--stats"]));
+    assert!(applied.stdout.contains("Plan: 5 to create, 0 to update, 0 to replace, 0 to delete."), "{}", applied.stdout);
+    assert!(applied.stdout.ends_with("Apply complete: 5 change(s) made to stack `kobanzaki`.\n"), "{}", applied.stdout);
+    assert!(applied.stderr.contains("environment.kobanzaki-alice ready after"), "{}", applied.stderr);
+
+    // Everything the file declares, as AWS sees it.
+    rt().block_on(async {
+        let (ec2, c9, iam) = sdk(&tb).await;
+        let ids = c9.list_environments().send().await.unwrap().environment_ids().to_vec();
+        let envs = c9.describe_environments().set_environment_ids(Some(ids)).send().await.unwrap();
+        let mut names: Vec<&str> = envs.environments().iter().filter_map(|e| e.name()).collect();
+        names.sort();
+        assert_eq!(names, ["kobanzaki-alice", "kobanzaki-bob"]);
+        for e in envs.environments() {
+            assert_eq!(e.connection_type().unwrap().as_str(), "CONNECT_SSM");
+            assert_eq!(e.managed_credentials_status().unwrap().as_str(), "DISABLED_BY_OWNER");
+            let f = Filter::builder().name("tag:aws:cloud9:environment").values(e.id().unwrap()).build();
+            let found = ec2.describe_instances().filters(f).send().await.unwrap();
+            let i = &found.reservations()[0].instances()[0];
+            assert!(i.iam_instance_profile().unwrap().arn().unwrap().ends_with("/kobanzaki-dev"));
+            let m = i.metadata_options().unwrap();
+            assert_eq!((m.http_tokens().unwrap().as_str(), m.http_put_response_hop_limit()), ("required", Some(1)));
+            let kenv_group = i.security_groups().iter().find(|g| g.group_name().unwrap().starts_with("kenv-kobanzaki-"));
+            let gid = kenv_group.expect("the kenv group is attached").group_id().unwrap();
+            let g = ec2.describe_security_groups().group_ids(gid).send().await.unwrap();
+            let perms = g.security_groups()[0].ip_permissions();
+            assert_eq!(perms.len(), 1);
+            assert_eq!((perms[0].ip_protocol(), perms[0].from_port(), perms[0].to_port()), (Some("tcp"), Some(443), Some(443)));
+            let mut cidrs: Vec<&str> = perms[0].ip_ranges().iter().filter_map(|r| r.cidr_ip()).collect();
+            cidrs.sort();
+            assert_eq!(cidrs, ["10.0.0.0/8", "172.16.0.0/12"]);
+            assert_eq!(perms[0].ip_ranges()[0].description(), Some("internal GitHub Enterprise"));
+        }
+        let role = iam.get_role().role_name("kobanzaki-dev").send().await.unwrap();
+        assert_eq!(role.role().unwrap().path(), "/kenv/kobanzaki/");
+        let attached = iam.list_attached_role_policies().role_name("kobanzaki-dev").send().await.unwrap();
+        let arns: Vec<&str> = attached.attached_policies().iter().filter_map(|p| p.policy_arn()).collect();
+        assert_eq!(arns, ["arn:aws:iam::aws:policy/AWSCloud9SSMInstanceProfile"]);
+        let inline = iam.get_role_policy().role_name("kobanzaki-dev").policy_name("kenv").send().await.unwrap();
+        assert!(inline.policy_document().contains("GetSecretValue"), "{}", inline.policy_document());
+    });
+
+    let plan = ok(run(&["plan", example, "--stats"]));
+    assert_eq!(plan.stdout, "No changes: stack `kobanzaki` in ap-northeast-1 matches the file.\n");
+    assert_eq!(totals(&plan).1, 0);
+    let again = ok(run(&["apply", example, "--yes", "--stats"]));
+    assert_eq!(totals(&again).1, 0, "a second apply makes no mutating call:\n{}", again.stderr);
+
+    assert_eq!(owned(&tb, "kobanzaki"), (2, 2, 1));
+    let destroyed = ok(run(&["destroy", example, "--yes"]));
+    assert!(destroyed.stdout.contains("Plan: 0 to create, 0 to update, 0 to replace, 5 to delete."), "{}", destroyed.stdout);
+    assert_eq!(owned(&tb, "kobanzaki"), (0, 0, 0), "destroy leaves nothing tagged with the stack");
+    let after = ok(run(&["plan", example]));
+    assert!(after.stdout.contains("Plan: 5 to create"), "{}", after.stdout);
+}
+
+#[test]
+fn one_changed_attribute_plans_exactly_that_change_and_apply_converges() {
+    let tb = fresh();
+    let d = Dir::new();
+    d.write(&stack(&tb.subnet_id, 1, "t3.medium", 1, ""));
+    ok(d.kenv(&tb, &["apply", "--yes"]));
+
+    // In place: the IMDS hop limit.
+    d.write(&stack(&tb.subnet_id, 1, "t3.medium", 2, ""));
+    let plan = ok(d.kenv(&tb, &["plan"]));
+    assert_eq!(
+        plan.stdout,
+        "Stack `stack` in ap-northeast-1:\n\n  ~ environment.dev-0\n      ~ imds.hop_limit: 1 → 2\n\n\
+         Plan: 0 to create, 1 to update, 0 to replace, 0 to delete.\n"
+    );
+    let json = ok(d.kenv(&tb, &["plan", "--json"]));
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(json["changes"][0]["diffs"][0]["attribute"], "imds.hop_limit");
+    assert_eq!(json["summary"]["update"], 1);
+    let applied = ok(d.kenv(&tb, &["apply", "--yes", "--stats"]));
+    assert!(applied.stderr.contains("ec2:ModifyInstanceMetadataOptions"), "{}", applied.stderr);
+    assert_eq!(totals(&applied).1, 1, "one mutating call for one attribute:\n{}", applied.stderr);
+    assert!(ok(d.kenv(&tb, &["plan"])).stdout.starts_with("No changes"));
+
+    // Not in place: the instance type replaces the environment, with no duplicate left behind.
+    d.write(&stack(&tb.subnet_id, 1, "t3.large", 2, ""));
+    let plan = ok(d.kenv(&tb, &["plan"]));
+    assert!(
+        plan.stdout.contains("  -/+ environment.dev-0\n      ~ instance_type: \"t3.medium\" → \"t3.large\" (forces replacement)\n"),
+        "{}",
+        plan.stdout
+    );
+    ok(d.kenv(&tb, &["apply", "--yes"]));
+    assert!(ok(d.kenv(&tb, &["plan"])).stdout.starts_with("No changes"));
+    assert_eq!(owned(&tb, "stack").0, 1);
+}
+
+#[test]
+fn a_rule_removed_from_the_file_is_planned_away_and_revoked() {
+    let tb = fresh();
+    let d = Dir::new();
+    let two = r#"ingress tcp 443 from "10.0.0.0/8" "GHE"
+    ingress tcp 5432 from "10.1.0.0/16" "postgres""#;
+    d.write(&stack(&tb.subnet_id, 1, "t3.medium", 1, two));
+    ok(d.kenv(&tb, &["apply", "--yes"]));
+    d.write(&stack(&tb.subnet_id, 1, "t3.medium", 1, r#"ingress tcp 443 from "10.0.0.0/8" "GHE""#));
+    let plan = ok(d.kenv(&tb, &["plan"]));
+    assert_eq!(
+        plan.stdout,
+        "Stack `stack` in ap-northeast-1:\n\n  ~ security_group.dev-0\n      - rule: ingress tcp 5432 from 10.1.0.0/16 \"postgres\"\n\n\
+         Plan: 0 to create, 1 to update, 0 to replace, 0 to delete.\n"
+    );
+    let applied = ok(d.kenv(&tb, &["apply", "--yes", "--stats"]));
+    assert!(applied.stderr.contains("ec2:RevokeSecurityGroupIngress"), "{}", applied.stderr);
+    let ports = rt().block_on(async {
+        let (ec2, _, _) = sdk(&tb).await;
+        let f = Filter::builder().name("tag:kenv:address").values("security_group.dev-0").build();
+        let g = ec2.describe_security_groups().filters(f).send().await.unwrap();
+        g.security_groups()[0].ip_permissions().iter().map(|p| p.from_port().unwrap()).collect::<Vec<_>>()
+    });
+    assert_eq!(ports, [443]);
+    assert!(ok(d.kenv(&tb, &["plan"])).stdout.starts_with("No changes"));
+}
+
+#[test]
+fn plan_makes_the_same_few_calls_for_1_10_and_50_environments() {
+    let tb = fresh();
+    let mut counts = Vec::new();
+    for n in [1, 10, 50] {
+        let d = Dir::new();
+        d.write(&named(&format!("s{n}"), &tb.subnet_id, n, "t3.medium", 1, r#"ingress tcp 443 from "10.0.0.0/8" "GHE""#));
+        let out = d.kenv(&tb, &["apply", "--yes", "--stack", &format!("s{n}")]);
+        ok(out);
+        let plan = ok(d.kenv(&tb, &["plan", "--stack", &format!("s{n}"), "--stats"]));
+        assert!(plan.stdout.starts_with("No changes"), "{}", plan.stdout);
+        counts.push((n, totals(&plan)));
+    }
+    eprintln!("plan API calls (read, mutating) by environments: {counts:?}");
+    let reads: Vec<u64> = counts.iter().map(|(_, (r, _))| *r).collect();
+    // DescribeEnvironments takes 25 ids per call: 50 environments need one more call.
+    assert_eq!(reads, [reads[0], reads[0], reads[0] + 1], "{counts:?}");
+    assert!(reads[0] <= 8, "{counts:?}");
+}
+
+#[test]
+fn an_apply_stopped_by_a_failure_keeps_its_work_and_the_next_apply_finishes_it() {
+    let tb = fresh();
+    let d = Dir::new();
+    d.write(&stack(&tb.subnet_id, 2, "t3.medium", 1, r#"ingress tcp 443 from "10.0.0.0/8" "GHE""#));
+    // The second environment's IMDS settings fail, after both environments were created.
+    tb.fault("ModifyInstanceMetadataOptions", "UnauthorizedOperation", 403, -1);
+    let failed = d.kenv(&tb, &["apply", "--yes"]);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    let text = flat(&failed.stderr);
+    assert!(text.contains("environment.dev-0: ec2:ModifyInstanceMetadataOptions failed: UnauthorizedOperation"), "{text}");
+    assert!(text.contains("applied before the failure, and kept: role.dev."), "{text}");
+    assert!(text.contains("Run `kenv apply` again to finish"), "{text}");
+    assert!(text.contains("[stack.kenv:6:3]"), "the diagnostic points at the declaration: {text}");
+    support::testbed::http(&tb.endpoint, "DELETE", "/_testbed/faults", &[], "");
+
+    let plan = ok(d.kenv(&tb, &["plan"]));
+    assert!(!plan.stdout.contains("+ environment."), "created environments are found by their tags:\n{}", plan.stdout);
+    ok(d.kenv(&tb, &["apply", "--yes"]));
+    assert!(ok(d.kenv(&tb, &["plan"])).stdout.starts_with("No changes"));
+    assert_eq!(owned(&tb, "stack"), (2, 2, 1), "no duplicates");
+    let envs = rt().block_on(async { sdk(&tb).await.1.list_environments().send().await.unwrap().environment_ids().len() });
+    assert_eq!(envs, 2);
+}
+
+#[test]
+fn apply_asks_first_and_a_stack_failing_its_policies_is_refused() {
+    let tb = fresh();
+    let d = Dir::new();
+    d.write(&stack(&tb.subnet_id, 1, "t3.medium", 1, ""));
+    let declined = d.kenv(&tb, &["apply", "--stats"]);
+    assert_eq!(declined.code, 1);
+    assert!(declined.stdout.contains("Plan: 3 to create"), "{}", declined.stdout);
+    assert!(declined.stderr.contains("Apply not confirmed; nothing was changed"), "{}", declined.stderr);
+    assert_eq!(totals(&declined).1, 0);
+
+    let open = format!(
+        "import \"std/baseline\"\n{}\npolicy baseline.all\n",
+        stack(&tb.subnet_id, 1, "t3.medium", 1, r#"ingress tcp 22 from "0.0.0.0/0" "ssh""#)
+    );
+    d.write(&open);
+    let refused = d.kenv(&tb, &["apply", "--yes", "--stats"]);
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("no-open-ingress"), "{}", refused.stderr);
+    assert_eq!(totals(&refused), (0, 0), "no AWS call for a stack that fails its policies");
+}

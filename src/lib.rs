@@ -9,6 +9,7 @@ pub mod builtins;
 pub mod cli;
 pub mod diag;
 pub mod eval;
+pub mod install;
 pub mod model;
 pub mod plan;
 pub mod source;

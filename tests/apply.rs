@@ -105,7 +105,11 @@ fn the_example_applies_then_plans_no_changes_reapplies_nothing_and_destroys_clea
     let example = "examples/kobanzaki/main.kenv";
 
     let applied = ok(run(&["apply", example, "--yes", "--stats"]));
-    assert!(applied.stdout.contains("Plan: 5 to create, 0 to update, 0 to replace, 0 to delete."), "{}", applied.stdout);
+    assert!(
+        applied.stdout.contains("Plan: 5 to create, 0 to update, 0 to replace, 0 to delete."),
+        "{}",
+        applied.stdout
+    );
     assert!(applied.stdout.ends_with("Apply complete: 5 change(s) made to stack `kobanzaki`.\n"), "{}", applied.stdout);
     assert!(applied.stderr.contains("environment.kobanzaki-alice ready after"), "{}", applied.stderr);
 
@@ -126,12 +130,16 @@ fn the_example_applies_then_plans_no_changes_reapplies_nothing_and_destroys_clea
             assert!(i.iam_instance_profile().unwrap().arn().unwrap().ends_with("/kobanzaki-dev"));
             let m = i.metadata_options().unwrap();
             assert_eq!((m.http_tokens().unwrap().as_str(), m.http_put_response_hop_limit()), ("required", Some(1)));
-            let kenv_group = i.security_groups().iter().find(|g| g.group_name().unwrap().starts_with("kenv-kobanzaki-"));
+            let kenv_group =
+                i.security_groups().iter().find(|g| g.group_name().unwrap().starts_with("kenv-kobanzaki-"));
             let gid = kenv_group.expect("the kenv group is attached").group_id().unwrap();
             let g = ec2.describe_security_groups().group_ids(gid).send().await.unwrap();
             let perms = g.security_groups()[0].ip_permissions();
             assert_eq!(perms.len(), 1);
-            assert_eq!((perms[0].ip_protocol(), perms[0].from_port(), perms[0].to_port()), (Some("tcp"), Some(443), Some(443)));
+            assert_eq!(
+                (perms[0].ip_protocol(), perms[0].from_port(), perms[0].to_port()),
+                (Some("tcp"), Some(443), Some(443))
+            );
             let mut cidrs: Vec<&str> = perms[0].ip_ranges().iter().filter_map(|r| r.cidr_ip()).collect();
             cidrs.sort();
             assert_eq!(cidrs, ["10.0.0.0/8", "172.16.0.0/12"]);
@@ -154,7 +162,11 @@ fn the_example_applies_then_plans_no_changes_reapplies_nothing_and_destroys_clea
 
     assert_eq!(owned(&tb, "kobanzaki"), (2, 2, 1));
     let destroyed = ok(run(&["destroy", example, "--yes"]));
-    assert!(destroyed.stdout.contains("Plan: 0 to create, 0 to update, 0 to replace, 5 to delete."), "{}", destroyed.stdout);
+    assert!(
+        destroyed.stdout.contains("Plan: 0 to create, 0 to update, 0 to replace, 5 to delete."),
+        "{}",
+        destroyed.stdout
+    );
     assert_eq!(owned(&tb, "kobanzaki"), (0, 0, 0), "destroy leaves nothing tagged with the stack");
     let after = ok(run(&["plan", example]));
     assert!(after.stdout.contains("Plan: 5 to create"), "{}", after.stdout);
@@ -188,7 +200,9 @@ fn one_changed_attribute_plans_exactly_that_change_and_apply_converges() {
     d.write(&stack(&tb.subnet_id, 1, "t3.large", 2, ""));
     let plan = ok(d.kenv(&tb, &["plan"]));
     assert!(
-        plan.stdout.contains("  -/+ environment.dev-0\n      ~ instance_type: \"t3.medium\" → \"t3.large\" (forces replacement)\n"),
+        plan.stdout.contains(
+            "  -/+ environment.dev-0\n      ~ instance_type: \"t3.medium\" → \"t3.large\" (forces replacement)\n"
+        ),
         "{}",
         plan.stdout
     );
@@ -230,7 +244,14 @@ fn plan_makes_the_same_few_calls_for_1_10_and_50_environments() {
     let mut counts = Vec::new();
     for n in [1, 10, 50] {
         let d = Dir::new();
-        d.write(&named(&format!("s{n}"), &tb.subnet_id, n, "t3.medium", 1, r#"ingress tcp 443 from "10.0.0.0/8" "GHE""#));
+        d.write(&named(
+            &format!("s{n}"),
+            &tb.subnet_id,
+            n,
+            "t3.medium",
+            1,
+            r#"ingress tcp 443 from "10.0.0.0/8" "GHE""#,
+        ));
         let out = d.kenv(&tb, &["apply", "--yes", "--stack", &format!("s{n}")]);
         ok(out);
         let plan = ok(d.kenv(&tb, &["plan", "--stack", &format!("s{n}"), "--stats"]));
@@ -254,7 +275,10 @@ fn an_apply_stopped_by_a_failure_keeps_its_work_and_the_next_apply_finishes_it()
     let failed = d.kenv(&tb, &["apply", "--yes"]);
     assert_eq!(failed.code, 1, "{}", failed.stderr);
     let text = flat(&failed.stderr);
-    assert!(text.contains("environment.dev-0: ec2:ModifyInstanceMetadataOptions failed: UnauthorizedOperation"), "{text}");
+    assert!(
+        text.contains("environment.dev-0: ec2:ModifyInstanceMetadataOptions failed: UnauthorizedOperation"),
+        "{text}"
+    );
     assert!(text.contains("applied before the failure, and kept: role.dev."), "{text}");
     assert!(text.contains("Run `kenv apply` again to finish"), "{text}");
     assert!(text.contains("[stack.kenv:6:3]"), "the diagnostic points at the declaration: {text}");
@@ -265,7 +289,8 @@ fn an_apply_stopped_by_a_failure_keeps_its_work_and_the_next_apply_finishes_it()
     ok(d.kenv(&tb, &["apply", "--yes"]));
     assert!(ok(d.kenv(&tb, &["plan"])).stdout.starts_with("No changes"));
     assert_eq!(owned(&tb, "stack"), (2, 2, 1), "no duplicates");
-    let envs = rt().block_on(async { sdk(&tb).await.1.list_environments().send().await.unwrap().environment_ids().len() });
+    let envs =
+        rt().block_on(async { sdk(&tb).await.1.list_environments().send().await.unwrap().environment_ids().len() });
     assert_eq!(envs, 2);
 }
 

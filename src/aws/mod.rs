@@ -8,6 +8,7 @@ mod ec2;
 mod ec2_write;
 mod error;
 mod iam;
+mod imds;
 mod paginate;
 mod ssm;
 mod sts;
@@ -62,6 +63,7 @@ pub struct Aws {
     stats: RefCell<Stats>,
     /// Results of identical reads within one evaluation.
     cache: RefCell<HashMap<String, Value>>,
+    imds_client: OnceCell<aws_config::imds::Client>,
 }
 
 #[derive(Default)]
@@ -92,6 +94,7 @@ impl Aws {
             clients: Clients::default(),
             stats: RefCell::default(),
             cache: RefCell::default(),
+            imds_client: OnceCell::new(),
         }
     }
 

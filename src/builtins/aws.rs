@@ -199,7 +199,16 @@ fn describe_rules(verb: &str, group: &str, rules: &[GroupRule]) -> String {
 
 fn ec2_authorize(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     let group = a.str(0)?;
-    let rules = group_rules(a, 1)?;
+    let wanted = group_rules(a, 1)?;
+    // Only what is missing is added (and confirmed): a script run twice changes nothing.
+    let current =
+        interp.aws.security_groups(&Filters::new(), &[group.to_string()]).map_err(|e| aws_err(interp, a.span, e))?;
+    let have: Vec<GroupRule> = current.into_iter().flat_map(|g| g.rules).collect();
+    let rules: Vec<GroupRule> = wanted.into_iter().filter(|r| !have.iter().any(|h| h.same_permission(r))).collect();
+    if rules.is_empty() {
+        crate::cli::err(&format!("kenv: the rules are already on {group}\n"));
+        return Ok(Value::Null);
+    }
     interp.confirm(&describe_rules("add", &group, &rules), a.span)?;
     interp.aws.authorize(&group, &rules).map_err(|e| aws_err(interp, a.span, e))?;
     Ok(Value::Null)

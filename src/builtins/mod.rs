@@ -3,6 +3,7 @@
 
 mod aws;
 mod encode;
+mod host;
 mod list;
 mod misc;
 mod net;
@@ -80,8 +81,16 @@ impl Builtin {
     }
 }
 
-const GROUPS: &[&[Builtin]] =
-    &[text::BUILTINS, list::BUILTINS, record::BUILTINS, net::BUILTINS, encode::BUILTINS, misc::BUILTINS, aws::BUILTINS];
+const GROUPS: &[&[Builtin]] = &[
+    text::BUILTINS,
+    list::BUILTINS,
+    record::BUILTINS,
+    net::BUILTINS,
+    encode::BUILTINS,
+    misc::BUILTINS,
+    aws::BUILTINS,
+    host::BUILTINS,
+];
 
 static REGISTRY: LazyLock<HashMap<&'static str, &'static Builtin>> =
     LazyLock::new(|| GROUPS.iter().flat_map(|g| g.iter()).map(|b| (b.name, b)).collect());

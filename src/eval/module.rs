@@ -18,9 +18,11 @@ use crate::syntax::ast::Import;
 pub const STDLIB: &[(&str, &str)] = &[
     ("std/baseline", include_str!("../../stdlib/baseline.kenv")),
     ("std/c1ws", include_str!("../../stdlib/c1ws.kenv")),
+    ("std/imds", include_str!("../../stdlib/imds.kenv")),
     ("std/list", include_str!("../../stdlib/list.kenv")),
     ("std/net", include_str!("../../stdlib/net.kenv")),
     ("std/table", include_str!("../../stdlib/table.kenv")),
+    ("std/vscode", include_str!("../../stdlib/vscode.kenv")),
 ];
 
 #[derive(Default)]

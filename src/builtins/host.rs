@@ -76,8 +76,10 @@ fn body(step: &InstallStep) -> Result<String> {
     }
 }
 
-/// The step's environment with secrets resolved, and the secret texts (to keep out of output).
-fn environment(interp: &Interp, step: &InstallStep) -> Result<(Vec<(String, String)>, Vec<String>)> {
+/// A step's environment variables (secrets resolved), and the secret texts (kept out of output).
+type StepEnv = (Vec<(String, String)>, Vec<String>);
+
+fn environment(interp: &Interp, step: &InstallStep) -> Result<StepEnv> {
     let (mut vars, mut secrets) = (Vec::new(), Vec::new());
     for (name, value) in &step.env {
         let Value::Secret(secret) = value else {

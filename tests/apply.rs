@@ -104,13 +104,22 @@ fn the_example_applies_then_plans_no_changes_reapplies_nothing_and_destroys_clea
     let run = |args: &[&str]| tb.kenv(&repo, args, &[("KOBANZAKI_SUBNET", tb.subnet_id.as_str())]);
     let example = "examples/kobanzaki/main.kenv";
 
+    // A canary in the secrets the C1WS step uses: it must appear nowhere kenv writes or sends.
+    let canary = "canary-5e1f0c2d";
+    rt().block_on(async {
+        let sm = aws_sdk_secretsmanager::Client::new(&tb.config().await);
+        for name in ["kobanzaki/c1ws-tenant", "kobanzaki/c1ws-token"] {
+            sm.create_secret().name(name).secret_string(format!("{canary}-{name}")).send().await.unwrap();
+        }
+    });
     let applied = ok(run(&["apply", example, "--yes", "--stats"]));
+    assert!(!applied.stdout.contains(canary) && !applied.stderr.contains(canary));
     assert!(
-        applied.stdout.contains("Plan: 5 to create, 0 to update, 0 to replace, 0 to delete."),
+        applied.stdout.contains("Plan: 7 to create, 0 to update, 0 to replace, 0 to delete."),
         "{}",
         applied.stdout
     );
-    assert!(applied.stdout.ends_with("Apply complete: 5 change(s) made to stack `kobanzaki`.\n"), "{}", applied.stdout);
+    assert!(applied.stdout.ends_with("Apply complete: 7 change(s) made to stack `kobanzaki`.\n"), "{}", applied.stdout);
     assert!(applied.stderr.contains("environment.kobanzaki-alice ready after"), "{}", applied.stderr);
 
     // Everything the file declares, as AWS sees it.
@@ -145,6 +154,19 @@ fn the_example_applies_then_plans_no_changes_reapplies_nothing_and_destroys_clea
             assert_eq!(cidrs, ["10.0.0.0/8", "172.16.0.0/12"]);
             assert_eq!(perms[0].ip_ranges()[0].description(), Some("internal GitHub Enterprise"));
         }
+        // The install step went through SSM: the rendered script, the secrets' names, no value.
+        let ssm = aws_sdk_ssm::Client::new(&tb.config().await);
+        let commands = ssm.list_commands().send().await.unwrap();
+        assert_eq!(commands.commands().len(), 2, "one command per environment");
+        for c in commands.commands() {
+            assert_eq!(c.document_name(), Some("AWS-RunShellScript"));
+            let script = c.parameters().unwrap()["commands"].join("\n");
+            assert!(script.contains("/opt/ds_agent/dsa_control -m \"RecommendationScan:true\""), "{script}");
+            assert!(script.contains("--secret-id 'kobanzaki/c1ws-token'"), "{script}");
+            assert!(script.contains("ACTIVATION_URL=\"dsm://agents.workload.jp-1.cloudone.trendmicro.com:443/\""));
+            assert!(!script.contains(canary), "a secret value was sent: {script}");
+            assert!(!c.comment().unwrap_or("").contains(canary));
+        }
         let role = iam.get_role().role_name("kobanzaki-dev").send().await.unwrap();
         assert_eq!(role.role().unwrap().path(), "/kenv/kobanzaki/");
         let attached = iam.list_attached_role_policies().role_name("kobanzaki-dev").send().await.unwrap();
@@ -169,7 +191,7 @@ fn the_example_applies_then_plans_no_changes_reapplies_nothing_and_destroys_clea
     );
     assert_eq!(owned(&tb, "kobanzaki"), (0, 0, 0), "destroy leaves nothing tagged with the stack");
     let after = ok(run(&["plan", example]));
-    assert!(after.stdout.contains("Plan: 5 to create"), "{}", after.stdout);
+    assert!(after.stdout.contains("Plan: 7 to create"), "{}", after.stdout);
 }
 
 #[test]

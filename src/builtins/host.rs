@@ -10,7 +10,7 @@ use crate::install::{self, Secrets};
 use crate::model::{record, Decl, InstallStep};
 
 pub const BUILTINS: &[Builtin] = &[
-    Builtin { name: "imds", params: &["path"], effect: ReadsAws, doc: "The text at an instance metadata path (`/latest/meta-data/instance-id`), read with an IMDSv2 token; never a tokenless request. Credentials are not readable this way.", func: imds },
+    Builtin { name: "imds", params: &["path"], effect: ReadsAws, doc: "The text at an instance metadata path (`/latest/meta-data/instance-id`), read with an IMDSv2 token (never a tokenless request); null when the instance has nothing there. Credentials are not readable this way.", func: imds },
     Builtin { name: "install_script", params: &["step", "region?"], effect: Pure, doc: "The POSIX shell script kenv runs for an install step: as `kenv run` runs it (secrets in its environment), or with `region` as `kenv apply` sends it through SSM (secrets read on the instance with its own role). Secret values never appear in it.", func: install_script },
     Builtin { name: "run_step", params: &["steps"], effect: Exec, doc: "Runs install steps (`install \"name\" = …` values) on this machine, in order: each is skipped when its `creates`/`unless` guard says it is done, else shown, confirmed and run with its secrets in its environment. Returns `[{name, status, exit_code}]` (`status` is \"ran\" or \"skipped\").", func: run_step },
 ];
@@ -25,7 +25,7 @@ fn imds(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     }
     let aws = interp.aws.clone();
     let key = format!("imds({path})");
-    aws.cached(key, || aws.imds(&path).map(|text| Value::str(&text)))
+    aws.cached(key, || aws.imds(&path).map(|text| text.map_or(Value::Null, |t| Value::str(&t))))
         .map_err(|e| e.diag(a.span, aws.region().as_deref()).boxed())
 }
 
@@ -57,23 +57,6 @@ fn steps(a: &Args) -> Result<Vec<std::rc::Rc<InstallStep>>> {
             other => a.invalid(0, format!("expected install steps, found {}", other.type_name())),
         })
         .collect()
-}
-
-/// The step's script: its own, or the pinned one from its URL (checked before anything runs).
-fn body(step: &InstallStep) -> Result<String> {
-    match (&step.script, &step.url, &step.sha256) {
-        (Some(script), _, _) => Ok(script.clone()),
-        (None, Some(url), Some(pin)) => install::fetch_pinned(url, pin).map_err(|detail| {
-            let kind = ErrorKind::Invalid { what: format!("install step `{}`", step.name), detail };
-            Diag::new(kind, step.span)
-                .help("nothing was run; if the new script is the one you want, update `sha256`")
-                .boxed()
-        }),
-        _ => {
-            Diag::new(ErrorKind::Invalid { what: "install step".into(), detail: "it has no script".into() }, step.span)
-                .err()
-        }
-    }
 }
 
 /// A step's environment variables (secrets resolved), and the secret texts (kept out of output).
@@ -117,7 +100,7 @@ fn run_step(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     };
     let mut results = Vec::new();
     for step in steps(a)? {
-        let body = body(&step)?;
+        let body = install::body(&step).map_err(|e| install::body_error(&step, e).boxed())?;
         if step.creates.is_some() || step.unless.is_some() {
             let check = install::run_local(&install::guard_only(&step), &here, &[], &[], Duration::from_secs(60));
             let check = check.map_err(io_error)?;

@@ -7,6 +7,7 @@ use super::{report, StackArgs, FAILED, OK};
 use crate::aws::{render_stats, Aws, AwsError};
 use crate::diag::{Diag, ErrorKind, Severity, Style};
 use crate::eval::{self, run_policies, Failure, Interp, Mode, Program};
+use crate::install;
 use crate::plan::{self, Plan};
 use crate::source::SourceMap;
 
@@ -88,14 +89,16 @@ fn with_plan(
             let sources = &program.interp.sources;
             let stack = plan::stack_name(&args.file, args.stack.as_deref());
             let live = aws.config().map(drop).and_then(|_| plan::read_live(&aws, &stack));
-            let code = match live {
-                Err(e) => report(&[aws_diag(&e, &aws, None)], sources, style).max(FAILED),
-                Ok(live) => {
+            let scripts = if destroy { Ok(plan::Scripts::new()) } else { scripts(&program, &aws) };
+            let code = match (live, scripts) {
+                (_, Err(d)) => report(&[*d], sources, style).max(FAILED),
+                (Err(e), _) => report(&[aws_diag(&e, &aws, None)], sources, style).max(FAILED),
+                (Ok(live), Ok(scripts)) => {
                     let region = aws.region().unwrap_or_default();
                     let plan = if destroy {
                         plan::destroy_plan(&live, &stack, region)
                     } else {
-                        plan::plan(&program.state, &live, &stack, region)
+                        plan::plan(&program.state, &live, &scripts, &stack, region)
                     };
                     then(&plan, &aws, sources)
                 }
@@ -108,6 +111,21 @@ fn with_plan(
         super::err(&render_stats(&aws.stats()));
     }
     code
+}
+
+/// Every install step rendered as SSM will run it; a pinned script is fetched and checked here,
+/// before anything is planned or sent.
+fn scripts(program: &Program, aws: &Aws) -> Result<plan::Scripts, Box<Diag>> {
+    let region = aws.region().unwrap_or_default();
+    let mut out = plan::Scripts::new();
+    for env in &program.state.environments {
+        for step in &env.installs {
+            let body = install::body(step).map_err(|e| install::body_error(step, e).boxed())?;
+            let script = install::render(step, &body, install::Secrets::OnInstance { region: &region });
+            out.insert((env.name.clone(), step.name.clone()), script);
+        }
+    }
+    Ok(out)
 }
 
 /// The file evaluated (AWS reads allowed, as in plan) with its policies passed; apply refuses a

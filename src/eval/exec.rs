@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use super::interp::{bind_loop_vars, type_error, Interp};
+use super::interp::{bind_loop_vars, type_error, Interp, Mode};
 use super::scope::Scope;
 use super::value::Value;
 use crate::diag::{suggest, Diag, ErrorKind, Result};
@@ -149,6 +149,8 @@ impl Interp {
     fn emit(&mut self, v: Value, span: Span, sink: &mut Sink) -> Result<()> {
         match (v, &mut *sink) {
             (Value::Null, _) => Ok(()),
+            // A script calls things for their effects: what they return may be dropped.
+            (v, Sink::Top) if self.mode == Mode::Run && !matches!(v, Value::Decl(_) | Value::List(_)) => Ok(()),
             (Value::List(items), Sink::Top | Sink::Decl(_)) => {
                 for item in items.iter() {
                     self.emit(item.clone(), span, sink)?;

@@ -109,6 +109,22 @@ pub fn own_body(step: &InstallStep) -> Option<&str> {
     step.script.as_deref()
 }
 
+/// The step's script: its own, or the one at its pinned URL, checked against the pin.
+pub fn body(step: &InstallStep) -> Result<String, String> {
+    match (&step.script, &step.url, &step.sha256) {
+        (Some(script), _, _) => Ok(script.clone()),
+        (None, Some(url), Some(pin)) => fetch_pinned(url, pin),
+        _ => Err("it has no script".into()),
+    }
+}
+
+/// The diagnostic for a step whose script could not be had: nothing was run.
+pub fn body_error(step: &InstallStep, detail: String) -> crate::diag::Diag {
+    let kind = crate::diag::ErrorKind::Invalid { what: format!("install step `{}`", step.name), detail };
+    crate::diag::Diag::new(kind, step.span)
+        .help("nothing was run; if the new script is the one you want, update `sha256`")
+}
+
 /// sha256 of text, as 64 hex digits.
 pub fn hash(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))

@@ -109,6 +109,12 @@ pub fn apply(plan: &Plan, aws: &Aws, progress: &dyn Fn(&str)) -> Result<Applied,
         ctx.step(c, |ctx| converge_group(ctx, env, live.as_deref()))?;
         ctx.finished(c);
     }
+    let is_install = |r: &Resource| matches!(r, Resource::Install { .. });
+    for c in of(is_install, &[Action::Create, Action::Update]) {
+        let Resource::Install { env, step, script, hash } = &c.resource else { continue };
+        ctx.step(c, |ctx| deliver(ctx, env, step, script, hash))?;
+        ctx.finished(c);
+    }
     for c in of(is_env, &[Action::Delete]) {
         let Resource::Env { live: Some(live), .. } = &c.resource else { continue };
         ctx.step(c, |ctx| delete_env(ctx.aws, live))?;
@@ -355,4 +361,38 @@ fn delete_env(aws: &Aws, live: &LiveEnv) -> Result<(), AwsError> {
         Some(c9) => aws.cloud9_delete(&c9.id),
         None => aws.terminate(&live.instance.id),
     }
+}
+
+/// Runs an install step on its environment's instance through SSM Run Command and waits for it;
+/// on success the instance is tagged with the script's hash, so the next plan has nothing to do.
+fn deliver(ctx: &mut Ctx, env: &str, step: &str, script: &str, hash: &str) -> Result<(), AwsError> {
+    let aws = ctx.aws;
+    let address = env_address(env);
+    let instances = aws.live_instances(TAG_ADDRESS, vec![address.clone()])?;
+    let Some(instance) = instances.iter().find(|i| i.tags.get(TAG_STACK).map(String::as_str) == Some(ctx.stack)) else {
+        return Err(AwsError::local(format!("{address} has no instance to run install step `{step}` on")));
+    };
+    let lines: Vec<String> = script.lines().map(String::from).collect();
+    let comment = format!("kenv {}: {step} on {env}", ctx.stack);
+    let timeout = 3600;
+    let command = aws.send_command(std::slice::from_ref(&instance.id), &lines, &comment, timeout)?;
+    (ctx.progress)(&format!("  running install step `{step}` on {} (command {command}) …", instance.id));
+    let done = aws.wait_command(&command, std::slice::from_ref(&instance.id))?;
+    for inv in &done {
+        if inv.status != "Success" {
+            let tail: Vec<&str> = inv.stderr.lines().rev().take(5).collect();
+            return Err(AwsError::local(format!(
+                "install step `{step}` on {}: {} (exit code {}); its error output ends: {}",
+                inv.instance,
+                inv.status,
+                inv.exit_code,
+                tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
+            )));
+        }
+        let out = inv.stdout.trim();
+        if !out.is_empty() {
+            (ctx.progress)(&format!("    {}", out.replace('\n', "\n    ")));
+        }
+    }
+    aws.create_tags(&instance.id, &BTreeMap::from([(super::install_tag(step), hash.to_string())]))
 }

@@ -11,10 +11,10 @@ use crate::syntax::ast::Direction;
 use crate::syntax::strings::format_duration;
 
 use super::live::{LiveEnv, LiveState};
-use super::{env_address, group_address, role_address, Action, Change, Diff, Resource};
+use super::{env_address, group_address, install_tag, role_address, Action, Change, Diff, Resource, Scripts};
 use super::{TAG_ADDRESS, TAG_AUTO_STOP, TAG_CONNECTION, TAG_IMAGE};
 
-pub fn changes(state: &DesiredState, live: &LiveState) -> Vec<Change> {
+pub fn changes(state: &DesiredState, live: &LiveState, scripts: &Scripts) -> Vec<Change> {
     let mut out = Vec::new();
     for role in &state.roles {
         let found = live.roles.iter().find(|r| r.name == role.name);
@@ -34,6 +34,16 @@ pub fn changes(state: &DesiredState, live: &LiveState) -> Vec<Change> {
         let found = live.groups.iter().find(|g| g.tags.get(TAG_ADDRESS) == Some(&group_address(&env.name)));
         let instance = live.envs.iter().find(|e| e.name == env.name && !replaced.contains(&e.name));
         out.extend(group_change(env, found, instance));
+    }
+    for ((env, step), script) in scripts {
+        let instance = live.envs.iter().find(|e| &e.name == env && !replaced.contains(&e.name));
+        let span = state
+            .environments
+            .iter()
+            .find(|e| &e.name == env)
+            .and_then(|e| e.installs.iter().find(|i| &i.name == step))
+            .map(|i| i.span);
+        out.extend(install_change(env, step, script, instance, span));
     }
     let declared = |name: &str| state.environments.iter().any(|e| e.name == name);
     for env in live.envs.iter().filter(|e| !declared(&e.name)) {
@@ -225,6 +235,34 @@ fn group_change(env: &Rc<Environment>, live: Option<&GroupInfo>, instance: Optio
             add,
             remove,
         },
+    })
+}
+
+/// A step to (re)send: its script is not the one that last succeeded on the instance.
+fn install_change(
+    env: &str,
+    step: &str,
+    script: &str,
+    live: Option<&LiveEnv>,
+    span: Option<crate::source::Span>,
+) -> Option<Change> {
+    let hash = crate::install::hash(script);
+    let done = live.and_then(|l| l.instance.tags.get(&install_tag(step)));
+    if done == Some(&hash) {
+        return None;
+    }
+    let short = |h: &str| format!("sha256:{}", &h[..h.len().min(12)]);
+    Some(Change {
+        address: format!("install.{env}.{step}"),
+        action: if done.is_some() { Action::Update } else { Action::Create },
+        diffs: vec![Diff {
+            attribute: "script".into(),
+            before: done.map(|h| short(h)),
+            after: Some(short(&hash)),
+            forces_replacement: false,
+        }],
+        span,
+        resource: Resource::Install { env: env.into(), step: step.into(), script: script.into(), hash },
     })
 }
 

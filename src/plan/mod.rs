@@ -76,6 +76,13 @@ pub enum Resource {
         desired: Option<Rc<Environment>>,
         live: Option<Box<LiveEnv>>,
     },
+    /// An install step delivered to an environment's instance through SSM Run Command.
+    Install {
+        env: String,
+        step: String,
+        script: String,
+        hash: String,
+    },
     /// The kenv-owned security group of an environment, holding its rules.
     Group {
         env: String,
@@ -113,14 +120,22 @@ impl Plan {
     }
 }
 
+/// The rendered script of each install step, by environment and step name, as SSM will run it.
+pub type Scripts = std::collections::BTreeMap<(String, String), String>;
+
+/// The instance tag recording which script of a step last succeeded there.
+pub fn install_tag(step: &str) -> String {
+    format!("kenv:install:{step}")
+}
+
 /// Compares the file's desired state with what the stack has on AWS.
-pub fn plan(state: &DesiredState, live: &LiveState, stack: &str, region: String) -> Plan {
-    Plan { stack: stack.to_string(), region, changes: diff::changes(state, live) }
+pub fn plan(state: &DesiredState, live: &LiveState, scripts: &Scripts, stack: &str, region: String) -> Plan {
+    Plan { stack: stack.to_string(), region, changes: diff::changes(state, live, scripts) }
 }
 
 /// A plan that removes everything the stack owns.
 pub fn destroy_plan(live: &LiveState, stack: &str, region: String) -> Plan {
-    plan(&DesiredState::default(), live, stack, region)
+    plan(&DesiredState::default(), live, &Scripts::new(), stack, region)
 }
 
 pub fn env_address(name: &str) -> String {

@@ -471,3 +471,50 @@ fn the_audit_example_prints_the_environments_of_a_vpc() {
     // One call per kind of read, whatever the number of environments.
     assert!(out.stderr.contains("  total: 5 read, 0 mutating"), "{}", out.stderr);
 }
+
+#[test]
+fn ssm_run_reaches_a_fleet_by_tags_with_its_concurrency_and_error_limits() {
+    let tb = testbed();
+    let fleet = unique("fleet");
+    let ids = rt().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&tb.config().await);
+        let tags = TagSpecification::builder()
+            .resource_type(ResourceType::Instance)
+            .tags(Tag::builder().key("fleet").value(&fleet).build())
+            .build();
+        let run = ec2
+            .run_instances()
+            .image_id("ami-12c6146b")
+            .min_count(2)
+            .max_count(2)
+            .subnet_id(&tb.subnet_id)
+            .tag_specifications(tags)
+            .send()
+            .await
+            .unwrap();
+        let mut ids: Vec<String> = run.instances().iter().map(|i| i.instance_id().unwrap().to_string()).collect();
+        ids.sort();
+        ids
+    });
+    let out = script(
+        tb,
+        &format!(r#"print(to_json(ssm_run({{ fleet: "{fleet}" }}, ["uptime"], "fleet test", "1", "0")))"#),
+        &["--yes"],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let got: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let mut reached: Vec<&str> =
+        got["invocations"].as_array().unwrap().iter().map(|i| i["instance"].as_str().unwrap()).collect();
+    reached.sort();
+    assert_eq!(reached, ids);
+    assert!(got["invocations"].as_array().unwrap().iter().all(|i| i["status"] == "Success"));
+    let command = got["command"].as_str().unwrap().to_string();
+    let sent = rt().block_on(async {
+        let ssm = aws_sdk_ssm::Client::new(&tb.config().await);
+        ssm.list_commands().command_id(&command).send().await.unwrap().commands()[0].clone()
+    });
+    assert_eq!(sent.targets()[0].key(), Some("tag:fleet"));
+    assert_eq!(sent.targets()[0].values(), [fleet.as_str()]);
+    assert_eq!((sent.max_concurrency(), sent.max_errors()), (Some("1"), Some("0")));
+}

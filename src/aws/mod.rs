@@ -27,7 +27,7 @@ pub use ec2::{Filters, GroupInfo, GroupRule, InstanceInfo, MetadataOptions};
 pub use ec2_write::NewInstance;
 pub use error::{AwsError, ErrorClass};
 pub use iam::LiveRole;
-pub use ssm::Invocation;
+pub use ssm::{Invocation, Targets};
 
 /// Where to find AWS: `--profile` and `--region`, else aws-config's chain decides.
 #[derive(Debug, Clone, Default)]

@@ -3,9 +3,19 @@
 
 use std::time::Duration;
 
+use aws_sdk_ssm::types::Target;
+
 use super::{read, write, Aws, AwsError};
 use crate::eval::Value;
 use crate::model::record;
+
+/// Where a Run Command goes: named instances, or a fleet chosen by tags, run at most
+/// `max_concurrency` at a time and stopped after `max_errors` failures (SSM's own syntax: "10",
+/// "25%").
+pub enum Targets<'a> {
+    Instances(&'a [String]),
+    Tags { tags: &'a std::collections::BTreeMap<String, Vec<String>>, max_concurrency: &'a str, max_errors: &'a str },
+}
 
 /// One instance's result of a Run Command.
 #[derive(Debug, Clone)]
@@ -67,7 +77,7 @@ impl Aws {
     /// Sends `AWS-RunShellScript` to instances and returns the command id.
     pub fn send_command(
         &self,
-        instances: &[String],
+        to: &Targets,
         commands: &[String],
         comment: &str,
         timeout: i32,
@@ -76,10 +86,19 @@ impl Aws {
             .ssm()?
             .send_command()
             .document_name("AWS-RunShellScript")
-            .set_instance_ids(Some(instances.to_vec()))
             .parameters("commands", commands.to_vec())
             .comment(comment)
             .timeout_seconds(timeout);
+        let req = match to {
+            Targets::Instances(ids) => req.set_instance_ids(Some(ids.to_vec())),
+            Targets::Tags { tags, max_concurrency, max_errors } => {
+                let targets = tags
+                    .iter()
+                    .map(|(k, v)| Target::builder().key(format!("tag:{k}")).set_values(Some(v.clone())).build())
+                    .collect();
+                req.set_targets(Some(targets)).max_concurrency(*max_concurrency).max_errors(*max_errors)
+            }
+        };
         let out = self.call(write("ssm", "SendCommand"), req.send())?;
         Ok(out.command().and_then(|c| c.command_id()).unwrap_or("").to_string())
     }

@@ -26,7 +26,7 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "ec2_revoke", params: &["group", "rules"], effect: WritesAws, doc: "Removes security group rules from a group, one call per direction.", func: ec2_revoke },
     Builtin { name: "iam_role", params: &["name"], effect: ReadsAws, doc: "An IAM role: `{name, arn, path, trust, managed, instance_profiles, tags}` (`trust` lists the services that may assume it; `managed` the attached policy ARNs).", func: iam_role },
     Builtin { name: "ssm_parameter", params: &["name"], effect: ReadsAws, doc: "An SSM parameter's value: a string (a list for StringList); a SecureString comes back as a secret value, never shown.", func: ssm_parameter },
-    Builtin { name: "ssm_run", params: &["instances", "commands", "comment?"], effect: WritesAws, doc: "Runs shell commands on instances through SSM Run Command (AWS-RunShellScript), waits, and returns each invocation: `{instance, status, exit_code, stdout, stderr}`.", func: ssm_run },
+    Builtin { name: "ssm_run", params: &["targets", "commands", "comment?", "max_concurrency?", "max_errors?"], effect: WritesAws, doc: "Runs shell commands through SSM Run Command (AWS-RunShellScript) on a list of instance ids, or on a fleet chosen by tags (a record: `{ project: \"kobanzaki\" }`) at most `max_concurrency` at a time (default \"10\"), stopping after `max_errors` failures (default \"0\"); waits, and returns `{command, invocations: [{instance, status, exit_code, stdout, stderr}]}`.", func: ssm_run },
 ];
 
 fn aws_err(interp: &Interp, span: crate::source::Span, e: AwsError) -> Box<Diag> {
@@ -244,14 +244,25 @@ fn ssm_parameter(interp: &mut Interp, a: &mut Args) -> Result<Value> {
 }
 
 fn ssm_run(interp: &mut Interp, a: &mut Args) -> Result<Value> {
-    let instances = a.strings(0)?;
     let commands = a.strings(1)?;
     let comment = a.opt_str(2)?.map_or("kenv".to_string(), |c| c.to_string());
-    let what = format!("run on {}:\n    {}", instances.join(", "), commands.join("\n    "));
-    interp.confirm(&what, a.span)?;
+    let (concurrency, errors) = (a.opt_str(3)?.unwrap_or("10".into()), a.opt_str(4)?.unwrap_or("0".into()));
+    let (ids, tags) = match a.get(0) {
+        Some(Value::Record(_)) => (Vec::new(), filters(a, 0)?),
+        _ => (a.strings(0)?, Filters::new()),
+    };
+    let whom = if tags.is_empty() { ids.join(", ") } else { format!("the instances tagged {tags:?}") };
+    interp.confirm(&format!("run on {whom}:\n    {}", commands.join("\n    ")), a.span)?;
     let aws = &interp.aws;
     let run = || -> std::result::Result<Value, AwsError> {
-        let id = aws.send_command(&instances, &commands, &comment, 600)?;
+        let (to, instances) = if tags.is_empty() {
+            (crate::aws::Targets::Instances(&ids), ids.clone())
+        } else {
+            let f: Filters = tags.iter().map(|(k, v)| (format!("tag:{k}"), v.clone())).collect();
+            let found = aws.instances(&f, &[])?.into_iter().filter(|i| i.state == "running").map(|i| i.id).collect();
+            (crate::aws::Targets::Tags { tags: &tags, max_concurrency: &concurrency, max_errors: &errors }, found)
+        };
+        let id = aws.send_command(&to, &commands, &comment, 600)?;
         let done = aws.wait_command(&id, &instances)?;
         Ok(record([("command", Value::str(&id)), ("invocations", list(done.iter().map(|i| i.to_value()).collect()))]))
     };

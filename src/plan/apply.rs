@@ -13,7 +13,7 @@ use super::diff::{desired_rules, inline_policy};
 use super::live::{LiveEnv, CLOUD9_TAG};
 use super::{env_address, group_address, role_path, Action, Change, Plan, Resource};
 use super::{TAG_ADDRESS, TAG_AUTO_STOP, TAG_CONNECTION, TAG_IMAGE, TAG_STACK};
-use crate::aws::{Aws, AwsError, Filters, GroupInfo, InstanceInfo, LiveRole, NewCloud9, NewInstance};
+use crate::aws::{Aws, AwsError, Filters, GroupInfo, InstanceInfo, LiveRole, NewCloud9, NewInstance, Targets};
 use crate::model::{EnvKind, Environment, Role};
 use crate::source::Span;
 
@@ -375,7 +375,8 @@ fn deliver(ctx: &mut Ctx, env: &str, step: &str, script: &str, hash: &str) -> Re
     let lines: Vec<String> = script.lines().map(String::from).collect();
     let comment = format!("kenv {}: {step} on {env}", ctx.stack);
     let timeout = 3600;
-    let command = aws.send_command(std::slice::from_ref(&instance.id), &lines, &comment, timeout)?;
+    let command =
+        aws.send_command(&Targets::Instances(std::slice::from_ref(&instance.id)), &lines, &comment, timeout)?;
     (ctx.progress)(&format!("  running install step `{step}` on {} (command {command}) …", instance.id));
     let done = aws.wait_command(&command, std::slice::from_ref(&instance.id))?;
     for inv in &done {

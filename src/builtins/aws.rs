@@ -209,16 +209,20 @@ fn ec2_authorize(interp: &mut Interp, a: &mut Args) -> Result<Value> {
         crate::cli::err(&format!("kenv: the rules are already on {group}\n"));
         return Ok(Value::Null);
     }
-    interp.confirm(&describe_rules("add", &group, &rules), a.span)?;
-    interp.aws.authorize(&group, &rules).map_err(|e| aws_err(interp, a.span, e))?;
-    Ok(Value::Null)
+    change_rules(interp, a, "add", &group, &rules)
 }
 
 fn ec2_revoke(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     let group = a.str(0)?;
     let rules = group_rules(a, 1)?;
-    interp.confirm(&describe_rules("remove", &group, &rules), a.span)?;
-    interp.aws.revoke(&group, &rules).map_err(|e| aws_err(interp, a.span, e))?;
+    change_rules(interp, a, "remove", &group, &rules)
+}
+
+/// Confirms, then adds or removes rules on a group.
+fn change_rules(interp: &mut Interp, a: &Args, verb: &str, group: &str, rules: &[GroupRule]) -> Result<Value> {
+    interp.confirm(&describe_rules(verb, group, rules), a.span)?;
+    let done = if verb == "add" { interp.aws.authorize(group, rules) } else { interp.aws.revoke(group, rules) };
+    done.map_err(|e| aws_err(interp, a.span, e))?;
     Ok(Value::Null)
 }
 

@@ -152,28 +152,39 @@ fn live_env(l: &LiveEnv) -> BTreeMap<&'static str, String> {
     a
 }
 
+/// Attribute by attribute, what is wanted against what is there, and the action that follows;
+/// None when nothing differs. `forces` lists the attributes that cannot change in place.
+fn compare(
+    want: &BTreeMap<&'static str, String>,
+    have: Option<&BTreeMap<&'static str, String>>,
+    forces: &[&str],
+) -> Option<(Action, Vec<Diff>)> {
+    if want.is_empty() {
+        return have.map(|_| (Action::Delete, Vec::new()));
+    }
+    let diffs: Vec<Diff> = want
+        .iter()
+        .filter(|(k, v)| have.and_then(|h| h.get(*k)) != Some(*v))
+        .map(|(k, v)| Diff {
+            attribute: k.to_string(),
+            before: have.and_then(|h| h.get(k).cloned()),
+            after: Some(v.clone()),
+            forces_replacement: have.is_some() && forces.contains(k),
+        })
+        .collect();
+    let action = match have {
+        None => Action::Create,
+        Some(_) if diffs.is_empty() => return None,
+        Some(_) if diffs.iter().any(|d| d.forces_replacement) => Action::Replace,
+        Some(_) => Action::Update,
+    };
+    Some((action, diffs))
+}
+
 fn env_change(desired: Option<&Rc<Environment>>, live: Option<&LiveEnv>) -> Option<Change> {
     let name = desired.map(|d| d.name.clone()).or_else(|| live.map(|l| l.name.clone()))?;
     let want = desired.map(|d| desired_env(d)).unwrap_or_default();
-    let have = live.map(live_env).unwrap_or_default();
-    let diffs: Vec<Diff> = want
-        .iter()
-        .filter(|(k, v)| have.get(*k) != Some(*v))
-        .map(|(k, v)| Diff {
-            attribute: k.to_string(),
-            before: live.and(have.get(k).cloned()),
-            after: Some(v.clone()),
-            forces_replacement: live.is_some() && FORCES_REPLACEMENT.contains(k),
-        })
-        .collect();
-    let action = match (desired, live) {
-        (Some(_), None) => Action::Create,
-        (None, Some(_)) => Action::Delete,
-        _ if diffs.is_empty() => return None,
-        _ if diffs.iter().any(|d| d.forces_replacement) => Action::Replace,
-        _ => Action::Update,
-    };
-    let diffs = if action == Action::Delete { Vec::new() } else { diffs };
+    let (action, diffs) = compare(&want, live.map(live_env).as_ref(), FORCES_REPLACEMENT)?;
     Some(Change {
         address: env_address(&name),
         action,
@@ -300,24 +311,7 @@ fn live_role(r: &LiveRole) -> BTreeMap<&'static str, String> {
 fn role_change(desired: Option<&Rc<Role>>, live: Option<&LiveRole>) -> Option<Change> {
     let name = desired.map(|d| d.name.clone()).or_else(|| live.map(|l| l.name.clone()))?;
     let want = desired.map(|d| desired_role(d)).unwrap_or_default();
-    let have = live.map(live_role).unwrap_or_default();
-    let diffs: Vec<Diff> = want
-        .iter()
-        .filter(|(k, v)| have.get(*k) != Some(*v))
-        .map(|(k, v)| Diff {
-            attribute: k.to_string(),
-            before: have.get(k).cloned(),
-            after: Some(v.clone()),
-            forces_replacement: false,
-        })
-        .collect();
-    let action = match (desired, live) {
-        (Some(_), None) => Action::Create,
-        (None, Some(_)) => Action::Delete,
-        _ if diffs.is_empty() => return None,
-        _ => Action::Update,
-    };
-    let diffs = if action == Action::Delete { Vec::new() } else { diffs };
+    let (action, diffs) = compare(&want, live.map(live_role).as_ref(), &[])?;
     Some(Change {
         address: role_address(&name),
         action,

@@ -74,6 +74,14 @@ pub enum Command {
         #[arg(long, short)]
         yes: bool,
     },
+    /// Try the language and poke at AWS interactively: multi-line input, history, completion,
+    /// :commands (:help lists them).
+    Repl {
+        /// A .kenv file to load first.
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
     /// Show the builtins' documentation: all of them, or one by name.
     Doc {
         /// A builtin's name.

@@ -14,6 +14,7 @@ use std::io::IsTerminal;
 use clap::{CommandFactory, Parser};
 
 pub use args::{AwsArgs, Cli, Color, Command, Format, StackArgs};
+pub use summary::counts;
 
 use crate::diag::{self, Diag, Style};
 use crate::source::SourceMap;
@@ -57,6 +58,10 @@ fn run(command: Command, style: Style) -> i32 {
         Command::Destroy { stack, yes } => deploy::apply(&stack, yes, true, style),
         Command::Run { file, aws, yes } => script::run(&file, &aws, yes, style),
         Command::Doc { name } => doc::run(name.as_deref()),
+        Command::Repl { file, aws } => {
+            let aws = std::rc::Rc::new(crate::aws::Aws::new(aws.options()));
+            crate::repl::run(crate::repl::Session::new(aws, style), file, style)
+        }
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "kenv", &mut script);

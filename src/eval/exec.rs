@@ -149,8 +149,12 @@ impl Interp {
     fn emit(&mut self, v: Value, span: Span, sink: &mut Sink) -> Result<()> {
         match (v, &mut *sink) {
             (Value::Null, _) => Ok(()),
-            // A script calls things for their effects: what they return may be dropped.
-            (v, Sink::Top) if self.mode == Mode::Run && !matches!(v, Value::Decl(_) | Value::List(_)) => Ok(()),
+            // A script (or the REPL) calls things for their effects: what they return may be dropped.
+            (v, Sink::Top)
+                if matches!(self.mode, Mode::Run | Mode::Repl) && !matches!(v, Value::Decl(_) | Value::List(_)) =>
+            {
+                Ok(())
+            }
             (Value::List(items), Sink::Top | Sink::Decl(_)) => {
                 for item in items.iter() {
                     self.emit(item.clone(), span, sink)?;

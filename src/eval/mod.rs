@@ -22,6 +22,11 @@ use crate::diag::{Diag, ErrorKind};
 use crate::model::DesiredState;
 use crate::source::{SourceId, SourceMap};
 
+/// The embedded stdlib modules: (`std/…`, source text).
+pub fn stdlib_sources() -> impl Iterator<Item = (&'static str, &'static str)> {
+    module::STDLIB.iter().copied()
+}
+
 /// A program evaluated: its desired state and its top-level scope (for `eval -e` and the REPL).
 pub struct Program {
     pub interp: Interp,

@@ -1,0 +1,190 @@
+//! The REPL: its core (no terminal) and the real binary in a pseudo-terminal under tmux.
+
+mod support;
+
+use std::process::Command;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use kenv::aws::{Aws, AwsOptions};
+use kenv::diag::Style;
+use kenv::repl::{complete, incomplete, Outcome, Session};
+
+fn session() -> Session {
+    Session::new(Rc::new(Aws::new(AwsOptions::default())), Style { color: false, width: 100 })
+}
+
+fn output(s: &mut Session, text: &str) -> String {
+    match s.input(text) {
+        Outcome::Output(out) => out,
+        other => panic!("{text:?} gave {other:?}"),
+    }
+}
+
+#[test]
+fn unfinished_input_is_detected_by_the_real_parser() {
+    for open in
+        ["fn f(x) =", "let x = [1,", "{ a: 1,", "1 +", "\"abc", "\"\"\"\nline", "f(", "/* comment", "\"${x", "if x {"]
+    {
+        assert!(incomplete(open), "{open:?} should continue");
+    }
+    for done in [
+        "1 + 2",
+        "let x = [1, 2]",
+        "fn f(x) = x",
+        "\"a(b\"",
+        "r\"[\"",
+        "// (",
+        "let s = \"${1 + 2}\"",
+        ":help",
+        "1 +* 2",
+    ] {
+        assert!(!incomplete(done), "{done:?} is complete (or wrong, which the parser then says)");
+    }
+}
+
+#[test]
+fn completion_offers_what_fits_where_the_cursor_is() {
+    let mut s = session();
+    output(&mut s, "let team = { members: [\"al\"], region: \"jp\" }\nlet teammate = 1");
+    let (at, got) = complete(&s, "tea");
+    assert_eq!((at, got), (0, vec!["team".to_string(), "teammate".to_string()]));
+    let (at, got) = complete(&s, "len(team.r");
+    assert_eq!((at, got), (9, vec!["region".to_string()]));
+    let (_, got) = complete(&s, "jo");
+    assert_eq!(got, ["join"]);
+    let (_, got) = complete(&s, "ingr");
+    assert_eq!(got, ["ingress"]);
+    let (at, got) = complete(&s, ":re");
+    assert_eq!((at, got), (0, vec![":reload".to_string()]));
+    let (at, got) = complete(&s, "import \"std/c");
+    assert_eq!((at, got), (8, vec!["std/c1ws".to_string()]));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("team.kenv"), "let x = 1\n").unwrap();
+    let prefix = format!(":load {}/te", dir.path().display());
+    let (at, got) = complete(&s, &prefix);
+    assert_eq!((at, got), (6, vec![format!("{}/team.kenv", dir.path().display())]));
+}
+
+#[test]
+fn every_command_works_and_errors_leave_the_session_going() {
+    let mut s = session();
+    assert!(output(&mut s, ":help").contains(":plan"));
+    assert!(output(&mut s, ":help doc").starts_with(":doc NAME"));
+    assert_eq!(output(&mut s, ":type [1, 2]"), "list\n");
+    assert!(output(&mut s, ":doc cidr_subnet").starts_with("cidr_subnet(cidr, newbits, netnum)  [pure]"));
+    assert!(output(&mut s, ":doc list.find").starts_with("std/list: fn find(items, f)\n"));
+    let Outcome::Error(unknown) = s.input(":reloda") else { panic!() };
+    assert_eq!(unknown, "unknown command `:reloda` (did you mean `:reload`?); :help lists them\n");
+
+    // An error shows the diagnostic pointing into what was typed; what came before is kept.
+    output(&mut s, "let keep = 41");
+    let Outcome::Error(err) = s.input("keep + nope") else { panic!() };
+    assert!(err.contains("unknown name `nope`") && err.contains("1 │ keep + nope"), "{err}");
+    assert_eq!(output(&mut s, "keep + 1"), "42\n");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dev.kenv");
+    std::fs::write(&file, "let size = \"t3.small\"\nrole \"r\" { trust = [\"ec2.amazonaws.com\"] }\n").unwrap();
+    assert!(output(&mut s, &format!(":load {}", file.display())).starts_with("loaded "));
+    assert_eq!(output(&mut s, "size"), "\"t3.small\"\n");
+    assert!(output(&mut s, ":env").contains("name: \"r\""));
+    std::fs::write(&file, "let size = \"t3.large\"\n").unwrap();
+    output(&mut s, ":reload");
+    assert_eq!(output(&mut s, "size"), "\"t3.large\"\n");
+    assert_eq!(output(&mut s, ":clear"), "cleared\n");
+    assert!(matches!(s.input("size"), Outcome::Error(_)));
+    assert!(matches!(s.input(":plan"), Outcome::Error(e) if e.contains(":load FILE first")));
+    assert!(matches!(s.input("let t = secret(\"team/token\")\nt"), Outcome::Output(o) if o == "(secret)\n"));
+    assert_eq!(s.input(":quit"), Outcome::Quit);
+}
+
+/// A tmux session running the real binary in a pseudo-terminal.
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    fn start(home: &std::path::Path) -> Tmux {
+        let name = format!("kenv-repl-{}-{:?}", std::process::id(), Instant::now());
+        let name = name.replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+        let binary = env!("CARGO_BIN_EXE_kenv");
+        let command =
+            format!("env HOME={0} XDG_DATA_HOME={0}/data NO_COLOR=1 {binary} repl --color never", home.display());
+        let ok =
+            Command::new("tmux").args(["new-session", "-d", "-s", &name, "-x", "120", "-y", "50", &command]).status();
+        assert!(ok.expect("tmux runs").success(), "tmux could not start the REPL");
+        let t = Tmux { name };
+        t.wait_for("kenv>");
+        t
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", &self.name];
+        args.extend(keys);
+        assert!(Command::new("tmux").args(&args).status().unwrap().success());
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.name]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn wait_for(&self, text: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "never saw {text:?} on:\n{screen}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn gone(&self) -> bool {
+        let status =
+            Command::new("tmux").args(["has-session", "-t", &self.name]).stderr(std::process::Stdio::null()).status();
+        !status.unwrap().success()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ =
+            Command::new("tmux").args(["kill-session", "-t", &self.name]).stderr(std::process::Stdio::null()).status();
+    }
+}
+
+#[test]
+fn the_repl_in_a_terminal_takes_multi_line_input_completes_recovers_and_keeps_history() {
+    let home = tempfile::tempdir().unwrap();
+    let t = Tmux::start(home.path());
+    // A function over two lines: the trailing `=` keeps the input open.
+    t.keys(&["fn double(x) =", "Enter"]);
+    t.keys(&["  x * 2", "Enter"]);
+    // Completion: `doub` + Tab becomes `double`.
+    t.keys(&["doub", "Tab"]);
+    t.wait_for("kenv> double");
+    t.keys(&["(21)", "Enter"]);
+    t.wait_for("42");
+    t.keys(&["double(nope)", "Enter"]);
+    t.wait_for("unknown name `nope`");
+    t.keys(&["double(4) + 1", "Enter"]);
+    t.wait_for("\n9\n");
+    t.keys(&[":quit", "Enter"]);
+    let started = Instant::now();
+    while !t.gone() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the REPL did not quit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let history = std::fs::read_to_string(home.path().join("data/kenv/history")).unwrap();
+    assert!(history.contains("double(21)") && history.contains("double(4) + 1"), "{history}");
+
+    // The next start has it: Up recalls the last input.
+    let t = Tmux::start(home.path());
+    t.keys(&["Up"]);
+    t.wait_for("kenv> :quit");
+    t.keys(&["Up"]);
+    t.wait_for("kenv> double(4) + 1");
+}

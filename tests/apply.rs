@@ -337,3 +337,60 @@ fn apply_asks_first_and_a_stack_failing_its_policies_is_refused() {
     assert!(refused.stderr.contains("no-open-ingress"), "{}", refused.stderr);
     assert_eq!(totals(&refused), (0, 0), "no AWS call for a stack that fails its policies");
 }
+
+#[test]
+fn an_ec2_environment_is_launched_private_with_its_role_and_imds_then_updated_and_destroyed() {
+    let tb = fresh();
+    let d = Dir::new();
+    let file = |owner: &str| {
+        format!(
+            r#"role "box-role" {{ trust = ["ec2.amazonaws.com"] }}
+environment "box" {{
+  kind          = ec2
+  instance_type = "t3.small"
+  image         = "ami-12c6146b"
+  subnet        = "{}"
+  connection    = ssm
+  role          = "box-role"
+  imds          = {{ tokens: "required", hop_limit: 1 }}
+  tags          = {{ owner: "{owner}" }}
+  ingress tcp 443 from "10.0.0.0/8" "GHE"
+}}
+"#,
+            tb.subnet_id
+        )
+    };
+    d.write(&file("carol"));
+    ok(d.kenv(&tb, &["apply", "--yes"]));
+    rt().block_on(async {
+        let (ec2, _, _) = sdk(&tb).await;
+        let f = Filter::builder().name("tag:kenv:address").values("environment.box").build();
+        let found = ec2.describe_instances().filters(f).send().await.unwrap();
+        let i = &found.reservations()[0].instances()[0];
+        assert_eq!(i.instance_type().unwrap().as_str(), "t3.small");
+        assert_eq!(i.subnet_id(), Some(tb.subnet_id.as_str()));
+        assert_eq!(i.public_ip_address(), None, "no public IP");
+        assert!(i.iam_instance_profile().unwrap().arn().unwrap().ends_with("/box-role"));
+        assert_eq!(i.metadata_options().unwrap().http_tokens().unwrap().as_str(), "required");
+        let tags: Vec<(&str, &str)> = i.tags().iter().map(|t| (t.key().unwrap(), t.value().unwrap())).collect();
+        for want in [("Name", "box"), ("owner", "carol"), ("kenv:stack", "stack"), ("kenv:address", "environment.box")]
+        {
+            assert!(tags.contains(&want), "{want:?} not in {tags:?}");
+        }
+        assert!(i.security_groups().iter().any(|g| g.group_name().unwrap() == "kenv-stack-box"));
+    });
+    assert!(ok(d.kenv(&tb, &["plan"])).stdout.starts_with("No changes"));
+
+    d.write(&file("dave"));
+    let plan = ok(d.kenv(&tb, &["plan"]));
+    assert!(
+        plan.stdout.contains("  ~ environment.box\n      ~ tags: { owner: \"carol\" } → { owner: \"dave\" }\n"),
+        "{}",
+        plan.stdout
+    );
+    ok(d.kenv(&tb, &["apply", "--yes"]));
+    assert!(ok(d.kenv(&tb, &["plan"])).stdout.starts_with("No changes"));
+
+    ok(d.kenv(&tb, &["destroy", "--yes"]));
+    assert_eq!(owned(&tb, "stack"), (0, 0, 0));
+}

@@ -106,11 +106,17 @@ struct Tmux {
 
 impl Tmux {
     fn start(home: &std::path::Path) -> Tmux {
+        Tmux::start_with(home, "")
+    }
+
+    fn start_with(home: &std::path::Path, vars: &str) -> Tmux {
         let name = format!("kenv-repl-{}-{:?}", std::process::id(), Instant::now());
         let name = name.replace(|c: char| !c.is_ascii_alphanumeric(), "-");
         let binary = env!("CARGO_BIN_EXE_kenv");
-        let command =
-            format!("env HOME={0} XDG_DATA_HOME={0}/data NO_COLOR=1 {binary} repl --color never", home.display());
+        let command = format!(
+            "env HOME={0} XDG_DATA_HOME={0}/data NO_COLOR=1 {vars} {binary} repl --color never",
+            home.display()
+        );
         let ok =
             Command::new("tmux").args(["new-session", "-d", "-s", &name, "-x", "120", "-y", "50", &command]).status();
         assert!(ok.expect("tmux runs").success(), "tmux could not start the REPL");
@@ -187,4 +193,39 @@ fn the_repl_in_a_terminal_takes_multi_line_input_completes_recovers_and_keeps_hi
     t.wait_for("kenv> :quit");
     t.keys(&["Up"]);
     t.wait_for("kenv> double(4) + 1");
+}
+
+#[test]
+fn ctrl_c_cancels_a_running_aws_call_and_the_session_goes_on() {
+    // An endpoint that accepts connections and never answers: the call waits until cancelled.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(16).collect();
+        std::thread::sleep(Duration::from_secs(60));
+        drop(held);
+    });
+    let home = tempfile::tempdir().unwrap();
+    let vars = format!(
+        "AWS_ENDPOINT_URL=http://127.0.0.1:{port} AWS_REGION=ap-northeast-1 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=y"
+    );
+    let t = Tmux::start_with(home.path(), &vars);
+    t.keys(&["aws_whoami()", "Enter"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    t.keys(&["C-c"]);
+    t.wait_for("AWS: cancelled (Ctrl-C)");
+    t.keys(&["6 * 7", "Enter"]);
+    t.wait_for("\n42\n");
+}
+
+#[test]
+fn aws_builtins_work_in_the_repl_through_the_default_credential_chain() {
+    let tb = support::testbed::testbed();
+    let dir = tempfile::tempdir().unwrap();
+    let input = "let me = aws_whoami()\nme.account\nlen(ec2_subnets({ \"subnet-id\": \"".to_string()
+        + &tb.subnet_id
+        + "\" }))\n:quit\n";
+    let out = support::kenv_env(dir.path(), &["repl".into()], &input, &tb.env(dir.path()));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "\"123456789012\"\n1\n");
 }

@@ -64,6 +64,7 @@ pub struct Aws {
     /// Results of identical reads within one evaluation.
     cache: RefCell<HashMap<String, Value>>,
     imds_client: OnceCell<aws_config::imds::Client>,
+    interruptible: std::cell::Cell<bool>,
 }
 
 #[derive(Default)]
@@ -95,6 +96,7 @@ impl Aws {
             stats: RefCell::default(),
             cache: RefCell::default(),
             imds_client: OnceCell::new(),
+            interruptible: std::cell::Cell::new(false),
         }
     }
 
@@ -114,7 +116,22 @@ impl Aws {
                 .map_err(|e| AwsError::local(format!("cannot start the async runtime: {e}")))?;
             let _ = self.runtime.set(rt);
         }
-        Ok(self.runtime.get().expect("set above").block_on(future))
+        let rt = self.runtime.get().expect("set above");
+        if !self.interruptible.get() {
+            return Ok(rt.block_on(future));
+        }
+        // In the REPL, Ctrl-C cancels the AWS call in flight and the session goes on.
+        rt.block_on(async {
+            tokio::select! {
+                out = future => Ok(out),
+                _ = tokio::signal::ctrl_c() => Err(AwsError::local("cancelled (Ctrl-C)".into())),
+            }
+        })
+    }
+
+    /// Lets Ctrl-C cancel AWS calls (the REPL) instead of ending the process.
+    pub fn set_interruptible(&self, on: bool) {
+        self.interruptible.set(on);
     }
 
     /// Waits on the runtime (the timer must be made inside it).

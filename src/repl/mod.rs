@@ -85,6 +85,7 @@ pub struct Session {
 
 impl Session {
     pub fn new(aws: Rc<Aws>, style: Style) -> Session {
+        aws.set_interruptible(true);
         Session {
             interp: Interp::with_aws(Mode::Repl, aws.clone(), false),
             scope: Scope::default(),

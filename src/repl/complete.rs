@@ -106,7 +106,8 @@ fn prev_is_ident(b: &[u8], i: usize) -> bool {
     i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')
 }
 
-const KEYWORDS: &[&str] = &[
+/// The language's words: keywords and declaration words (for completion and highlighting).
+pub(super) const KEYWORDS: &[&str] = &[
     "let",
     "fn",
     "import",

@@ -15,6 +15,7 @@ use rustyline::hint::Hinter;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Config, Context, Editor, Helper};
 
+use super::complete::KEYWORDS;
 use super::{complete, incomplete, Outcome, Session};
 use crate::diag::Style;
 
@@ -51,8 +52,6 @@ impl Hinter for KenvHelper {
         (!before.ends_with(' ') || typed == 0).then(|| format!("{})", rest.join(", ")))
     }
 }
-
-const KEYWORDS: &[&str] = &["let", "fn", "import", "as", "if", "else", "for", "in", "and", "or", "not", "assert"];
 
 impl Highlighter for KenvHelper {
     /// Keywords bold, strings green, comments dim.

@@ -198,10 +198,6 @@ impl Aws {
     pub fn stats(&self) -> Stats {
         self.stats.borrow().clone()
     }
-
-    pub fn reset_stats(&self) {
-        self.stats.borrow_mut().clear();
-    }
 }
 
 /// The counts as `--stats` prints them: one line per operation, then the totals.

@@ -68,12 +68,6 @@ impl Aws {
         Ok(out.secret_string().unwrap_or("").to_string())
     }
 
-    /// Whether a Secrets Manager secret exists (without reading it).
-    pub fn secret_exists(&self, name: &str) -> Result<(), AwsError> {
-        let req = self.secrets()?.describe_secret().secret_id(name);
-        self.call(read("secretsmanager", "DescribeSecret"), req.send()).map(drop)
-    }
-
     /// Sends `AWS-RunShellScript` to instances and returns the command id.
     pub fn send_command(
         &self,

@@ -74,10 +74,6 @@ fn filters(a: &Args, i: usize) -> Result<Filters> {
     Ok(out)
 }
 
-fn list(items: Vec<Value>) -> Value {
-    Value::list(items)
-}
-
 fn whoami(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     cached(interp, a, |aws| aws.whoami())
 }
@@ -102,7 +98,7 @@ fn cloud9_with_instances(aws: &Aws, ids: &[String]) -> std::result::Result<Value
         Rc::make_mut(&mut rec).insert("instance".into(), instance.map_or(Value::Null, |i| Value::str(&i.id)));
         Value::Record(rec)
     });
-    Ok(list(items.collect()))
+    Ok(Value::list(items.collect()))
 }
 
 fn cloud9_environments(interp: &mut Interp, a: &mut Args) -> Result<Value> {
@@ -119,7 +115,7 @@ fn cloud9_environment(interp: &mut Interp, a: &mut Args) -> Result<Value> {
 
 fn ec2_instances(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     let f = filters(a, 0)?;
-    cached(interp, a, |aws| Ok(list(aws.instances(&f, &[])?.iter().map(|i| i.to_value()).collect())))
+    cached(interp, a, |aws| Ok(Value::list(aws.instances(&f, &[])?.iter().map(|i| i.to_value()).collect())))
 }
 
 fn ec2_instance(interp: &mut Interp, a: &mut Args) -> Result<Value> {
@@ -132,7 +128,7 @@ fn ec2_instance(interp: &mut Interp, a: &mut Args) -> Result<Value> {
 
 fn ec2_security_groups(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     let f = filters(a, 0)?;
-    cached(interp, a, |aws| Ok(list(aws.security_groups(&f, &[])?.iter().map(|g| g.to_value()).collect())))
+    cached(interp, a, |aws| Ok(Value::list(aws.security_groups(&f, &[])?.iter().map(|g| g.to_value()).collect())))
 }
 
 fn ec2_security_group(interp: &mut Interp, a: &mut Args) -> Result<Value> {
@@ -145,22 +141,22 @@ fn ec2_security_group(interp: &mut Interp, a: &mut Args) -> Result<Value> {
 
 fn ec2_subnets(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     let f = filters(a, 0)?;
-    cached(interp, a, |aws| Ok(list(aws.subnets(&f, &[])?)))
+    cached(interp, a, |aws| Ok(Value::list(aws.subnets(&f, &[])?)))
 }
 
 fn ec2_route_tables(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     let f = filters(a, 0)?;
-    cached(interp, a, |aws| Ok(list(aws.route_tables(&f)?)))
+    cached(interp, a, |aws| Ok(Value::list(aws.route_tables(&f)?)))
 }
 
 fn ec2_vpcs(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     let f = filters(a, 0)?;
-    cached(interp, a, |aws| Ok(list(aws.vpcs(&f)?)))
+    cached(interp, a, |aws| Ok(Value::list(aws.vpcs(&f)?)))
 }
 
 fn ec2_vpc_endpoints(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     let f = filters(a, 0)?;
-    cached(interp, a, |aws| Ok(list(aws.vpc_endpoints(&f)?)))
+    cached(interp, a, |aws| Ok(Value::list(aws.vpc_endpoints(&f)?)))
 }
 
 /// Rules from `ingress …`/`egress …` values or rule records, each flattened to one peer.
@@ -268,7 +264,10 @@ fn ssm_run(interp: &mut Interp, a: &mut Args) -> Result<Value> {
         };
         let id = aws.send_command(&to, &commands, &comment, 600)?;
         let done = aws.wait_command(&id, &instances)?;
-        Ok(record([("command", Value::str(&id)), ("invocations", list(done.iter().map(|i| i.to_value()).collect()))]))
+        Ok(record([
+            ("command", Value::str(&id)),
+            ("invocations", Value::list(done.iter().map(|i| i.to_value()).collect())),
+        ]))
     };
     run().map_err(|e| aws_err(interp, a.span, e))
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::diff::{desired_rules, inline_policy};
+use super::diff::{inline_policy, rule_changes};
 use super::live::{LiveEnv, CLOUD9_TAG};
 use super::{env_address, group_address, role_path, Action, Change, Plan, Resource};
 use super::{TAG_ADDRESS, TAG_AUTO_STOP, TAG_CONNECTION, TAG_IMAGE, TAG_STACK};
@@ -55,6 +55,16 @@ impl Ctx<'_> {
     fn finished(&mut self, c: &Change) {
         (self.progress)(&format!("  {} {}", past(c.action), c.address));
         self.done.push(c.address.clone());
+    }
+
+    /// The stack's live instance of an environment (`purpose` says what it is wanted for).
+    fn instance_of(&self, env: &str, purpose: &str) -> Result<InstanceInfo, AwsError> {
+        let address = env_address(env);
+        let found = self.aws.live_instances(TAG_ADDRESS, vec![address.clone()])?;
+        found
+            .into_iter()
+            .find(|i| i.tags.get(TAG_STACK).map(String::as_str) == Some(self.stack))
+            .ok_or_else(|| AwsError::local(format!("{address} has no instance to {purpose}")))
     }
 
     fn tags(&self, address: &str) -> BTreeMap<String, String> {
@@ -316,10 +326,7 @@ fn converge_env(ctx: &mut Ctx, env: &Environment, live: &LiveEnv) -> Result<(), 
 fn converge_group(ctx: &mut Ctx, env: &Environment, live: Option<&GroupInfo>) -> Result<(), AwsError> {
     let aws = ctx.aws;
     let address = env_address(&env.name);
-    let instances = aws.live_instances(TAG_ADDRESS, vec![address.clone()])?;
-    let Some(instance) = instances.iter().find(|i| i.tags.get(TAG_STACK).map(String::as_str) == Some(ctx.stack)) else {
-        return Err(AwsError::local(format!("{address} has no instance to attach its security group to")));
-    };
+    let instance = &ctx.instance_of(&env.name, "attach its security group to")?;
     let group = match live {
         Some(g) => g.clone(),
         None => {
@@ -330,10 +337,8 @@ fn converge_group(ctx: &mut Ctx, env: &Environment, live: Option<&GroupInfo>) ->
             fresh.into_iter().next().ok_or_else(|| AwsError::local(format!("security group {name} vanished")))?
         }
     };
-    let (want, manage_egress) = desired_rules(env);
-    let have: Vec<_> = group.rules.iter().filter(|r| r.ingress || manage_egress).cloned().collect();
-    let remove: Vec<_> = have.iter().filter(|h| !want.contains(h)).cloned().collect();
-    let add: Vec<_> = want.iter().filter(|w| !have.contains(w)).cloned().collect();
+    // From the group as it is now (it may have changed since the plan, or just been made).
+    let (add, remove) = rule_changes(env, Some(&group));
     if !remove.is_empty() {
         aws.revoke(&group.id, &remove)?;
     }
@@ -367,11 +372,7 @@ fn delete_env(aws: &Aws, live: &LiveEnv) -> Result<(), AwsError> {
 /// on success the instance is tagged with the script's hash, so the next plan has nothing to do.
 fn deliver(ctx: &mut Ctx, env: &str, step: &str, script: &str, hash: &str) -> Result<(), AwsError> {
     let aws = ctx.aws;
-    let address = env_address(env);
-    let instances = aws.live_instances(TAG_ADDRESS, vec![address.clone()])?;
-    let Some(instance) = instances.iter().find(|i| i.tags.get(TAG_STACK).map(String::as_str) == Some(ctx.stack)) else {
-        return Err(AwsError::local(format!("{address} has no instance to run install step `{step}` on")));
-    };
+    let instance = ctx.instance_of(env, &format!("run install step `{step}` on"))?;
     let lines: Vec<String> = script.lines().map(String::from).collect();
     let comment = format!("kenv {}: {step} on {env}", ctx.stack);
     let timeout = 3600;

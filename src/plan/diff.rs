@@ -57,13 +57,7 @@ pub fn changes(state: &DesiredState, live: &LiveState, scripts: &Scripts) -> Vec
                 action: Action::Delete,
                 diffs: Vec::new(),
                 span: None,
-                resource: Resource::Group {
-                    env: env.into(),
-                    desired: None,
-                    live: Some(Box::new(group.clone())),
-                    add: vec![],
-                    remove: vec![],
-                },
+                resource: Resource::Group { desired: None, live: Some(Box::new(group.clone())) },
             });
         }
     }
@@ -194,20 +188,21 @@ fn env_change(desired: Option<&Rc<Environment>>, live: Option<&LiveEnv>) -> Opti
     })
 }
 
-/// The rules an environment's group should hold. Egress is managed only when the file declares
-/// some: otherwise the group keeps EC2's default (all traffic out).
-pub fn desired_rules(env: &Environment) -> (Vec<GroupRule>, bool) {
-    let rules: Vec<GroupRule> = env.rules.iter().flat_map(|r| GroupRule::from_rule(r)).collect();
+/// The rules to add to and remove from an environment's group so that it holds exactly the
+/// declared ones. Egress is managed only when the file declares some: otherwise the group keeps
+/// EC2's default (all traffic out).
+pub fn rule_changes(env: &Environment, group: Option<&GroupInfo>) -> (Vec<GroupRule>, Vec<GroupRule>) {
+    let want: Vec<GroupRule> = env.rules.iter().flat_map(|r| GroupRule::from_rule(r)).collect();
     let manage_egress = env.rules.iter().any(|r| r.direction == Direction::Egress);
-    (rules, manage_egress)
+    let have: Vec<GroupRule> =
+        group.map(|g| g.rules.iter().filter(|r| r.ingress || manage_egress).cloned().collect()).unwrap_or_default();
+    let add = want.iter().filter(|w| !have.contains(w)).cloned().collect();
+    let remove = have.iter().filter(|h| !want.contains(h)).cloned().collect();
+    (add, remove)
 }
 
 fn group_change(env: &Rc<Environment>, live: Option<&GroupInfo>, instance: Option<&LiveEnv>) -> Option<Change> {
-    let (want, manage_egress) = desired_rules(env);
-    let have: Vec<GroupRule> =
-        live.map(|g| g.rules.iter().filter(|r| r.ingress || manage_egress).cloned().collect()).unwrap_or_default();
-    let add: Vec<GroupRule> = want.iter().filter(|w| !have.contains(w)).cloned().collect();
-    let remove: Vec<GroupRule> = have.iter().filter(|h| !want.contains(h)).cloned().collect();
+    let (add, remove) = rule_changes(env, live);
     let mut diffs: Vec<Diff> = remove
         .iter()
         .map(|r| Diff { attribute: "rule".into(), before: Some(r.summary()), after: None, forces_replacement: false })
@@ -239,13 +234,7 @@ fn group_change(env: &Rc<Environment>, live: Option<&GroupInfo>, instance: Optio
         action: if live.is_some() { Action::Update } else { Action::Create },
         diffs,
         span: Some(env.span),
-        resource: Resource::Group {
-            env: env.name.clone(),
-            desired: Some(env.clone()),
-            live: live.cloned().map(Box::new),
-            add,
-            remove,
-        },
+        resource: Resource::Group { desired: Some(env.clone()), live: live.cloned().map(Box::new) },
     })
 }
 

@@ -15,7 +15,7 @@ pub use apply::{apply, Applied};
 pub use live::{read as read_live, LiveEnv, LiveState};
 pub use render::{render, to_json};
 
-use crate::aws::{GroupInfo, GroupRule, LiveRole};
+use crate::aws::{GroupInfo, LiveRole};
 use crate::model::{DesiredState, Environment, Role};
 use crate::source::Span;
 
@@ -85,11 +85,8 @@ pub enum Resource {
     },
     /// The kenv-owned security group of an environment, holding its rules.
     Group {
-        env: String,
         desired: Option<Rc<Environment>>,
         live: Option<Box<GroupInfo>>,
-        add: Vec<GroupRule>,
-        remove: Vec<GroupRule>,
     },
 }
 

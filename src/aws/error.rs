@@ -95,9 +95,13 @@ impl AwsError {
     }
 
     /// The diagnostic for this error at the place in the program that caused it.
-    pub fn diag(&self, span: crate::source::Span, region: Option<&str>) -> crate::diag::Diag {
+    /// (None when nothing in the program caused it, e.g. reading the stack for a plan.)
+    pub fn diag(&self, span: Option<crate::source::Span>, region: Option<&str>) -> crate::diag::Diag {
         let hint = self.hint(region);
-        let d = crate::diag::Diag::new(crate::diag::ErrorKind::Aws(self.describe()), span);
+        let mut d = crate::diag::Diag::bare(crate::diag::ErrorKind::Aws(self.describe()));
+        if let Some(span) = span {
+            d = d.at(span);
+        }
         if hint.is_empty() {
             d
         } else {

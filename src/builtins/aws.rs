@@ -30,7 +30,7 @@ pub const BUILTINS: &[Builtin] = &[
 ];
 
 fn aws_err(interp: &Interp, span: crate::source::Span, e: AwsError) -> Box<Diag> {
-    e.diag(span, interp.aws.region().as_deref()).boxed()
+    e.diag(Some(span), interp.aws.region().as_deref()).boxed()
 }
 
 /// A read, answered from the evaluation's cache when the same call was made before.

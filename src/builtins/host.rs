@@ -26,7 +26,7 @@ fn imds(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     let aws = interp.aws.clone();
     let key = format!("imds({path})");
     aws.cached(key, || aws.imds(&path).map(|text| text.map_or(Value::Null, |t| Value::str(&t))))
-        .map_err(|e| e.diag(a.span, aws.region().as_deref()).boxed())
+        .map_err(|e| e.diag(Some(a.span), aws.region().as_deref()).boxed())
 }
 
 fn install_script(_: &mut Interp, a: &mut Args) -> Result<Value> {
@@ -75,7 +75,7 @@ fn environment(interp: &Interp, step: &InstallStep) -> Result<StepEnv> {
                 SecretPart::Text(t) => text.push_str(t),
                 SecretPart::Ref(r) => {
                     let got = interp.aws.secret_text(&r.name, r.store == SecretStore::Parameter);
-                    let got = got.map_err(|e| e.diag(r.span, interp.aws.region().as_deref()).boxed())?;
+                    let got = got.map_err(|e| e.diag(Some(r.span), interp.aws.region().as_deref()).boxed())?;
                     secrets.push(got.clone());
                     text.push_str(&got);
                 }

@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use super::{report, StackArgs, FAILED, OK};
-use crate::aws::{render_stats, Aws, AwsError};
+use crate::aws::{render_stats, Aws};
 use crate::diag::{Diag, ErrorKind, Severity, Style};
 use crate::eval::{self, run_policies, Failure, Interp, Mode, Program};
 use crate::install;
@@ -44,8 +44,10 @@ pub fn apply(args: &StackArgs, yes: bool, destroy: bool, style: Style) -> i32 {
                 OK
             }
             Err(failed) => {
-                let mut d =
-                    aws_diag(&failed.error, aws, failed.span).label(format!("while applying {}", failed.address));
+                let mut d = failed
+                    .error
+                    .diag(failed.span, aws.region().as_deref())
+                    .label(format!("while applying {}", failed.address));
                 d.kind = ErrorKind::Aws(format!("{}: {}", failed.address, failed.error.describe()));
                 let done = if failed.done.is_empty() { "nothing".to_string() } else { failed.done.join(", ") };
                 d.help = Some(format!(
@@ -57,21 +59,6 @@ pub fn apply(args: &StackArgs, yes: bool, destroy: bool, style: Style) -> i32 {
             }
         }
     })
-}
-
-fn aws_diag(e: &AwsError, aws: &Aws, span: Option<crate::source::Span>) -> Diag {
-    match span {
-        Some(span) => e.diag(span, aws.region().as_deref()),
-        None => {
-            let hint = e.hint(aws.region().as_deref());
-            let d = Diag::bare(ErrorKind::Aws(e.describe()));
-            if hint.is_empty() {
-                d
-            } else {
-                d.help(hint)
-            }
-        }
-    }
 }
 
 /// Loads, checks and plans, then hands the plan to `then`; `--stats` is printed at the end.
@@ -92,7 +79,7 @@ fn with_plan(
             let scripts = if destroy { Ok(plan::Scripts::new()) } else { scripts(&program, &aws) };
             let code = match (live, scripts) {
                 (_, Err(d)) => report(&[*d], sources, style).max(FAILED),
-                (Err(e), _) => report(&[aws_diag(&e, &aws, None)], sources, style).max(FAILED),
+                (Err(e), _) => report(&[e.diag(None, aws.region().as_deref())], sources, style).max(FAILED),
                 (Ok(live), Ok(scripts)) => {
                     let region = aws.region().unwrap_or_default();
                     let plan = if destroy {

@@ -99,10 +99,14 @@ fn every_command_works_and_errors_leave_the_session_going() {
     assert_eq!(s.input(":quit"), Outcome::Quit);
 }
 
-/// A tmux session running the real binary in a pseudo-terminal.
+/// A tmux session running the real binary in a pseudo-terminal. Tests using tmux take turns:
+/// two starting at once race to start the tmux server.
 struct Tmux {
     name: String,
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
+
+static TMUX_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Tmux {
     fn start(home: &std::path::Path) -> Tmux {
@@ -110,6 +114,7 @@ impl Tmux {
     }
 
     fn start_with(home: &std::path::Path, vars: &str) -> Tmux {
+        let turn = TMUX_TURN.lock().unwrap_or_else(|e| e.into_inner());
         let name = format!("kenv-repl-{}-{:?}", std::process::id(), Instant::now());
         let name = name.replace(|c: char| !c.is_ascii_alphanumeric(), "-");
         let binary = env!("CARGO_BIN_EXE_kenv");
@@ -120,7 +125,7 @@ impl Tmux {
         let ok =
             Command::new("tmux").args(["new-session", "-d", "-s", &name, "-x", "120", "-y", "50", &command]).status();
         assert!(ok.expect("tmux runs").success(), "tmux could not start the REPL");
-        let t = Tmux { name };
+        let t = Tmux { name, _turn: turn };
         t.wait_for("kenv>");
         t
     }
@@ -143,7 +148,7 @@ impl Tmux {
             if screen.contains(text) {
                 return screen;
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "never saw {text:?} on:\n{screen}");
+            assert!(started.elapsed() < Duration::from_secs(30), "never saw {text:?} on:\n{screen}");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -188,6 +193,7 @@ fn the_repl_in_a_terminal_takes_multi_line_input_completes_recovers_and_keeps_hi
     assert!(history.contains("double(21)") && history.contains("double(4) + 1"), "{history}");
 
     // The next start has it: Up recalls the last input.
+    drop(t);
     let t = Tmux::start(home.path());
     t.keys(&["Up"]);
     t.wait_for("kenv> :quit");

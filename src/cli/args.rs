@@ -17,13 +17,19 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Parse, evaluate and validate a file and run its policies, without calling AWS.
+    /// Parse, evaluate and validate a file and run its policies, without calling AWS (with
+    /// --live, also over the stack as it is on AWS).
     Check {
-        /// The .kenv file to check.
-        file: PathBuf,
+        #[command(flatten)]
+        stack: StackArgs,
         /// How to print the result.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        /// Read the stack's environments from AWS and give them to the policies as `state.live`
+        /// (the baseline then checks what is deployed too: public IPs, routes, endpoints, open
+        /// ports added outside kenv).
+        #[arg(long)]
+        live: bool,
     },
     /// Evaluate a file (printing its desired state) or an expression (printing its value).
     Eval {
@@ -131,6 +137,8 @@ impl AwsArgs {
 pub enum Format {
     Human,
     Json,
+    /// SARIF 2.1.0, for code scanning (GitHub Actions).
+    Sarif,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

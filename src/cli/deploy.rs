@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use super::{report, StackArgs, FAILED, OK};
 use crate::aws::{render_stats, Aws};
-use crate::diag::{Diag, ErrorKind, Severity, Style};
+use crate::diag::{Diag, ErrorKind, Style};
 use crate::eval::{self, run_policies, Failure, Interp, Mode, Program};
 use crate::install;
 use crate::plan::{self, Plan};
@@ -122,14 +122,14 @@ fn load_checked(args: &StackArgs, aws: &Rc<Aws>, yes: bool, style: Style) -> Res
         Ok(p) => p,
         Err(Failure { diags, sources }) => return Err(report(&diags, &sources, style).max(FAILED)),
     };
-    let violations = match run_policies(&mut program.interp, &program.state) {
-        Ok(v) => v,
+    let policies = match run_policies(&mut program.interp, &program.state, crate::eval::Value::Null) {
+        Ok(p) => p,
         Err(e) => return Err(report(&[*e], &program.interp.sources, style).max(FAILED)),
     };
-    let diags: Vec<Diag> = violations.iter().map(|v| v.to_diag()).collect();
+    let diags = policies.diags();
     if !diags.is_empty() {
         let code = report(&diags, &program.interp.sources, style);
-        if diags.iter().any(|d| d.severity == Severity::Error) {
+        if policies.failed() {
             return Err(code.max(FAILED));
         }
     }

@@ -6,6 +6,7 @@ mod deploy;
 mod doc;
 mod eval;
 mod report;
+mod sarif;
 mod script;
 mod summary;
 
@@ -49,7 +50,7 @@ pub fn main() -> i32 {
 
 fn run(command: Command, style: Style) -> i32 {
     match command {
-        Command::Check { file, format } => check::run(&file, format, style),
+        Command::Check { stack, format, live } => check::run(&stack, format, live, style),
         Command::Eval { file, expr, json, timings } => {
             eval::run(file.as_deref(), expr.as_deref(), json, timings, style)
         }

@@ -33,7 +33,7 @@ pub fn counts(state: &DesiredState) -> String {
     .join(", ")
 }
 
-fn plural(n: usize, word: &str) -> String {
+pub fn plural(n: usize, word: &str) -> String {
     match (n, word) {
         (1, _) => format!("1 {word}"),
         (_, "policy") => format!("{n} policies"),

@@ -8,7 +8,7 @@ use super::interp::{bind_loop_vars, type_error, Interp, Mode};
 use super::scope::Scope;
 use super::value::Value;
 use crate::diag::{suggest, Diag, ErrorKind, Result};
-use crate::model::{self, Allow, Attr, Attrs, Decl, Environment, InstallStep, Policy, Role, Rule};
+use crate::model::{self, Allow, Attr, Attrs, Decl, Environment, InstallStep, Policy, Role, Rule, Suppression};
 use crate::source::{Span, Spanned};
 use crate::syntax::ast::*;
 
@@ -179,6 +179,10 @@ impl Interp {
                 decl.children.push(d);
                 Ok(())
             }
+            (Value::Decl(d @ Decl::Suppress(_)), Sink::Decl(decl)) if decl.kind != DeclKind::Policy => {
+                decl.children.push(d);
+                Ok(())
+            }
             (Value::Decl(d), Sink::Decl(decl)) => misplaced(d.type_name(), &an(decl.kind.keyword()), span),
             (other, Sink::Top) => Diag::new(
                 ErrorKind::Misplaced(format!("this statement's value is {}, not a declaration", an(other.type_name()))),
@@ -265,6 +269,12 @@ impl Interp {
         let r = Spanned::new(self.eval(resources, scope)?, resources.span);
         Ok(Value::Decl(Decl::Allow(Rc::new(Allow::build(a, r, span, &mut self.errors)))))
     }
+
+    pub(super) fn eval_suppress(&mut self, policy: &Expr, reason: &Expr, scope: &Scope, span: Span) -> Result<Value> {
+        let p = Spanned::new(self.eval(policy, scope)?, policy.span);
+        let r = Spanned::new(self.eval(reason, scope)?, reason.span);
+        Ok(Value::Decl(Decl::Suppress(Rc::new(Suppression::build(p, r, span, &mut self.errors)))))
+    }
 }
 
 /// `policy EXPR`: EXPR must be a policy or a list of them; the value is those policies.
@@ -286,6 +296,7 @@ fn misplaced<T>(what: &str, place: &str, span: Span) -> Result<T> {
     let help = match what {
         "rule" | "install step" => "put it inside an `environment \"…\" { … }`",
         "allow statement" => "put it inside a `role \"…\" { … }`",
+        "suppression" => "put it inside the `environment` or `role` whose violation it accepts",
         _ => "declare it at the top level of a file, or return it from a function called there",
     };
     Diag::new(ErrorKind::Misplaced(format!("{place} cannot hold {}", an(what))), span).help(help).err()

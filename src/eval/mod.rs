@@ -14,7 +14,7 @@ use std::path::Path;
 
 pub use exec::an;
 pub use interp::{Interp, Mode};
-pub use policy::{run_policies, Violation};
+pub use policy::{run_policies, PolicyReport, Violation};
 pub use scope::Scope;
 pub use value::{write_quoted, Closure, Record, Secret, SecretPart, SecretRef, SecretStore, Value, SECRET_SHOWN};
 

@@ -8,7 +8,7 @@ use crate::source::Span;
 use crate::syntax::strings::format_duration;
 
 use super::validate::{self, MAX_AUTO_STOP_MINUTES};
-use super::{opt_str, record, str_list, Attrs, Decl, InstallStep, Rule};
+use super::{opt_str, record, str_list, suppression_values, Attrs, Decl, InstallStep, Rule, Suppression};
 
 pub const ATTRS: &[&str] = &[
     "kind",
@@ -77,6 +77,7 @@ pub struct Environment {
     pub description: Option<String>,
     pub rules: Vec<Rc<Rule>>,
     pub installs: Vec<Rc<InstallStep>>,
+    pub suppressions: Vec<Rc<Suppression>>,
     pub span: Span,
     /// Where each attribute was set, for diagnostics that come later (policies, apply).
     pub attr_spans: BTreeMap<String, Span>,
@@ -148,11 +149,13 @@ impl Environment {
         });
         let mut rules = Vec::new();
         let mut installs = Vec::new();
+        let mut suppressions = Vec::new();
         for child in children {
             match child {
                 Decl::Rule(r) => rules.push(r),
                 Decl::Install(i) => installs.push(i),
-                _ => unreachable!("the environment sink admits only rules and install steps"),
+                Decl::Suppress(s) => suppressions.push(s),
+                _ => unreachable!("the environment sink admits only rules, install steps and suppressions"),
             }
         }
         let attr_spans = a.attrs.iter().map(|at| (at.name.node.to_string(), at.span)).collect();
@@ -172,6 +175,7 @@ impl Environment {
             description,
             rules,
             installs,
+            suppressions,
             span: a.span,
             attr_spans,
         }
@@ -220,6 +224,7 @@ impl Environment {
             ("description", opt_str(&self.description)),
             ("rules", Value::list(self.rules.iter().map(|r| Value::Decl(Decl::Rule(r.clone()))).collect())),
             ("installs", Value::list(self.installs.iter().map(|i| Value::Decl(Decl::Install(i.clone()))).collect())),
+            ("suppressions", suppression_values(&self.suppressions)),
         ])
     }
 

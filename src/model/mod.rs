@@ -8,6 +8,7 @@ mod policy;
 mod role;
 mod rule;
 mod stack;
+mod suppress;
 pub mod validate;
 
 use std::rc::Rc;
@@ -21,6 +22,7 @@ pub use policy::{Policy, PolicySeverity, ATTRS as POLICY_ATTRS, WORD_ATTRS as PO
 pub use role::{Allow, Role, ATTRS as ROLE_ATTRS};
 pub use rule::{PeerKind, Protocol, Rule, RuleParts};
 pub use stack::DesiredState;
+pub use suppress::Suppression;
 
 use crate::eval::Value;
 use crate::source::Span;
@@ -34,6 +36,7 @@ pub enum Decl {
     Install(Rc<InstallStep>),
     Allow(Rc<Allow>),
     Policy(Rc<Policy>),
+    Suppress(Rc<Suppression>),
 }
 
 impl Decl {
@@ -45,6 +48,7 @@ impl Decl {
             Decl::Install(_) => "install step",
             Decl::Allow(_) => "allow statement",
             Decl::Policy(_) => "policy",
+            Decl::Suppress(_) => "suppression",
         }
     }
 
@@ -57,6 +61,7 @@ impl Decl {
             Decl::Install(d) => d.to_value(),
             Decl::Allow(d) => d.to_value(),
             Decl::Policy(d) => d.to_value(),
+            Decl::Suppress(d) => d.to_value(),
         }
     }
 
@@ -68,6 +73,7 @@ impl Decl {
             Decl::Install(d) => d.span,
             Decl::Allow(d) => d.span,
             Decl::Policy(d) => d.span,
+            Decl::Suppress(d) => d.span,
         }
     }
 
@@ -79,6 +85,7 @@ impl Decl {
             (Decl::Install(a), Decl::Install(b)) => Rc::ptr_eq(a, b),
             (Decl::Allow(a), Decl::Allow(b)) => a == b,
             (Decl::Policy(a), Decl::Policy(b)) => Rc::ptr_eq(a, b),
+            (Decl::Suppress(a), Decl::Suppress(b)) => a == b,
             _ => false,
         }
     }
@@ -99,6 +106,10 @@ fn field_name(name: &'static str) -> Rc<str> {
 
 pub(crate) fn str_list(items: &[String]) -> Value {
     Value::list(items.iter().map(|s| Value::str(s)).collect())
+}
+
+pub(crate) fn suppression_values(items: &[Rc<Suppression>]) -> Value {
+    Value::list(items.iter().map(|s| Value::Decl(Decl::Suppress(s.clone()))).collect())
 }
 
 pub(crate) fn opt_str(s: &Option<String>) -> Value {

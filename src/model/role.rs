@@ -9,7 +9,7 @@ use crate::source::{Span, Spanned};
 
 use super::attrs::string_items;
 use super::validate;
-use super::{opt_str, record, str_list, Attrs, Decl};
+use super::{opt_str, record, str_list, suppression_values, Attrs, Decl, Suppression};
 
 pub const ATTRS: &[&str] = &["trust", "managed", "description"];
 
@@ -21,6 +21,7 @@ pub struct Role {
     /// Managed policy ARNs to attach.
     pub managed: Vec<String>,
     pub statements: Vec<Rc<Allow>>,
+    pub suppressions: Vec<Rc<Suppression>>,
     pub description: Option<String>,
     pub span: Span,
 }
@@ -44,14 +45,16 @@ impl Role {
         let trust = checked_list(a, "trust", validate::trust_principal);
         let managed = checked_list(a, "managed", validate::policy_arn);
         let description = a.string("description").map(|(s, _)| s.to_string());
-        let statements = children
-            .into_iter()
-            .map(|c| match c {
-                Decl::Allow(s) => s,
-                _ => unreachable!("the role sink admits only allow statements"),
-            })
-            .collect();
-        Role { name, trust, managed, statements, description, span: a.span }
+        let mut statements = Vec::new();
+        let mut suppressions = Vec::new();
+        for child in children {
+            match child {
+                Decl::Allow(s) => statements.push(s),
+                Decl::Suppress(s) => suppressions.push(s),
+                _ => unreachable!("the role sink admits only allow statements and suppressions"),
+            }
+        }
+        Role { name, trust, managed, statements, suppressions, description, span: a.span }
     }
 
     pub fn to_value(&self) -> Value {
@@ -61,6 +64,7 @@ impl Role {
             ("managed", str_list(&self.managed)),
             ("allow", Value::list(self.statements.iter().map(|s| Value::Decl(Decl::Allow(s.clone()))).collect())),
             ("description", opt_str(&self.description)),
+            ("suppressions", suppression_values(&self.suppressions)),
         ])
     }
 }

@@ -2,7 +2,11 @@
 //! DescribeInstances, DescribeEnvironments for the Cloud9 ones (25 per call, the API's limit),
 //! and one DescribeSecurityGroups, however many environments there are.
 
+use std::rc::Rc;
+
 use crate::aws::{Aws, AwsError, Cloud9Env, Filters, GroupInfo, InstanceInfo, LiveRole};
+use crate::eval::Value;
+use crate::model::record;
 
 use super::{role_path, TAG_ADDRESS, TAG_STACK};
 
@@ -45,4 +49,29 @@ pub fn read(aws: &Aws, stack: &str) -> Result<LiveState, AwsError> {
         .collect();
     let groups = aws.security_groups(&Filters::from([(format!("tag:{TAG_STACK}"), vec![stack.to_string()])]), &[])?;
     Ok(LiveState { roles, envs, groups })
+}
+
+/// What `kenv check --live` gives policies as `state.live`: a record with, for each declared
+/// environment, null when it is not on AWS, else `{ instance, cloud9, groups }` in the shapes
+/// `ec2_instances`, `cloud9_environments` and `ec2_security_groups` return (`groups`: every group
+/// attached to the instance, not only kenv's).
+pub fn policy_view(aws: &Aws, stack: &str, names: &[&str]) -> Result<Value, AwsError> {
+    let live = read(aws, stack)?;
+    let mut ids: Vec<String> = live.envs.iter().flat_map(|e| e.instance.security_groups.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    let groups = if ids.is_empty() { Vec::new() } else { aws.security_groups(&Filters::new(), &ids)? };
+    let view = |env: &LiveEnv| {
+        let attached = groups.iter().filter(|g| env.instance.security_groups.contains(&g.id));
+        record([
+            ("instance", env.instance.to_value()),
+            ("cloud9", env.cloud9.as_ref().map_or(Value::Null, Cloud9Env::to_value)),
+            ("groups", Value::list(attached.map(GroupInfo::to_value).collect())),
+        ])
+    };
+    let fields = names.iter().map(|name| {
+        let found = live.envs.iter().find(|e| e.name == *name);
+        (Rc::from(*name), found.map_or(Value::Null, view))
+    });
+    Ok(Value::record(fields.collect()))
 }

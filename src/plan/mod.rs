@@ -12,7 +12,7 @@ use std::path::Path;
 use std::rc::Rc;
 
 pub use apply::{apply, Applied};
-pub use live::{read as read_live, LiveEnv, LiveState};
+pub use live::{policy_view, read as read_live, LiveEnv, LiveState};
 pub use render::{render, to_json};
 
 use crate::aws::{GroupInfo, LiveRole};

@@ -130,6 +130,8 @@ pub(super) const KEYWORDS: &[&str] = &[
     "egress",
     "install",
     "allow",
+    "suppress",
+    "because",
     "on",
     "from",
     "to",

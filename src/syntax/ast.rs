@@ -185,4 +185,6 @@ pub enum ExprKind {
     Rule(Box<RuleExpr>),
     Install(Box<Expr>, Box<Expr>),
     Allow(Box<Expr>, Box<Expr>),
+    /// `suppress POLICY because REASON`.
+    Suppress(Box<Expr>, Box<Expr>),
 }

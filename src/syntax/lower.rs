@@ -46,9 +46,12 @@ impl Lowerer {
         Lowerer { src, offset, errors: RefCell::new(Vec::new()) }
     }
 
+    /// The pair's span, without the whitespace pest's implicit skipping leaves at the end of a
+    /// rule that ends in a repetition (`expr`).
     fn span(&self, pair: &Pair<Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.src, s.start() + self.offset, s.end() + self.offset)
+        let trailing = s.as_str().len() - s.as_str().trim_end_matches([' ', '\t', '\r', '\n']).len();
+        Span::new(self.src, s.start() + self.offset, s.end() - trailing + self.offset)
     }
 
     fn error(&self, diag: Diag) -> ExprKind {
@@ -263,6 +266,11 @@ impl Lowerer {
                 let mut inner = pair.into_inner();
                 let actions = self.expr(inner.next().unwrap());
                 ExprKind::Allow(Box::new(actions), Box::new(self.expr(inner.next().unwrap())))
+            }
+            Rule::suppress => {
+                let mut inner = pair.into_inner();
+                let policy = self.expr(inner.next().unwrap());
+                ExprKind::Suppress(Box::new(policy), Box::new(self.expr(inner.next().unwrap())))
             }
             r => unreachable!("primary {r:?}"),
         };

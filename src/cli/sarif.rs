@@ -1,0 +1,129 @@
+//! `kenv check --format sarif`: SARIF 2.1.0, as GitHub code scanning reads it. Each policy turned
+//! on is a rule; each violation a result at its declaration's lines and columns, a suppressed one
+//! carrying its `inSource` suppression and reason. Diagnostics that stop a check (a syntax error,
+//! a bad attribute) are results too, under `kenv/<code>` rule ids.
+
+use serde_json::{json, Value as J};
+
+use crate::diag::{Diag, Severity};
+use crate::eval::PolicyReport;
+use crate::model::{DesiredState, PolicySeverity};
+use crate::source::{SourceMap, Span};
+
+const SCHEMA: &str = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+
+/// The whole SARIF log, pretty-printed with a final newline.
+pub fn render(state: &DesiredState, report: &PolicyReport, failures: &[Diag], sources: &SourceMap) -> String {
+    let rules: Vec<J> = state
+        .policies
+        .iter()
+        .map(|p| {
+            json!({
+                "id": p.name,
+                "name": p.name,
+                "shortDescription": { "text": p.message },
+                "fullDescription": { "text": p.description.as_deref().unwrap_or(&p.message) },
+                "defaultConfiguration": { "level": level(p.severity) },
+                "help": { "text": p.message },
+            })
+        })
+        .collect();
+    let violations = report.violations.iter().map(|v| {
+        let index = state.policies.iter().position(|p| p.name == v.policy.name);
+        let mut result = json!({
+            "ruleId": v.policy.name,
+            "level": level(v.policy.severity),
+            "message": { "text": v.message },
+            "locations": [location(v.span, sources, v.subject.as_deref())],
+        });
+        if let Some(i) = index {
+            result["ruleIndex"] = json!(i);
+        }
+        if let Some(s) = &v.suppressed {
+            result["suppressions"] = json!([{
+                "kind": "inSource",
+                "justification": s.reason,
+                "location": location(s.span, sources, None),
+            }]);
+        }
+        result
+    });
+    let diagnostics = failures.iter().chain(&report.warnings).map(|d| {
+        let level = if d.severity == Severity::Error { "error" } else { "warning" };
+        let text = match &d.help {
+            Some(help) => format!("{} ({help})", d.kind),
+            None => d.kind.to_string(),
+        };
+        let locations: Vec<J> = d.span.map(|span| location(span, sources, None)).into_iter().collect();
+        json!({
+            "ruleId": format!("kenv/{}", d.kind.code()),
+            "level": level,
+            "message": { "text": text },
+            "locations": locations,
+        })
+    });
+    let log = json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "kenv",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/kenv-dev/kenv",
+                "rules": rules,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": violations.chain(diagnostics).collect::<Vec<J>>(),
+        }],
+    });
+    format!("{}\n", serde_json::to_string_pretty(&log).unwrap_or_default())
+}
+
+fn level(severity: PolicySeverity) -> &'static str {
+    match severity {
+        PolicySeverity::Error => "error",
+        PolicySeverity::Warning => "warning",
+    }
+}
+
+/// A physical location (file and region, 1-based, end column exclusive), with the resource at
+/// fault as a logical location when known.
+fn location(span: Span, sources: &SourceMap, subject: Option<&str>) -> J {
+    let (start_line, start_column) = sources.line_col(span);
+    let (end_line, end_column) = sources.line_col(Span { start: span.end, ..span });
+    let mut loc = json!({
+        "physicalLocation": {
+            "artifactLocation": { "uri": uri(&sources.get(span.src).name) },
+            "region": {
+                "startLine": start_line,
+                "startColumn": start_column,
+                "endLine": end_line,
+                "endColumn": end_column,
+            },
+        },
+    });
+    if let Some(subject) = subject {
+        loc["logicalLocations"] = json!([{ "fullyQualifiedName": subject.replace('`', ""), "kind": "resource" }]);
+    }
+    loc
+}
+
+/// A file name as a URI reference: relative paths stay relative (code scanning resolves them
+/// against the repository), absolute ones become `file://` URIs.
+fn uri(name: &str) -> String {
+    let escaped: String = name
+        .chars()
+        .map(|c| match c {
+            ' ' => "%20".to_string(),
+            '%' => "%25".to_string(),
+            '#' => "%23".to_string(),
+            '?' => "%3F".to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    if escaped.starts_with('/') {
+        format!("file://{escaped}")
+    } else {
+        escaped
+    }
+}

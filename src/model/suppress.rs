@@ -1,0 +1,52 @@
+//! `suppress POLICY because "reason"`: inside an environment or a role, accepts that policy's
+//! violations there. The reason is required; it is shown and counted wherever the violation is.
+
+use crate::diag::{Diag, ErrorKind};
+use crate::eval::Value;
+use crate::source::{Span, Spanned};
+
+use super::{record, Decl};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suppression {
+    /// The policy's name.
+    pub policy: String,
+    pub reason: String,
+    pub span: Span,
+}
+
+impl Suppression {
+    /// POLICY is a policy's name or the policy itself (`baseline.no_ssh_port`).
+    pub fn build(policy: Spanned<Value>, reason: Spanned<Value>, span: Span, errors: &mut Vec<Diag>) -> Suppression {
+        let policy_name = match &policy.node {
+            Value::Str(s) => s.to_string(),
+            Value::Decl(Decl::Policy(p)) => p.name.clone(),
+            other => {
+                let found = other.type_name().to_string();
+                errors.push(Diag::new(ErrorKind::Type { expected: "a policy or its name".into(), found }, policy.span));
+                String::new()
+            }
+        };
+        let reason_text = match &reason.node {
+            Value::Str(s) if !s.trim().is_empty() => s.trim().to_string(),
+            Value::Str(_) => {
+                let detail = "the reason is empty".to_string();
+                errors.push(
+                    Diag::new(ErrorKind::Invalid { what: "suppression".into(), detail }, reason.span)
+                        .help("say why the violation is accepted: `because \"ticket SEC-12: …\"`"),
+                );
+                String::new()
+            }
+            other => {
+                let found = other.type_name().to_string();
+                errors.push(Diag::new(ErrorKind::Type { expected: "a string reason".into(), found }, reason.span));
+                String::new()
+            }
+        };
+        Suppression { policy: policy_name, reason: reason_text, span }
+    }
+
+    pub fn to_value(&self) -> Value {
+        record([("policy", Value::str(&self.policy)), ("reason", Value::str(&self.reason))])
+    }
+}

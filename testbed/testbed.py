@@ -51,14 +51,19 @@ class QuietHandler(MotoRequestHandler):
 
 
 def seed(clients):
-    """A VPC with a private subnet (no internet gateway), its default security group, and the
-    role and instance profile Cloud9 SSM environments need, which the Cloud9 API does not make."""
+    """A VPC with a private subnet (no internet gateway) and the ssm, ssmmessages and ec2messages
+    interface endpoints SSM reaches it through, its default security group, and the role and
+    instance profile Cloud9 SSM environments need, which the Cloud9 API does not make."""
     ec2, iam = clients("ec2"), clients("iam")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     ec2.create_tags(Resources=[vpc], Tags=[{"Key": "Name", "Value": "kenv-testbed"}])
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]
     ec2.create_tags(Resources=[subnet["SubnetId"]], Tags=[{"Key": "Name", "Value": "kenv-testbed-private"}])
     groups = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "group-name", "Values": ["default"]}])
+    region = ec2.meta.region_name
+    for service in ("ssm", "ssmmessages", "ec2messages"):
+        ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{region}.{service}", VpcEndpointType="Interface",
+                                SubnetIds=[subnet["SubnetId"]], PrivateDnsEnabled=True)
     iam.create_role(RoleName="AWSCloud9SSMAccessRole", Path="/service-role/", AssumeRolePolicyDocument=json.dumps(TRUST_EC2_AND_CLOUD9))
     iam.create_instance_profile(InstanceProfileName=cloud9.SSM_PROFILE, Path="/cloud9/")
     iam.add_role_to_instance_profile(InstanceProfileName=cloud9.SSM_PROFILE, RoleName="AWSCloud9SSMAccessRole")

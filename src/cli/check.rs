@@ -24,6 +24,11 @@ pub fn run(args: &StackArgs, format: Format, live: bool, style: Style) -> i32 {
         Err(Failure { diags, sources }) => return fail(args, &diags, &sources, format, style),
     };
     let view = if live { live_view(args, &aws, &program) } else { Ok(Value::Null) };
+    // How many of the declared environments are on AWS, with --live.
+    let deployed = match &view {
+        Ok(Value::Record(envs)) => Some(envs.values().filter(|v| !matches!(v, Value::Null)).count()),
+        _ => None,
+    };
     let report = view.and_then(|view| run_policies(&mut program.interp, &program.state, view));
     if args.aws.stats {
         err(&crate::aws::render_stats(&aws.stats()));
@@ -40,6 +45,7 @@ pub fn run(args: &StackArgs, format: Format, live: bool, style: Style) -> i32 {
                 "file": file_name,
                 "ok": !report.failed(),
                 "live": live,
+                "deployed": deployed,
                 "state": program.state.to_value().to_json(),
                 "violations": violations_json(&report, sources),
                 "diagnostics": diagnostics_json(&report.diags(), sources),
@@ -50,7 +56,9 @@ pub fn run(args: &StackArgs, format: Format, live: bool, style: Style) -> i32 {
         Format::Human => {
             human(&report, sources, style);
             let verdict = if report.failed() { "failed" } else { "ok" };
-            let live_note = if live { ", live" } else { "" };
+            let live_note = deployed.map_or(String::new(), |n| {
+                format!("; live: {n} of {} deployed", plural(program.state.environments.len(), "environment"))
+            });
             super::out(&format!(
                 "{}: {verdict} ({}{live_note}){}\n{}",
                 file.display(),

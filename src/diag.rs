@@ -61,6 +61,8 @@ pub enum ErrorKind {
     ImportCycle(String),
     #[error("`{name}` {effect}, which `kenv {mode}` does not allow")]
     Effect { name: String, effect: String, mode: String },
+    #[error("`{name}` {effect}, which imported code may do only when its import grants `{grant}`")]
+    NotGranted { name: String, effect: String, grant: String },
     #[error("policy `{policy}`: {message}")]
     Policy { policy: String, message: String },
     #[error("cannot read `{path}`: {reason}")]
@@ -101,6 +103,7 @@ impl ErrorKind {
             Import { .. } => "import",
             ImportCycle(_) => "import-cycle",
             Effect { .. } => "effect",
+            NotGranted { .. } => "not-granted",
             Policy { .. } => "policy",
             Io { .. } => "io",
             Aws(_) => "aws",
@@ -121,6 +124,8 @@ pub enum Severity {
 pub struct Frame {
     pub name: String,
     pub call: Span,
+    /// An import rather than a call: `name` is the imported path.
+    pub import: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -261,8 +266,11 @@ impl Report {
             }
         }
         for frame in diag.trace.iter().take(MAX_FRAMES) {
-            let message = format!("in a call to `{}`", frame.name);
-            report.related.push(Report::located(message, Some(frame.call), Some("called here".into()), sources));
+            let (message, label) = match frame.import {
+                true => (format!("in the module `{}`", frame.name), "imported here"),
+                false => (format!("in a call to `{}`", frame.name), "called here"),
+            };
+            report.related.push(Report::located(message, Some(frame.call), Some(label.into()), sources));
         }
         if diag.trace.len() > MAX_FRAMES {
             let more = format!("… and {} more calls", diag.trace.len() - MAX_FRAMES);

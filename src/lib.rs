@@ -12,6 +12,7 @@ pub mod eval;
 pub mod install;
 pub mod model;
 pub mod plan;
+pub mod remote;
 pub mod repl;
 pub mod source;
 pub mod syntax;

@@ -19,7 +19,7 @@ fn kobanzaki_example_checks_and_summarises() {
     let first = out.stdout.lines().next().unwrap();
     assert_eq!(
         first,
-        "examples/kobanzaki/main.kenv: ok (2 environments, 1 role, 2 rules, 2 install steps, 9 policies)"
+        "examples/kobanzaki/main.kenv: ok (2 environments, 1 role, 2 rules, 2 install steps, 11 policies)"
     );
     for line in [
         "environment kobanzaki-alice  (cloud9 t3.medium amazonlinux-2023-x86_64)",
@@ -46,7 +46,7 @@ fn kobanzaki_example_json_has_the_same_content() {
     assert_eq!(envs[0]["rules"][0]["peers"], serde_json::json!(["10.0.0.0/8", "172.16.0.0/12"]));
     assert_eq!(envs[0]["installs"][0]["env"]["C1WS_TOKEN"], "(secret)");
     assert_eq!(json["state"]["roles"][0]["name"], "kobanzaki-dev");
-    assert_eq!(json["state"]["policies"].as_array().unwrap().len(), 9);
+    assert_eq!(json["state"]["policies"].as_array().unwrap().len(), 11);
     assert_eq!(json["diagnostics"], serde_json::json!([]));
 }
 

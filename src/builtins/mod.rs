@@ -63,6 +63,53 @@ impl Effect {
     }
 }
 
+/// The effects code may have beyond reading: the program's own files and the stdlib may have
+/// all; an imported module only those its import grants (`import "…" grant exec, aws_write`).
+/// While a module's code runs, what it may do is what its caller may do, met with its grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grants {
+    pub exec: bool,
+    pub aws_write: bool,
+}
+
+impl Grants {
+    pub const ALL: Grants = Grants { exec: true, aws_write: true };
+    pub const NONE: Grants = Grants { exec: false, aws_write: false };
+    /// The words an import may grant.
+    pub const WORDS: &[&str] = &["exec", "aws_write"];
+
+    pub fn meet(self, other: Grants) -> Grants {
+        Grants { exec: self.exec && other.exec, aws_write: self.aws_write && other.aws_write }
+    }
+
+    pub fn allows(self, effect: Effect) -> bool {
+        match effect {
+            Effect::Pure | Effect::ReadsAws => true,
+            Effect::WritesAws => self.aws_write,
+            Effect::Exec => self.exec,
+        }
+    }
+
+    /// The grant word an effect needs.
+    pub fn word(effect: Effect) -> &'static str {
+        if effect == Effect::Exec {
+            "exec"
+        } else {
+            "aws_write"
+        }
+    }
+
+    /// Sets the grant a word names; false for a word that names none.
+    pub fn add(&mut self, word: &str) -> bool {
+        match word {
+            "exec" => self.exec = true,
+            "aws_write" => self.aws_write = true,
+            _ => return false,
+        }
+        true
+    }
+}
+
 pub type BuiltinFn = fn(&mut Interp, &mut Args) -> Result<Value>;
 
 pub struct Builtin {

@@ -11,6 +11,9 @@ pub struct Cli {
     /// When to colour diagnostics.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// Fetch nothing: remote imports come from the cache (pinned content is cached by its hash).
+    #[arg(long, global = true)]
+    pub offline: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -87,6 +90,12 @@ pub enum Command {
         file: Option<PathBuf>,
         #[command(flatten)]
         aws: AwsArgs,
+    },
+    /// Fetch the file's remote imports (git, https) and pin each by its content's sha256 in
+    /// kenv.lock beside the file.
+    Lock {
+        /// The .kenv file whose imports to pin.
+        file: PathBuf,
     },
     /// Show the builtins' documentation: all of them, or one by name.
     Doc {

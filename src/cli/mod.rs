@@ -5,6 +5,7 @@ mod check;
 mod deploy;
 mod doc;
 mod eval;
+mod lock;
 mod report;
 mod sarif;
 mod script;
@@ -38,6 +39,7 @@ pub fn main() -> i32 {
         }
     };
     let style = style(cli.color);
+    crate::remote::set_offline(cli.offline);
     let worker = std::thread::Builder::new().stack_size(STACK_BYTES).spawn(move || run(cli.command, style));
     match worker.map(|w| w.join()) {
         Ok(Ok(code)) => code,
@@ -58,6 +60,7 @@ fn run(command: Command, style: Style) -> i32 {
         Command::Apply { stack, yes } => deploy::apply(&stack, yes, false, style),
         Command::Destroy { stack, yes } => deploy::apply(&stack, yes, true, style),
         Command::Run { file, aws, yes } => script::run(&file, &aws, yes, style),
+        Command::Lock { file } => lock::run(&file, style),
         Command::Doc { name } => doc::run(name.as_deref()),
         Command::Repl { file, aws } => {
             let aws = std::rc::Rc::new(crate::aws::Aws::new(aws.options()));

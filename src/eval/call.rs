@@ -56,10 +56,10 @@ impl Interp {
         let bound = bind(&name, &params, args, span, Some(def.span))?;
         let scope = closure.scope.child();
         for (param, value) in def.params.iter().zip(bound) {
-            let value = match (value, &param.default) {
-                (Some((v, _)), _) => v,
+            let (value, at) = match (value, &param.default) {
+                (Some((v, at)), _) => (v, at),
                 // Defaults are evaluated at the call, and may use earlier parameters.
-                (None, Some(default)) => self.eval(default, &scope)?,
+                (None, Some(default)) => (self.eval(default, &scope)?, default.span),
                 (None, None) => {
                     return Diag::new(
                         ErrorKind::Args(format!("missing argument `{}` in a call to `{name}`", param.name.node)),
@@ -70,6 +70,11 @@ impl Interp {
                     .err();
                 }
             };
+            if let Some(ty) = &param.ty {
+                // A default's mistake is the template's, shown with the call that used it.
+                let call = param.default.as_ref().filter(|d| d.span == at).map(|_| span);
+                check_param_type(&name, param, ty, &value, at, call)?;
+            }
             scope.define(param.name.node.clone(), value);
         }
         self.depth += 1;
@@ -79,6 +84,9 @@ impl Interp {
                 .help("a function that calls itself needs a case that stops: `if n == 0 { … } else { f(n - 1) }`");
             return Err(with_frame(diag.boxed(), &name, span));
         }
+        // A function runs with what its caller may do, met with its own module's grants.
+        let outer = self.grants;
+        self.grants = outer.meet(self.grants_of(def.span.src));
         let result = match &def.body {
             Body::Expr(e) => self.eval(e, &scope),
             Body::Block(stmts) => {
@@ -89,6 +97,7 @@ impl Interp {
                 })
             }
         };
+        self.grants = outer;
         self.depth = self.depth.saturating_sub(1);
         result.map_err(|e| with_frame(e, &name, span))
     }
@@ -102,9 +111,63 @@ impl Interp {
             };
             return Diag::new(kind, span).help(b.effect.where_allowed()).err();
         }
+        if !self.grants.allows(b.effect) {
+            return Err(self.not_granted(b, span));
+        }
         let bound = bind(b.name, b.params, args, span, None)?;
         let mut call = builtins::Args { values: bound, span, name: b.name };
         (b.func)(self, &mut call)
+    }
+}
+
+impl Interp {
+    /// A builtin with an effect called by imported code whose import did not grant it; the note
+    /// points at that import when the call is in the imported module itself.
+    fn not_granted(&self, b: &Builtin, span: Span) -> Box<Diag> {
+        let grant = builtins::Grants::word(b.effect);
+        let kind =
+            ErrorKind::NotGranted { name: b.name.into(), effect: b.effect.describe().into(), grant: grant.into() };
+        let diag = Diag::new(kind, span);
+        let diag = match self.modules.grants.get(&span.src) {
+            Some((_, import)) => diag
+                .note(*import, format!("imported here without `grant {grant}`"))
+                .help(format!("if you trust it to, grant it: `import \"…\" grant {grant}`")),
+            None => diag.help(format!("the imported code calling this needs `grant {grant}` on its import")),
+        };
+        diag.boxed()
+    }
+}
+
+/// A typed parameter's argument: the diagnostic points at the argument (or, for a default, at
+/// the default) with a note at the parameter's declaration.
+fn check_param_type(
+    name: &str,
+    param: &Param,
+    ty: &Spanned<Name>,
+    v: &Value,
+    at: Span,
+    call: Option<Span>,
+) -> Result<()> {
+    let (base, nullable) = match ty.node.strip_suffix('?') {
+        Some(base) => (base, true),
+        None => (&*ty.node, false),
+    };
+    let ok = base == "any" || v.type_name() == base || (nullable && matches!(v, Value::Null));
+    if ok {
+        return Ok(());
+    }
+    let kind = ErrorKind::Args(format!(
+        "argument `{}` of `{name}` must be {}, found {}",
+        param.name.node,
+        super::an(base),
+        super::an(v.type_name())
+    ));
+    let diag = Diag::new(kind, at)
+        .label(format!("{} here", super::an(v.type_name())))
+        .note(ty.span, format!("`{}` is declared `{}` here", param.name.node, ty.node));
+    match call {
+        Some(call) => diag.note(call, "in this call").err(),
+        None => diag.err(),
     }
 }
 
@@ -178,7 +241,7 @@ fn with_decl(diag: Diag, decl: Option<Span>) -> Diag {
 fn with_frame(mut e: Box<Diag>, name: &str, call: Span) -> Box<Diag> {
     // A diagnostic at the call itself needs no frame for it.
     if e.span != Some(call) {
-        e.trace.push(Frame { name: name.into(), call });
+        e.trace.push(Frame { name: name.into(), call, import: false });
     }
     e
 }

@@ -215,23 +215,59 @@ impl Interp {
         self.exec(body, &scope.child(), &mut sink)?;
         let Sink::Decl(decl) = sink else { unreachable!() };
         let head = Span { end: name.span.end, ..span };
-        let mut attrs = Attrs {
-            decl: format!("{} `{decl_name}`", kind.keyword()),
+        Ok(Value::Decl(self.build_decl(kind, decl_name.to_string(), head, decl.attrs, decl.children)))
+    }
+
+    /// Builds a declaration from its body's attributes and children, keeping them for `with`.
+    fn build_decl(&mut self, kind: DeclKind, name: String, head: Span, attrs: Vec<Attr>, children: Vec<Decl>) -> Decl {
+        let body = Rc::new(model::DeclBody { attrs, children: children.clone() });
+        let mut a = Attrs {
+            decl: format!("{} `{name}`", kind.keyword()),
             span: head,
-            attrs: &decl.attrs,
+            attrs: &body.attrs,
             errors: &mut self.errors,
         };
-        let name = decl_name.to_string();
-        Ok(Value::Decl(match kind {
+        match kind {
             DeclKind::Environment => {
                 if let Err(e) = model::validate::environment_name(&name) {
-                    attrs.invalid(head, "environment name", e, None);
+                    a.invalid(head, "environment name", e, None);
                 }
-                Decl::Env(Rc::new(Environment::build(name, &mut attrs, decl.children)))
+                Decl::Env(Rc::new(Environment { body: body.clone(), ..Environment::build(name, &mut a, children) }))
             }
-            DeclKind::Role => Decl::Role(Rc::new(Role::build(name, &mut attrs, decl.children))),
-            DeclKind::Policy => Decl::Policy(Rc::new(Policy::build(name, &mut attrs, decl.children))),
-        }))
+            DeclKind::Role => Decl::Role(Rc::new(Role { body: body.clone(), ..Role::build(name, &mut a, children) })),
+            DeclKind::Policy => {
+                Decl::Policy(Rc::new(Policy { body: body.clone(), ..Policy::build(name, &mut a, children) }))
+            }
+        }
+    }
+
+    /// `decl with { … }`: the declaration rebuilt with the block's attributes in place of its own
+    /// of the same names, and the block's rules, steps, statements or suppressions added.
+    pub(super) fn eval_with(&mut self, base: &Expr, block: &Block, scope: &Scope) -> Result<Value> {
+        let v = self.eval(base, scope)?;
+        let (kind, name, body, head) =
+            match &v {
+                Value::Decl(Decl::Env(e)) => (DeclKind::Environment, e.name.clone(), e.body.clone(), e.span),
+                Value::Decl(Decl::Role(r)) => (DeclKind::Role, r.name.clone(), r.body.clone(), r.span),
+                Value::Decl(Decl::Policy(p)) => (DeclKind::Policy, p.name.clone(), p.body.clone(), p.span),
+                other => return Diag::new(
+                    ErrorKind::Type {
+                        expected: "an environment, a role or a policy".into(),
+                        found: an(other.type_name()),
+                    },
+                    base.span,
+                )
+                .help("`with` changes one declaration: `team.dev_env(\"alice\") with { instance_type = \"t3.large\" }`")
+                .err(),
+            };
+        let mut sink = Sink::Decl(DeclSink { kind, attrs: Vec::new(), children: Vec::new() });
+        self.exec(block, &scope.child(), &mut sink)?;
+        let Sink::Decl(over) = sink else { unreachable!() };
+        let mut attrs: Vec<Attr> =
+            body.attrs.iter().filter(|a| !over.attrs.iter().any(|o| o.name.node == a.name.node)).cloned().collect();
+        attrs.extend(over.attrs);
+        let children = body.children.iter().cloned().chain(over.children).collect();
+        Ok(Value::Decl(self.build_decl(kind, name, head, attrs, children)))
     }
 
     pub(super) fn eval_rule(&mut self, rule: &RuleExpr, scope: &Scope, span: Span) -> Result<Value> {

@@ -59,6 +59,8 @@ pub struct Interp {
     pub aws: Rc<crate::aws::Aws>,
     /// `--yes`: effects go ahead without asking.
     pub yes: bool,
+    /// What the code running now may do: imported code only what its import granted.
+    pub(super) grants: crate::builtins::Grants,
 }
 
 impl Interp {
@@ -76,6 +78,7 @@ impl Interp {
             parse_time: std::time::Duration::ZERO,
             aws: Rc::new(crate::aws::Aws::new(Default::default())),
             yes: false,
+            grants: crate::builtins::Grants::ALL,
         }
     }
 
@@ -263,6 +266,7 @@ impl Interp {
             ExprKind::Install(name, value) => self.eval_install(name, value, scope, span)?,
             ExprKind::Allow(actions, resources) => self.eval_allow(actions, resources, scope, span)?,
             ExprKind::Suppress(policy, reason) => self.eval_suppress(policy, reason, scope, span)?,
+            ExprKind::With(base, block) => self.eval_with(base, block, scope)?,
         })
     }
 

@@ -1,8 +1,9 @@
-//! Imports: relative paths and the embedded `std/…` modules. A module is evaluated once per run;
-//! its value is a record of its top-level names (those not starting with `_`), and the
-//! declarations at its top join the desired state.
+//! Imports: relative paths, the embedded `std/…` modules, and remote modules (git, https)
+//! pinned by sha256 in the import or in `kenv.lock`. A module is evaluated once per run; its
+//! value is a record of its top-level names (those not starting with `_`), and the declarations
+//! at its top join the desired state. Imported code has only the effects its import grants.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -10,8 +11,10 @@ use super::exec::Sink;
 use super::interp::Interp;
 use super::scope::Scope;
 use super::value::{Record, Value};
+use crate::builtins::Grants;
 use crate::diag::{suggest, Diag, ErrorKind, Result};
-use crate::source::{Span, Spanned};
+use crate::remote::{self, Lock, Pin, Remote};
+use crate::source::{SourceId, Span, Spanned};
 use crate::syntax::ast::Import;
 
 /// The standard library, written in kenv and compiled into the binary.
@@ -30,13 +33,30 @@ pub struct Modules {
     cache: HashMap<String, Value>,
     /// Modules being evaluated, outermost first: an import of one of these is a cycle.
     loading: Vec<String>,
+    /// Where each remote module came from, for the relative imports it makes.
+    remote_sources: HashMap<SourceId, Remote>,
+    /// Each imported module's grants and the import that gave them (the program's own file,
+    /// REPL input and the stdlib have all).
+    pub(super) grants: HashMap<SourceId, (Grants, Span)>,
+    /// `kenv.lock` beside the program, read on the first remote import.
+    lock: Option<Lock>,
+    /// `kenv lock`: remote imports are fetched and pinned anew rather than checked.
+    locking: bool,
+    /// The remote modules this run imported, with their pins: what `kenv lock` writes.
+    fetched: BTreeMap<String, Pin>,
 }
 
 /// Where an import's text comes from.
+enum Origin {
+    Std,
+    File(PathBuf),
+    Remote(Remote),
+}
+
 struct Resolved {
     key: String,
     name: String,
-    path: Option<PathBuf>,
+    origin: Origin,
 }
 
 impl Interp {
@@ -47,12 +67,22 @@ impl Interp {
                 .help(format!("import it under another name: `import \"{}\" as other`", import.path.node))
                 .err();
         }
-        let module = self.load_module(&import.path)?;
+        let mut grants = Grants::NONE;
+        for word in &import.grants {
+            if !grants.add(&word.node) {
+                let help = suggest(&word.node, Grants::WORDS.iter().copied())
+                    .unwrap_or_else(|| format!("an import may grant: {}", Grants::WORDS.join(", ")));
+                let kind = ErrorKind::Invalid { what: "grant".into(), detail: format!("`{}` is no effect", word.node) };
+                return Diag::new(kind, word.span).help(help).err();
+            }
+        }
+        let module = self.load_module(import, grants)?;
         scope.define(alias.node.clone(), module);
         Ok(())
     }
 
-    fn load_module(&mut self, path: &Spanned<String>) -> Result<Value> {
+    fn load_module(&mut self, import: &Import, grants: Grants) -> Result<Value> {
+        let path = &import.path;
         let resolved = self.resolve(path)?;
         if let Some(v) = self.modules.cache.get(&resolved.key) {
             return Ok(v.clone());
@@ -64,22 +94,43 @@ impl Interp {
                 .help("move what both files need into a third module that imports neither")
                 .err();
         }
-        let text = match &resolved.path {
-            None => STDLIB.iter().find(|(n, _)| *n == resolved.key).map(|(_, t)| t.to_string()).unwrap_or_default(),
-            Some(p) => super::read_source(p).map_err(|d| {
+        let text = match &resolved.origin {
+            Origin::Std => {
+                STDLIB.iter().find(|(n, _)| *n == resolved.key).map(|(_, t)| t.to_string()).unwrap_or_default()
+            }
+            Origin::File(p) => super::read_source(p).map_err(|d| {
                 let reason = match d.kind {
                     ErrorKind::Io { reason, .. } => reason,
                     other => other.to_string(),
                 };
                 Diag::new(ErrorKind::Import { path: path.node.clone(), reason }, path.span).boxed()
             })?,
+            Origin::Remote(r) => self.remote_text(&resolved.key, r, import)?,
         };
-        let src = self.sources.add(resolved.name, resolved.path.as_deref(), text.as_str());
+        let file = match &resolved.origin {
+            Origin::File(p) => Some(p.as_path()),
+            _ => None,
+        };
+        let src = self.sources.add(resolved.name, file, text.as_str());
+        match resolved.origin {
+            Origin::Std => {}
+            Origin::Remote(r) => {
+                self.modules.remote_sources.insert(src, r);
+                self.modules.grants.insert(src, (grants, import.path.span));
+            }
+            Origin::File(_) => {
+                self.modules.grants.insert(src, (grants, import.path.span));
+            }
+        }
         let scope = Scope::default();
         self.modules.loading.push(resolved.key.clone());
+        // The module's top level runs with what its importer may do, met with its grants.
+        let outer = self.grants;
+        self.grants = outer.meet(self.grants_of(src));
         let result = self.run_module(src, &scope);
+        self.grants = outer;
         self.modules.loading.pop();
-        result?;
+        result.map_err(|e| imported_from(e, &path.node, path.span))?;
         let exports: Record = scope.bindings().into_iter().filter(|(n, _)| !n.starts_with('_')).collect();
         let module = Value::Record(Rc::new(exports));
         self.modules.cache.insert(resolved.key, module.clone());
@@ -98,6 +149,21 @@ impl Interp {
         self.exec(&stmts, scope, &mut Sink::Top)
     }
 
+    /// `kenv lock`: fetch remote imports anew and pin what comes, rather than check old pins.
+    pub fn lock_imports(&mut self) {
+        self.modules.locking = true;
+    }
+
+    /// The remote modules imported so far, with their pins.
+    pub fn fetched_imports(&self) -> BTreeMap<String, Pin> {
+        self.modules.fetched.clone()
+    }
+
+    /// What code whose source is `src` may do, by its own module's grants.
+    pub(super) fn grants_of(&self, src: SourceId) -> Grants {
+        self.modules.grants.get(&src).map_or(Grants::ALL, |(g, _)| *g)
+    }
+
     fn resolve(&self, path: &Spanned<String>) -> Result<Resolved> {
         let p = path.node.as_str();
         let fail = |reason: String, help: Option<String>| {
@@ -105,17 +171,33 @@ impl Interp {
         };
         if p.starts_with("std/") {
             if STDLIB.iter().any(|(n, _)| *n == p) {
-                return Ok(Resolved { key: p.into(), name: p.into(), path: None });
+                return Ok(Resolved { key: p.into(), name: p.into(), origin: Origin::Std });
             }
             let help = suggest(p, STDLIB.iter().map(|(n, _)| *n))
                 .unwrap_or_else(|| format!("the standard modules are: {}", std_names()));
             return fail("there is no such standard module".into(), Some(help));
         }
-        if p.contains("://") || p.starts_with("git+") {
-            return fail(
-                "remote imports (git and https) are not supported by this version of kenv".into(),
-                Some("copy the template next to your file and import it by relative path".into()),
-            );
+        if let Some(remote) = Remote::parse(p) {
+            let remote = match remote {
+                Ok(r) => r,
+                Err(reason) => return fail(reason, None),
+            };
+            return Ok(Resolved { key: p.into(), name: p.into(), origin: Origin::Remote(remote) });
+        }
+        if p.contains("://") {
+            let help = "import `https://…` or `git+URL//PATH?ref=TAG`, or a relative path".to_string();
+            return fail("kenv imports from https and git only".into(), Some(help));
+        }
+        // A remote module's relative imports come from the same repository and ref (or site).
+        if let Some(parent) = self.modules.remote_sources.get(&path.span.src) {
+            if p.starts_with('/') {
+                return fail("a remote module may import only relative paths".into(), None);
+            }
+            let spec = parent.join(p);
+            return match Remote::parse(&spec) {
+                Some(Ok(remote)) => Ok(Resolved { key: spec.clone(), name: spec, origin: Origin::Remote(remote) }),
+                _ => fail(format!("it resolves to `{spec}`, which is no remote module"), None),
+            };
         }
         let base = self.importer_dir(path.span);
         let full = base.join(p);
@@ -129,7 +211,65 @@ impl Interp {
             return fail(reason, help);
         }
         let key = full.canonicalize().unwrap_or(full.clone()).display().to_string();
-        Ok(Resolved { key, name: display_path(&full), path: Some(full) })
+        Ok(Resolved { key, name: display_path(&full), origin: Origin::File(full) })
+    }
+
+    /// A remote module's text: from the cache when its pin is there, else fetched and checked
+    /// against its pin (the import's `sha256`, else `kenv.lock`'s). Under `kenv lock`, a module
+    /// without an inline pin is fetched anew and pinned by what came.
+    fn remote_text(&mut self, key: &str, remote: &Remote, import: &Import) -> Result<String> {
+        let at = &import.path;
+        let fail = |reason: String, help: String| {
+            Diag::new(ErrorKind::Import { path: at.node.clone(), reason }, at.span).help(help).err()
+        };
+        let inline = import.sha256.as_ref().map(|s| s.node.to_ascii_lowercase());
+        let locked = if self.modules.locking { None } else { self.lock()?.imports.get(key).map(|p| p.sha256.clone()) };
+        let pin = inline.clone().or(locked);
+        let cached = pin.as_deref().and_then(remote::cached);
+        let (text, commit) = match cached {
+            Some(text) => (text, self.modules.lock.as_ref().and_then(|l| l.imports.get(key)?.commit.clone())),
+            None => match remote.fetch() {
+                Ok(fetched) => fetched,
+                Err(reason) if remote::offline() => {
+                    return fail(format!("it is not in the cache, and {reason}"), "run once without --offline".into())
+                }
+                Err(reason) => return fail(reason, "check the URL and ref; nothing from it was evaluated".into()),
+            },
+        };
+        let actual = remote::sha256(&text);
+        match &pin {
+            Some(pin) if *pin != actual => {
+                let (whose, help) = if inline.is_some() {
+                    ("the import's", "if the new content is trusted, put its sha256 in the import".to_string())
+                } else {
+                    ("kenv.lock's", "if the new content is trusted, run `kenv lock FILE` to pin it anew".to_string())
+                };
+                let reason = format!("its content does not match {whose} pin: expected sha256 {pin}, got {actual}");
+                return fail(reason, format!("nothing from it was evaluated; {help}"));
+            }
+            None if !self.modules.locking => {
+                let reason = format!("it is not pinned (its content has sha256 {actual})");
+                return fail(
+                    reason,
+                    "run `kenv lock FILE` to pin it in kenv.lock, or add `sha256 \"…\"` to the import".into(),
+                );
+            }
+            _ => {}
+        }
+        remote::store(&text);
+        self.modules.fetched.insert(key.to_string(), Pin { sha256: actual, commit });
+        Ok(text)
+    }
+
+    /// `kenv.lock` from the program's directory (the working directory for text without a file).
+    fn lock(&mut self) -> Result<&Lock> {
+        if self.modules.lock.is_none() {
+            let dir = self.sources.get(SourceId(0)).path.as_deref().and_then(Path::parent).map(Path::to_path_buf);
+            let lock = Lock::read(&dir.unwrap_or_default())
+                .map_err(|reason| Diag::bare(ErrorKind::Io { path: remote::LOCK_FILE.into(), reason }).boxed())?;
+            self.modules.lock = Some(lock);
+        }
+        Ok(self.modules.lock.as_ref().expect("read above"))
     }
 
     /// Relative imports resolve against the importing file's directory (or the working
@@ -138,6 +278,15 @@ impl Interp {
         let src = self.sources.get(span.src);
         src.path.as_deref().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default()
     }
+}
+
+/// An error inside an imported module, with the import it came through (the chain of imports
+/// builds up as it passes each one).
+fn imported_from(mut e: Box<Diag>, path: &str, at: Span) -> Box<Diag> {
+    if e.span != Some(at) {
+        e.trace.push(crate::diag::Frame { name: path.to_string(), call: at, import: true });
+    }
+    e
 }
 
 pub fn std_names() -> String {

@@ -19,24 +19,7 @@ pub struct StepRun {
 /// The script at `url` (https, http or file, through curl), if its sha256 is `pinned`; otherwise
 /// an error saying what was expected and what came.
 pub fn fetch_pinned(url: &str, pinned: &str) -> Result<String, String> {
-    let out = Command::new("curl")
-        .args([
-            "--fail",
-            "--silent",
-            "--show-error",
-            "--location",
-            "--proto",
-            "=https,http,file",
-            "--max-time",
-            "120",
-            url,
-        ])
-        .output()
-        .map_err(|e| format!("cannot run curl to fetch {url}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("fetching {url} failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
-    }
-    let text = String::from_utf8(out.stdout).map_err(|_| format!("{url} is not UTF-8 text"))?;
+    let text = crate::remote::fetch_url(url)?;
     let actual = hash(&text);
     if !actual.eq_ignore_ascii_case(pinned) {
         return Err(format!("{url} does not match its pin: expected sha256 {pinned}, got {actual}"));

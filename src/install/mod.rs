@@ -7,8 +7,6 @@
 
 mod local;
 
-use sha2::{Digest, Sha256};
-
 pub use local::{fetch_pinned, run_local, StepRun};
 
 use crate::eval::{SecretPart, SecretStore, Value};
@@ -127,5 +125,5 @@ pub fn body_error(step: &InstallStep, detail: String) -> crate::diag::Diag {
 
 /// sha256 of text, as 64 hex digits.
 pub fn hash(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
+    crate::remote::sha256(text)
 }

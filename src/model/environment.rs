@@ -78,6 +78,8 @@ pub struct Environment {
     pub rules: Vec<Rc<Rule>>,
     pub installs: Vec<Rc<InstallStep>>,
     pub suppressions: Vec<Rc<Suppression>>,
+    /// The body it was built from, for `with`.
+    pub body: Rc<super::DeclBody>,
     pub span: Span,
     /// Where each attribute was set, for diagnostics that come later (policies, apply).
     pub attr_spans: BTreeMap<String, Span>,
@@ -176,6 +178,7 @@ impl Environment {
             rules,
             installs,
             suppressions,
+            body: Rc::default(),
             span: a.span,
             attr_spans,
         }

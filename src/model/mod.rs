@@ -27,6 +27,21 @@ pub use suppress::Suppression;
 use crate::eval::Value;
 use crate::source::Span;
 
+/// What a declaration's body set: its attributes and children, kept so that `decl with { … }`
+/// can rebuild the declaration with some of them replaced.
+#[derive(Default, Clone)]
+pub struct DeclBody {
+    pub attrs: Vec<Attr>,
+    pub children: Vec<Decl>,
+}
+
+impl std::fmt::Debug for DeclBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.attrs.iter().map(|a| &*a.name.node).collect();
+        write!(f, "DeclBody {{ attrs: {names:?}, children: {} }}", self.children.len())
+    }
+}
+
 /// A declaration as a kenv value.
 #[derive(Clone)]
 pub enum Decl {

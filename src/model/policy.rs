@@ -1,6 +1,8 @@
 //! `policy NAME { severity = error  message = "…"  check = fn(state) => […] }`: a rule over the
 //! desired state. The check returns the declarations at fault (or `{ at, message }` records).
 
+use std::rc::Rc;
+
 use crate::eval::Value;
 use crate::source::Span;
 
@@ -25,6 +27,8 @@ pub struct Policy {
     pub description: Option<String>,
     /// A function from the desired state to a list of violations.
     pub check: Value,
+    /// The body it was built from, for `with`.
+    pub body: Rc<super::DeclBody>,
     pub span: Span,
 }
 
@@ -51,7 +55,7 @@ impl Policy {
                 Value::Null
             }
         };
-        Policy { name, severity, message, description, check, span: a.span }
+        Policy { name, severity, message, description, check, body: Rc::default(), span: a.span }
     }
 
     pub fn severity_name(&self) -> &'static str {

@@ -23,6 +23,8 @@ pub struct Role {
     pub statements: Vec<Rc<Allow>>,
     pub suppressions: Vec<Rc<Suppression>>,
     pub description: Option<String>,
+    /// The body it was built from, for `with`.
+    pub body: Rc<super::DeclBody>,
     pub span: Span,
 }
 
@@ -54,7 +56,7 @@ impl Role {
                 _ => unreachable!("the role sink admits only allow statements and suppressions"),
             }
         }
-        Role { name, trust, managed, statements, suppressions, description, span: a.span }
+        Role { name, trust, managed, statements, suppressions, description, body: Rc::default(), span: a.span }
     }
 
     pub fn to_value(&self) -> Value {

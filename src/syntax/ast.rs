@@ -29,6 +29,8 @@ pub struct Import {
     pub sha256: Option<Spanned<String>>,
     /// The name the module is bound to: `as x`, or the file's stem.
     pub alias: Spanned<Name>,
+    /// `grant exec, aws_write`: the effects the imported code may have (it has none by default).
+    pub grants: Vec<Spanned<Name>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -42,8 +44,27 @@ pub struct ForClause {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Param {
     pub name: Spanned<Name>,
+    /// `name: string`: the type an argument must have (`string?`: or null), checked at the call.
+    pub ty: Option<Spanned<Name>>,
     pub default: Option<Expr>,
 }
+
+/// The types a parameter may declare: `Value::type_name`s, `any`, and a `?` suffix for null.
+pub const PARAM_TYPES: &[&str] = &[
+    "any",
+    "bool",
+    "int",
+    "duration",
+    "string",
+    "list",
+    "record",
+    "function",
+    "secret",
+    "environment",
+    "role",
+    "rule",
+    "policy",
+];
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
@@ -173,6 +194,8 @@ pub enum ExprKind {
     Var(Name),
     Field(Box<Expr>, Spanned<Name>),
     Index(Box<Expr>, Box<Expr>),
+    /// `decl with { … }`: the declaration rebuilt with the block's attributes and children.
+    With(Box<Expr>, Block),
     Call(Box<Expr>, Vec<Arg>),
     Unary(UnOp, Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),

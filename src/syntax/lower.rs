@@ -11,7 +11,7 @@ use pest::pratt_parser::{Assoc, Op, PrattParser};
 use super::ast::*;
 use super::strings;
 use super::Rule;
-use crate::diag::{Diag, ErrorKind};
+use crate::diag::{suggest, Diag, ErrorKind};
 use crate::source::SourceId;
 
 /// Precedence, lowest first. `not` binds looser than comparisons (`not a == b` is `not (a == b)`).
@@ -28,7 +28,7 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
         .op(left(add) | left(sub))
         .op(left(mul) | left(div) | left(rem))
         .op(Op::prefix(neg))
-        .op(Op::postfix(call) | Op::postfix(field) | Op::postfix(index))
+        .op(Op::postfix(call) | Op::postfix(field) | Op::postfix(index) | Op::postfix(with))
 });
 
 /// The most prefix operators in a row (`- - - x`); deeper chains would recurse without bound.
@@ -109,14 +109,16 @@ impl Lowerer {
         let path = self.literal_string(path_pair);
         let mut sha256 = None;
         let mut alias = None;
+        let mut grants = Vec::new();
         for p in inner {
             match p.as_rule() {
                 Rule::string => sha256 = Some(self.literal_string(p)),
+                Rule::grant => grants = p.into_inner().map(|g| self.name(g)).collect(),
                 _ => alias = Some(self.name(p)),
             }
         }
         let alias = alias.unwrap_or_else(|| Spanned::new(Rc::from(module_stem(&path.node)), path.span));
-        Import { path, sha256, alias }
+        Import { path, sha256, alias, grants }
     }
 
     /// A string that must be plain text (import paths, pins): interpolation is an error.
@@ -150,7 +152,24 @@ impl Lowerer {
 
     fn param(&self, pair: Pair<Rule>) -> Param {
         let mut inner = pair.into_inner();
-        Param { name: self.name(inner.next().unwrap()), default: inner.next().map(|p| self.expr(p)) }
+        let name = self.name(inner.next().unwrap());
+        let mut ty = None;
+        let mut default = None;
+        for p in inner {
+            if p.as_rule() == Rule::param_type {
+                let t = self.name(p);
+                let base = t.node.trim_end_matches('?');
+                if !PARAM_TYPES.contains(&base) {
+                    let help = suggest(base, PARAM_TYPES.iter().copied())
+                        .unwrap_or_else(|| format!("the types are: {}", PARAM_TYPES.join(", ")));
+                    let _ = self.error(Diag::new(ErrorKind::UnknownName(base.to_string()), t.span).help(help));
+                }
+                ty = Some(t);
+            } else {
+                default = Some(self.expr(p));
+            }
+        }
+        Param { name, ty, default }
     }
 
     fn for_clause(&self, inner: &mut Pairs<Rule>) -> ForClause {
@@ -198,6 +217,7 @@ impl Lowerer {
             Rule::call => ExprKind::Call(Box::new(lhs), op.into_inner().map(|a| self.arg(a)).collect()),
             Rule::field => ExprKind::Field(Box::new(lhs), self.name(op.into_inner().next().unwrap())),
             Rule::index => ExprKind::Index(Box::new(lhs), Box::new(self.expr(op.into_inner().next().unwrap()))),
+            Rule::with => ExprKind::With(Box::new(lhs), self.block(op.into_inner().next().unwrap())),
             r => unreachable!("postfix {r:?}"),
         };
         Spanned::new(kind, span)

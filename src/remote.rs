@@ -1,0 +1,257 @@
+//! Remote content for imports and install steps: https/http through curl, git repositories
+//! through the git binary. Everything remote is pinned by the sha256 of its content; fetched
+//! content is cached under that hash, so a pinned import never needs the network twice and
+//! `--offline` works from the cache. `kenv.lock` records the pins of a program's imports.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use sha2::{Digest, Sha256};
+
+/// `--offline`: nothing is fetched; remote imports come from the cache or fail.
+static OFFLINE: AtomicBool = AtomicBool::new(false);
+
+pub fn set_offline(offline: bool) {
+    OFFLINE.store(offline, Ordering::Relaxed);
+}
+
+pub fn offline() -> bool {
+    OFFLINE.load(Ordering::Relaxed)
+}
+
+/// sha256 of text, as 64 lowercase hex digits.
+pub fn sha256(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// A remote import: `git+URL//PATH?ref=REV` or an `https://` (or `http://`) URL.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Remote {
+    Git { repo: String, path: String, rev: String },
+    Url(String),
+}
+
+impl Remote {
+    /// None when `spec` is not remote; an error when it is, but malformed.
+    pub fn parse(spec: &str) -> Option<Result<Remote, String>> {
+        if let Some(rest) = spec.strip_prefix("git+") {
+            return Some(git_spec(rest));
+        }
+        if spec.starts_with("https://") || spec.starts_with("http://") {
+            return Some(Ok(Remote::Url(spec.to_string())));
+        }
+        None
+    }
+
+    /// The spec of `rel`, imported by relative path from this module: the same repository at
+    /// the same ref, or the URL resolved against this one.
+    pub fn join(&self, rel: &str) -> String {
+        match self {
+            Remote::Git { repo, path, rev } => {
+                format!("git+{repo}//{}?ref={rev}", normalise(&parent(path), rel))
+            }
+            Remote::Url(url) => {
+                let (origin, path) = split_origin(url);
+                format!("{origin}/{}", normalise(&parent(path), rel))
+            }
+        }
+    }
+
+    /// Fetches the content (never from the cache), with the commit a git ref named.
+    pub fn fetch(&self) -> Result<(String, Option<String>), String> {
+        if offline() {
+            return Err("--offline forbids fetching it".into());
+        }
+        match self {
+            Remote::Url(url) => fetch_url(url).map(|text| (text, None)),
+            Remote::Git { repo, path, rev } => fetch_git(repo, path, rev).map(|(text, commit)| (text, Some(commit))),
+        }
+    }
+}
+
+fn git_spec(rest: &str) -> Result<Remote, String> {
+    let usage = "write `git+URL//PATH?ref=TAG`, e.g. `git+https://github.com/team/envs.git//team.kenv?ref=v1.2.0`";
+    let (location, rev) = rest.split_once("?ref=").ok_or_else(|| format!("it names no ref; {usage}"))?;
+    let scheme_end = location.find("://").map_or(0, |i| i + 3);
+    let (repo, path) = match location[scheme_end..].find("//") {
+        Some(i) => (&location[..scheme_end + i], &location[scheme_end + i + 2..]),
+        None => return Err(format!("it names no file in the repository; {usage}")),
+    };
+    if repo.is_empty() || path.is_empty() || rev.is_empty() {
+        return Err(usage.into());
+    }
+    Ok(Remote::Git { repo: repo.into(), path: path.into(), rev: rev.into() })
+}
+
+fn parent(path: &str) -> String {
+    path.rsplit_once('/').map_or(String::new(), |(dir, _)| dir.to_string())
+}
+
+/// `dir` joined with `rel`, `.` and `..` resolved (never above the root).
+fn normalise(dir: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for part in rel.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+/// `https://host/a/b` → (`https://host`, `a/b`).
+fn split_origin(url: &str) -> (&str, &str) {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(i) => (&url[..after_scheme + i], &url[after_scheme + i + 1..]),
+        None => (url, ""),
+    }
+}
+
+/// The body at `url` (https, http or file) through curl.
+pub fn fetch_url(url: &str) -> Result<String, String> {
+    let out = Command::new("curl")
+        .args(["--fail", "--silent", "--show-error", "--location", "--proto", "=https,http,file"])
+        .args(["--max-time", "120", url])
+        .output()
+        .map_err(|e| format!("cannot run curl to fetch {url}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("fetching {url} failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    String::from_utf8(out.stdout).map_err(|_| format!("{url} is not UTF-8 text"))
+}
+
+/// A file of a git repository at a ref (tag, branch or commit), and the commit it names. A
+/// shallow clone of the ref first; a full one when the ref is a commit id.
+fn fetch_git(repo: &str, path: &str, rev: &str) -> Result<(String, String), String> {
+    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+    let clone = |args: &[&str]| {
+        Command::new("git")
+            .args(["clone", "--quiet", "--bare"])
+            .args(args)
+            .arg(repo)
+            .arg(dir.path().join("repo"))
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .output()
+    };
+    let shallow = clone(&["--depth", "1", "--branch", rev]).map_err(|e| format!("cannot run git: {e}"))?;
+    if !shallow.status.success() {
+        let _ = std::fs::remove_dir_all(dir.path().join("repo"));
+        let full = clone(&[]).map_err(|e| format!("cannot run git: {e}"))?;
+        if !full.status.success() {
+            return Err(format!("git clone {repo} failed: {}", String::from_utf8_lossy(&full.stderr).trim()));
+        }
+    }
+    let git = |args: &[&str]| -> Result<String, String> {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(dir.path().join("repo"))
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run git: {e}"))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+        }
+        String::from_utf8(out.stdout).map_err(|_| format!("{path} is not UTF-8 text"))
+    };
+    let commit = git(&["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")])
+        .map_err(|_| format!("{repo} has no tag, branch or commit `{rev}`"))?
+        .trim()
+        .to_string();
+    let text =
+        git(&["show", &format!("{commit}:{path}")]).map_err(|_| format!("{repo} has no file `{path}` at `{rev}`"))?;
+    Ok((text, commit))
+}
+
+/// Where fetched content is kept: `$KENV_CACHE_DIR`, else `$XDG_CACHE_HOME/kenv`, else
+/// `~/.cache/kenv`; each import under `imports/<sha256>`.
+fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("KENV_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("kenv")
+}
+
+/// Content with this hash, if fetched before (checked again: a damaged entry is a miss).
+pub fn cached(sha: &str) -> Option<String> {
+    let text = std::fs::read_to_string(cache_dir().join("imports").join(sha)).ok()?;
+    (sha256(&text) == sha).then_some(text)
+}
+
+/// Keeps content under its hash; a cache that cannot be written only costs a later fetch.
+pub fn store(text: &str) {
+    let dir = cache_dir().join("imports");
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let tmp = dir.join(format!(".{}.tmp", std::process::id()));
+        if std::fs::write(&tmp, text).is_ok() {
+            let _ = std::fs::rename(&tmp, dir.join(sha256(text)));
+        }
+    }
+}
+
+/// `kenv.lock`, beside the program's file: each remote import's pin (and the commit a git ref
+/// named when it was locked, for people reading it).
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Lock {
+    pub version: u32,
+    pub imports: BTreeMap<String, Pin>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Pin {
+    pub sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+}
+
+pub const LOCK_FILE: &str = "kenv.lock";
+
+impl Lock {
+    /// The lock in `dir`; none there is an empty lock.
+    pub fn read(dir: &Path) -> Result<Lock, String> {
+        let path = dir.join(LOCK_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                serde_json::from_str(&text).map_err(|e| format!("{} is not a kenv lock file: {e}", path.display()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Lock { version: 1, ..Lock::default() }),
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        }
+    }
+
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        let text = serde_json::to_string_pretty(self).unwrap_or_default();
+        std::fs::write(dir.join(LOCK_FILE), format!("{text}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_specs_parse_and_join() {
+        let r = Remote::parse("git+https://h/team/envs.git//lib/team.kenv?ref=v1.2.0").unwrap().unwrap();
+        assert_eq!(
+            r,
+            Remote::Git { repo: "https://h/team/envs.git".into(), path: "lib/team.kenv".into(), rev: "v1.2.0".into() }
+        );
+        assert_eq!(r.join("../net.kenv"), "git+https://h/team/envs.git//net.kenv?ref=v1.2.0");
+        let f = Remote::parse("git+file:///tmp/r.git//t.kenv?ref=abc").unwrap().unwrap();
+        assert_eq!(f, Remote::Git { repo: "file:///tmp/r.git".into(), path: "t.kenv".into(), rev: "abc".into() });
+        assert!(Remote::parse("git+https://h/r.git//t.kenv").unwrap().is_err());
+        assert!(Remote::parse("git+https://h/r.git?ref=v1").unwrap().is_err());
+        assert!(Remote::parse("./team.kenv").is_none());
+        let u = Remote::parse("https://h/a/b.kenv").unwrap().unwrap();
+        assert_eq!(u.join("./c.kenv"), "https://h/a/c.kenv");
+    }
+}

@@ -245,21 +245,22 @@ impl Interp {
     /// of the same names, and the block's rules, steps, statements or suppressions added.
     pub(super) fn eval_with(&mut self, base: &Expr, block: &Block, scope: &Scope) -> Result<Value> {
         let v = self.eval(base, scope)?;
-        let (kind, name, body, head) =
-            match &v {
-                Value::Decl(Decl::Env(e)) => (DeclKind::Environment, e.name.clone(), e.body.clone(), e.span),
-                Value::Decl(Decl::Role(r)) => (DeclKind::Role, r.name.clone(), r.body.clone(), r.span),
-                Value::Decl(Decl::Policy(p)) => (DeclKind::Policy, p.name.clone(), p.body.clone(), p.span),
-                other => return Diag::new(
+        let (kind, name, body, head) = match &v {
+            Value::Decl(Decl::Env(e)) => (DeclKind::Environment, e.name.clone(), e.body.clone(), e.span),
+            Value::Decl(Decl::Role(r)) => (DeclKind::Role, r.name.clone(), r.body.clone(), r.span),
+            Value::Decl(Decl::Policy(p)) => (DeclKind::Policy, p.name.clone(), p.body.clone(), p.span),
+            other => {
+                return Diag::new(
                     ErrorKind::Type {
                         expected: "an environment, a role or a policy".into(),
                         found: an(other.type_name()),
                     },
                     base.span,
                 )
-                .help("`with` changes one declaration: `team.dev_env(\"alice\") with { instance_type = \"t3.large\" }`")
-                .err(),
-            };
+                .help("`with` changes one declaration: `make(\"al\") with { instance_type = \"t3.large\" }`")
+                .err()
+            }
+        };
         let mut sink = Sink::Decl(DeclSink { kind, attrs: Vec::new(), children: Vec::new() });
         self.exec(block, &scope.child(), &mut sink)?;
         let Sink::Decl(over) = sink else { unreachable!() };

@@ -97,6 +97,15 @@ pub enum Command {
         /// The .kenv file whose imports to pin.
         file: PathBuf,
     },
+    /// Rewrite .kenv files in the canonical layout (whitespace only: comments, strings and
+    /// meaning are kept).
+    Fmt {
+        /// Files or directories (default: the current directory); `-` formats stdin to stdout.
+        paths: Vec<PathBuf>,
+        /// Change nothing; exit 1 naming each file that is not formatted.
+        #[arg(long)]
+        check: bool,
+    },
     /// Show the builtins' documentation: all of them, or one by name.
     Doc {
         /// A builtin's name.

@@ -5,6 +5,7 @@ mod check;
 mod deploy;
 mod doc;
 mod eval;
+mod fmt;
 mod lock;
 mod report;
 mod sarif;
@@ -61,6 +62,7 @@ fn run(command: Command, style: Style) -> i32 {
         Command::Destroy { stack, yes } => deploy::apply(&stack, yes, true, style),
         Command::Run { file, aws, yes } => script::run(&file, &aws, yes, style),
         Command::Lock { file } => lock::run(&file, style),
+        Command::Fmt { paths, check } => fmt::run(&paths, check, style),
         Command::Doc { name } => doc::run(name.as_deref()),
         Command::Repl { file, aws } => {
             let aws = std::rc::Rc::new(crate::aws::Aws::new(aws.options()));

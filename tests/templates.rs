@@ -226,3 +226,18 @@ fn imported_code_runs_commands_only_when_granted() {
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert!(out.stderr.contains("kenv::not-granted"), "{}", out.stderr);
 }
+
+#[test]
+fn doc_renders_a_templates_parameters_and_declarations_as_markdown() {
+    let dir = support::cases_dir();
+    let out = kenv_env(&dir, &["doc".to_string(), "fixtures/typed-template.kenv".to_string()], "", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let md = out.stdout;
+    assert!(md.starts_with("# typed-template.kenv\n\n## Functions\n\n"), "{md}");
+    assert!(md.contains("### `make(user: string, size: string = \"t3.medium\", extra_ports: list = [])`\n\nThe team's environment: `user` names it; `size` is the only thing a member may choose.\n"), "{md}");
+    assert!(md.contains("| `user` | string | (required) |\n| `size` | string | `\"t3.medium\"` |"), "{md}");
+    assert!(md.contains("Declares environment `tpl-${user}`:"), "{md}");
+    assert!(md.contains("| `instance_type` | `size` |"), "{md}");
+    let out = kenv_env(&dir, &["doc".to_string(), "fixtures/nope.kenv".to_string()], "", &[]);
+    assert_eq!(out.code, 1);
+}

@@ -106,9 +106,10 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
-    /// Show the builtins' documentation: all of them, or one by name.
+    /// Show the builtins' documentation (all of them, or one by name), or a template's as
+    /// Markdown: `kenv doc team.kenv`.
     Doc {
-        /// A builtin's name.
+        /// A builtin's name, or a .kenv file.
         name: Option<String>,
     },
     /// Print a completion script for a shell.

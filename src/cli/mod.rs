@@ -4,6 +4,7 @@ mod args;
 mod check;
 mod deploy;
 mod doc;
+mod doc_file;
 mod eval;
 mod fmt;
 mod lock;
@@ -63,6 +64,9 @@ fn run(command: Command, style: Style) -> i32 {
         Command::Run { file, aws, yes } => script::run(&file, &aws, yes, style),
         Command::Lock { file } => lock::run(&file, style),
         Command::Fmt { paths, check } => fmt::run(&paths, check, style),
+        Command::Doc { name: Some(file) } if file.ends_with(".kenv") || std::path::Path::new(&file).is_file() => {
+            doc_file::run(std::path::Path::new(&file), style)
+        }
         Command::Doc { name } => doc::run(name.as_deref()),
         Command::Repl { file, aws } => {
             let aws = std::rc::Rc::new(crate::aws::Aws::new(aws.options()));

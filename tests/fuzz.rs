@@ -88,17 +88,35 @@ const TOKENS: &[&str] = &[
     "instance_type",
     "image",
     "subnet",
+    "with",
+    "suppress",
+    "because",
+    "grant",
+    "exec",
+    "string",
+    "?",
+    "environment \"e\"",
+    "policy",
 ];
 
 fn cases() -> u32 {
     std::env::var("KENV_FUZZ_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(256)
 }
 
-/// Parses and evaluates on a thread with the stack the CLI gives evaluation.
+/// Parses and evaluates on a thread with the stack the CLI gives evaluation; text that parses
+/// must still parse after `kenv fmt`, and formatting it again must change nothing.
 fn parse_and_eval(text: String) {
     let worker = std::thread::Builder::new().stack_size(512 << 20).spawn(move || {
         for mode in [Mode::Check, Mode::Eval] {
             let _ = load_text("<fuzz>", &text, mode);
+        }
+        let sources = kenv::source::SourceMap::default();
+        let src = sources.add("<fuzz>", None, text.as_str());
+        if kenv::syntax::parse(src, &text).is_ok() {
+            let formatted = kenv::syntax::format::format(&text);
+            let again = sources.add("<fmt>", None, formatted.as_str());
+            assert!(kenv::syntax::parse(again, &formatted).is_ok(), "fmt broke {text:?} into {formatted:?}");
+            assert_eq!(kenv::syntax::format::format(&formatted), formatted, "fmt is not idempotent on {text:?}");
         }
     });
     worker.unwrap().join().expect("parse+eval panicked");

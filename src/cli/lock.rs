@@ -21,6 +21,10 @@ pub fn run(file: &Path, style: Style) -> i32 {
         Lock::default()
     });
     let new = Lock { version: 1, imports: program.interp.fetched_imports() };
+    if new.imports.is_empty() && !dir.join(LOCK_FILE).exists() {
+        err(&format!("{}: no remote imports; nothing to lock\n", file.display()));
+        return OK;
+    }
     for (key, pin) in &new.imports {
         let what = match old.imports.get(key) {
             None => "pinned",

@@ -25,8 +25,17 @@ pub fn run(file: Option<&Path>, expr: Option<&str>, json: bool, timings: bool, s
             Err(diags) => return report(&diags, &program.interp.sources, style),
         },
     };
-    let out = if json { serde_json::to_string_pretty(&value).unwrap_or_default() } else { value.to_kenv_pretty(100) };
-    super::out(&format!("{out}\n"));
+    if json {
+        // Straight into stdout: a config's JSON can be megabytes, not worth a copy or two.
+        use std::io::Write;
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        let _ = serde_json::to_writer_pretty(&mut w, &value).map_err(std::io::Error::from).and_then(|()| {
+            w.write_all(b"\n")?;
+            w.flush()
+        });
+    } else {
+        super::out(&format!("{}\n", value.to_kenv_pretty(100)));
+    }
     if timings {
         let done = Instant::now();
         super::err(&format!(

@@ -81,8 +81,6 @@ pub struct Environment {
     /// The body it was built from, for `with`.
     pub body: Rc<super::DeclBody>,
     pub span: Span,
-    /// Where each attribute was set, for diagnostics that come later (policies, apply).
-    pub attr_spans: BTreeMap<String, Span>,
 }
 
 impl Environment {
@@ -160,7 +158,6 @@ impl Environment {
                 _ => unreachable!("the environment sink admits only rules, install steps and suppressions"),
             }
         }
-        let attr_spans = a.attrs.iter().map(|at| (at.name.node.to_string(), at.span)).collect();
         Environment {
             name,
             kind,
@@ -180,13 +177,14 @@ impl Environment {
             suppressions,
             body: Rc::default(),
             span: a.span,
-            attr_spans,
         }
     }
 
     /// Where an attribute was set, or the declaration itself when it was left to its default.
+    /// Where an attribute was set (the declaration, when it was not), for diagnostics that
+    /// come later (policies, apply).
     pub fn span_of(&self, attr: &str) -> Span {
-        self.attr_spans.get(attr).copied().unwrap_or(self.span)
+        self.body.attrs.iter().rev().find(|a| &*a.name.node == attr).map_or(self.span, |a| a.span)
     }
 
     pub fn kind_name(&self) -> &'static str {

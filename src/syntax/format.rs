@@ -186,17 +186,23 @@ fn token_end(b: &[u8], i: usize) -> usize {
     if rest.starts_with(b"/*") {
         return i + find(&rest[2..], b"*/").map_or(rest.len(), |p| p + 4);
     }
+    // A multi-line opening whose closing quotes never come is, as for the parser, an empty
+    // string followed by more.
     if rest.starts_with(b"r\"\"\"") {
-        return i + 4 + find(&rest[4..], b"\"\"\"").map_or(rest.len() - 4, |p| p + 3);
+        if let Some(p) = find(&rest[4..], b"\"\"\"") {
+            return i + 4 + p + 3;
+        }
     }
     if rest.starts_with(b"r\"") {
         return i + 2 + rest[2..].iter().position(|&c| c == b'"').map_or(rest.len() - 2, |p| p + 1);
     }
     if rest.starts_with(b"\"\"\"") {
-        return string_end(b, i + 3, b"\"\"\"");
+        if let Some(end) = string_end(b, i + 3, b"\"\"\"") {
+            return end;
+        }
     }
     if rest[0] == b'"' {
-        return string_end(b, i + 1, b"\"");
+        return string_end(b, i + 1, b"\"").unwrap_or(b.len());
     }
     if word(rest[0]) {
         return i + rest.iter().position(|&c| !word(c)).unwrap_or(rest.len());
@@ -215,11 +221,11 @@ fn token_end(b: &[u8], i: usize) -> usize {
 }
 
 /// The end of a string whose body starts at `i`: escapes skipped, `${…}` interpolations (which
-/// may hold strings of their own) followed to their closing brace.
-fn string_end(b: &[u8], mut i: usize, close: &[u8]) -> usize {
+/// may hold strings of their own) followed to their closing brace; None when it never closes.
+fn string_end(b: &[u8], mut i: usize, close: &[u8]) -> Option<usize> {
     while i < b.len() {
         if b[i..].starts_with(close) {
-            return i + close.len();
+            return Some(i + close.len());
         }
         match b[i] {
             b'\\' => i += 2,
@@ -242,7 +248,7 @@ fn string_end(b: &[u8], mut i: usize, close: &[u8]) -> usize {
             _ => i += 1,
         }
     }
-    b.len()
+    None
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -265,5 +271,7 @@ mod tests {
     fn strings_comments_and_continuations_are_kept() {
         let text = "let s = \"\"\"\n    keep   this\n      = as is\n    \"\"\"\nlet t = \"a ${ f(\"}\")  } b\"\n/* one\n   two */\nlet l = [1]\n  ++ [\n    2\n  ]\n";
         assert_eq!(format(text), text);
+        // `"""` never closed is `""` then more, as the parser reads it (found by the fuzz target).
+        assert_eq!(format("let x = \"a\"\"\"\n b\n \"\"\"e\"\n"), "let x = \"a\"\"\"\nb\n\"\"\"e\"\n");
     }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::{err, out, report, FAILED, OK};
 use crate::diag::{Diag, ErrorKind, Style};
 use crate::source::SourceMap;
-use crate::syntax::{format::format, parse};
+use crate::syntax::{format::format_checked, parse};
 
 pub fn run(paths: &[PathBuf], check: bool, style: Style) -> i32 {
     if paths.len() == 1 && paths[0] == Path::new("-") {
@@ -74,14 +74,16 @@ pub fn run(paths: &[PathBuf], check: bool, style: Style) -> i32 {
 fn formatted(name: &str, path: Option<&Path>, text: &str, style: Style) -> Option<String> {
     let sources = SourceMap::default();
     let src = sources.add(name, path, text);
-    match parse(src, text) {
-        Ok(_) => Some(format(text)),
-        Err(diags) => {
-            report(&diags, &sources, style);
-            err(&format!("{name}: not formatted, it does not parse\n"));
-            None
-        }
+    if let Err(diags) = parse(src, text) {
+        report(&diags, &sources, style);
+        err(&format!("{name}: not formatted, it does not parse\n"));
+        return None;
     }
+    let out = format_checked(text);
+    if out.is_none() {
+        err(&format!("{name}: not formatted: laying it out would change what it means (a bug in kenv fmt; the file is left as it is)\n"));
+    }
+    out
 }
 
 /// The .kenv files at a path: the file itself, or those under a directory (hidden ones and

@@ -5,7 +5,36 @@
 //! one level for a line continuing an expression (one starting with an operator, or after a
 //! line ending in `=`, `=>` or an operator); spacing between tokens on a line follows fixed
 //! rules; runs of `name = value` lines (attributes, `let`s) at one indentation align their `=`.
-//! The caller parses the file first: only text that parses is formatted.
+//! `format_checked` is what `kenv fmt` uses: it parses the result and keeps it only when it is
+//! the same syntax tree as the input (spans aside). The lexer here cannot always know what the
+//! parser chose (`import """"` is two empty strings there: an import takes no multi-line text),
+//! and a layout that changed meaning is refused rather than written.
+
+use super::parse;
+use crate::source::SourceMap;
+
+/// The text formatted, or None when it does not parse or the layout would change its meaning.
+pub fn format_checked(text: &str) -> Option<String> {
+    let sources = SourceMap::default();
+    let before = parse(sources.add("<before>", None, text), text).ok()?;
+    let out = format(text);
+    let after = parse(sources.add("<after>", None, out.as_str()), &out).ok()?;
+    (without_spans(&format!("{before:?}")) == without_spans(&format!("{after:?}"))).then_some(out)
+}
+
+/// A syntax tree's debug text with every `Span { … }` blanked: what a layout may change.
+fn without_spans(debug: &str) -> String {
+    let mut out = String::with_capacity(debug.len());
+    let mut rest = debug;
+    while let Some(at) = rest.find("Span { src: ") {
+        out.push_str(&rest[..at]);
+        let end = rest[at..].find('}').map_or(rest.len(), |e| at + e + 1);
+        out.push_str("Span");
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
 
 /// A token and the whitespace before it.
 struct Token<'a> {
@@ -273,5 +302,14 @@ mod tests {
         assert_eq!(format(text), text);
         // `"""` never closed is `""` then more, as the parser reads it (found by the fuzz target).
         assert_eq!(format("let x = \"a\"\"\"\n b\n \"\"\"e\"\n"), "let x = \"a\"\"\"\nb\n\"\"\"e\"\n");
+    }
+
+    #[test]
+    fn a_layout_that_would_change_meaning_is_refused() {
+        // The parser reads `""""` after `import` as two empty strings; the lexer sees multi-line
+        // text, and laying the rest out would put spaces inside real strings.
+        let text = "import \"\"\"\"\n a\n \"\"\"std/c1ws\"\nlet r = \"arn:aws:iam::aws\"\n";
+        assert!(super::format_checked(text).is_none());
+        assert_eq!(super::format_checked("let  x=1\n").as_deref(), Some("let x = 1\n"));
     }
 }

@@ -32,10 +32,17 @@ pub fn read(aws: &Aws, stack: &str) -> Result<LiveState, AwsError> {
     for name in aws.role_names(&role_path(stack))? {
         roles.extend(aws.role(&name)?);
     }
+    let envs = envs(aws, stack)?;
+    let groups = aws.security_groups(&Filters::from([(format!("tag:{TAG_STACK}"), vec![stack.to_string()])]), &[])?;
+    Ok(LiveState { roles, envs, groups })
+}
+
+/// The stack's environments: one DescribeInstances by tag, DescribeEnvironments for the Cloud9 ones.
+fn envs(aws: &Aws, stack: &str) -> Result<Vec<LiveEnv>, AwsError> {
     let instances = aws.live_instances(TAG_STACK, vec![stack.to_string()])?;
     let cloud9_ids: Vec<String> = instances.iter().filter_map(|i| i.tags.get(CLOUD9_TAG).cloned()).collect();
     let cloud9 = if cloud9_ids.is_empty() { Vec::new() } else { aws.cloud9_describe(&cloud9_ids)? };
-    let envs = instances
+    Ok(instances
         .into_iter()
         .filter_map(|instance| {
             let name = instance.tags.get(TAG_ADDRESS)?.strip_prefix("environment.")?.to_string();
@@ -46,9 +53,7 @@ pub fn read(aws: &Aws, stack: &str) -> Result<LiveState, AwsError> {
             }
             Some(LiveEnv { name, instance, cloud9: c9 })
         })
-        .collect();
-    let groups = aws.security_groups(&Filters::from([(format!("tag:{TAG_STACK}"), vec![stack.to_string()])]), &[])?;
-    Ok(LiveState { roles, envs, groups })
+        .collect())
 }
 
 /// What `kenv check --live` gives policies as `state.live`: a record with, for each declared
@@ -56,8 +61,8 @@ pub fn read(aws: &Aws, stack: &str) -> Result<LiveState, AwsError> {
 /// `ec2_instances`, `cloud9_environments` and `ec2_security_groups` return (`groups`: every group
 /// attached to the instance, not only kenv's).
 pub fn policy_view(aws: &Aws, stack: &str, names: &[&str]) -> Result<Value, AwsError> {
-    let live = read(aws, stack)?;
-    let mut ids: Vec<String> = live.envs.iter().flat_map(|e| e.instance.security_groups.clone()).collect();
+    let live = envs(aws, stack)?;
+    let mut ids: Vec<String> = live.iter().flat_map(|e| e.instance.security_groups.clone()).collect();
     ids.sort();
     ids.dedup();
     let groups = if ids.is_empty() { Vec::new() } else { aws.security_groups(&Filters::new(), &ids)? };
@@ -70,7 +75,7 @@ pub fn policy_view(aws: &Aws, stack: &str, names: &[&str]) -> Result<Value, AwsE
         ])
     };
     let fields = names.iter().map(|name| {
-        let found = live.envs.iter().find(|e| e.name == *name);
+        let found = live.iter().find(|e| e.name == *name);
         (Rc::from(*name), found.map_or(Value::Null, view))
     });
     Ok(Value::record(fields.collect()))

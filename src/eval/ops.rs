@@ -104,12 +104,9 @@ pub fn binary(op: BinOp, l: Value, r: Value, ls: Span, rs: Span) -> Result<Value
 
 /// `value.name`
 pub fn field(v: &Value, name: &Spanned<Name>) -> Result<Value> {
-    let rec = match v {
-        Value::Record(rec) => rec.clone(),
-        Value::Decl(d) => match d.to_value() {
-            Value::Record(rec) => rec,
-            _ => unreachable!("declarations are records"),
-        },
+    let found = match v {
+        Value::Record(rec) => rec.get(&name.node).cloned(),
+        Value::Decl(d) => d.field(&name.node),
         other => {
             let what = crate::eval::an(other.type_name());
             let help = matches!(other, Value::Null)
@@ -117,11 +114,12 @@ pub fn field(v: &Value, name: &Spanned<Name>) -> Result<Value> {
             return Diag::new(ErrorKind::NoField(what, name.node.to_string()), name.span).help_opt(help).err();
         }
     };
-    if let Some(found) = rec.get(&name.node) {
-        return Ok(found.clone());
+    if let Some(found) = found {
+        return Ok(found);
     }
-    let help = suggest(&name.node, rec.keys().map(|k| &**k)).or_else(|| {
-        let keys: Vec<&str> = rec.keys().map(|k| &**k).take(12).collect();
+    let keys = v.field_names();
+    let help = suggest(&name.node, keys.iter().map(|k| &**k)).or_else(|| {
+        let keys: Vec<&str> = keys.iter().map(|k| &**k).take(12).collect();
         (!keys.is_empty()).then(|| format!("its fields are: {}", keys.join(", ")))
     });
     Diag::new(ErrorKind::NoField(format!("this {}", v.type_name()), name.node.to_string()), name.span)

@@ -143,6 +143,15 @@ impl Value {
         }
     }
 
+    /// The names of a record's or a declaration's fields, in order.
+    pub fn field_names(&self) -> Vec<Rc<str>> {
+        match self {
+            Value::Record(rec) => rec.keys().cloned().collect(),
+            Value::Decl(d) => d.field_names().into_iter().map(Rc::from).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Text for interpolation and `str()`: strings as they are, other values in kenv syntax.
     pub fn to_text(&self) -> String {
         match self {
@@ -330,7 +339,7 @@ impl serde::Serialize for Value {
             }
             Value::Func(_) | Value::Builtin(_) => s.serialize_str(&self.to_kenv()),
             Value::Secret(_) => s.serialize_str(SECRET_SHOWN),
-            Value::Decl(d) => d.to_value().serialize(s),
+            Value::Decl(d) => d.serialize(s),
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::source::Span;
 use crate::syntax::strings::format_duration;
 
 use super::validate::{self, MAX_AUTO_STOP_MINUTES};
-use super::{opt_str, record, str_list, suppression_values, Attrs, Decl, InstallStep, Rule, Suppression};
+use super::{Attrs, Decl, Field, FieldList, InstallStep, Rule, Suppression};
 
 pub const ATTRS: &[&str] = &[
     "kind",
@@ -201,32 +201,32 @@ impl Environment {
         }
     }
 
-    pub fn to_value(&self) -> Value {
-        record([
-            ("name", Value::str(&self.name)),
-            ("kind", Value::str(self.kind_name())),
-            ("instance_type", Value::str(&self.instance_type)),
-            ("image", Value::str(&self.image)),
-            ("subnet", Value::str(&self.subnet)),
-            ("connection", Value::str(self.connection_name())),
-            ("auto_stop", self.auto_stop.map_or(Value::Null, |m| Value::Duration(m * 60))),
-            ("managed_credentials", Value::Bool(self.managed_credentials)),
-            ("role", opt_str(&self.role)),
+    pub fn fields(&self) -> FieldList<'_, 16> {
+        [
+            ("auto_stop", Field::Value(self.auto_stop.map_or(Value::Null, |m| Value::Duration(m * 60)))),
+            ("connection", Field::Str(self.connection_name())),
+            ("description", Field::opt(&self.description)),
+            ("image", Field::Str(&self.image)),
             (
                 "imds",
-                record([
-                    ("tokens", Value::str(&self.imds.tokens)),
-                    ("hop_limit", Value::Int(self.imds.hop_limit)),
-                    ("reason", opt_str(&self.imds.reason)),
+                Field::Record(vec![
+                    ("hop_limit", Field::Value(Value::Int(self.imds.hop_limit))),
+                    ("reason", Field::opt(&self.imds.reason)),
+                    ("tokens", Field::Str(&self.imds.tokens)),
                 ]),
             ),
-            ("tags", Value::record(self.tags.iter().map(|(k, v)| (Rc::from(k.as_str()), Value::str(v))).collect())),
-            ("security_groups", str_list(&self.security_groups)),
-            ("description", opt_str(&self.description)),
-            ("rules", Value::list(self.rules.iter().map(|r| Value::Decl(Decl::Rule(r.clone()))).collect())),
-            ("installs", Value::list(self.installs.iter().map(|i| Value::Decl(Decl::Install(i.clone()))).collect())),
-            ("suppressions", suppression_values(&self.suppressions)),
-        ])
+            ("installs", Field::decls(&self.installs, Decl::Install)),
+            ("instance_type", Field::Str(&self.instance_type)),
+            ("kind", Field::Str(self.kind_name())),
+            ("managed_credentials", Field::Value(Value::Bool(self.managed_credentials))),
+            ("name", Field::Str(&self.name)),
+            ("role", Field::opt(&self.role)),
+            ("rules", Field::decls(&self.rules, Decl::Rule)),
+            ("security_groups", Field::Strs(&self.security_groups)),
+            ("subnet", Field::Str(&self.subnet)),
+            ("suppressions", Field::decls(&self.suppressions, Decl::Suppress)),
+            ("tags", Field::StrMap(&self.tags)),
+        ]
     }
 
     /// One line for summaries: `cloud9 t3.medium amazonlinux-2023-x86_64, auto-stop 30m`.

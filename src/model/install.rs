@@ -2,14 +2,13 @@
 //! with the script (or commands, or a pinned URL) and how to run it.
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
 use crate::diag::{suggest, Diag, ErrorKind};
 use crate::eval::{Record, Value};
 use crate::source::{Span, Spanned};
 
 use super::attrs::string_items;
-use super::{opt_str, record};
+use super::{Field, FieldList};
 
 pub const KEYS: &[&str] =
     &["script", "commands", "url", "sha256", "creates", "unless", "timeout", "user", "dir", "env"];
@@ -136,20 +135,19 @@ impl InstallStep {
         step
     }
 
-    pub fn to_value(&self) -> Value {
-        let env = self.env.iter().map(|(k, v)| (Rc::from(k.as_str()), v.clone())).collect();
-        record([
-            ("name", Value::str(&self.name)),
-            ("script", opt_str(&self.script)),
-            ("url", opt_str(&self.url)),
-            ("sha256", opt_str(&self.sha256)),
-            ("creates", opt_str(&self.creates)),
-            ("unless", opt_str(&self.unless)),
-            ("timeout", Value::Duration(self.timeout)),
-            ("user", opt_str(&self.user)),
-            ("dir", opt_str(&self.dir)),
-            ("env", Value::record(env)),
-        ])
+    pub fn fields(&self) -> FieldList<'_, 10> {
+        [
+            ("creates", Field::opt(&self.creates)),
+            ("dir", Field::opt(&self.dir)),
+            ("env", Field::ValueMap(&self.env)),
+            ("name", Field::Str(&self.name)),
+            ("script", Field::opt(&self.script)),
+            ("sha256", Field::opt(&self.sha256)),
+            ("timeout", Field::Value(Value::Duration(self.timeout))),
+            ("unless", Field::opt(&self.unless)),
+            ("url", Field::opt(&self.url)),
+            ("user", Field::opt(&self.user)),
+        ]
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod attrs;
 mod environment;
+mod fields;
 mod install;
 mod policy;
 mod role;
@@ -17,6 +18,7 @@ pub use attrs::{Attr, Attrs};
 pub use environment::{
     Connection, EnvKind, Environment, Imds, ATTRS as ENVIRONMENT_ATTRS, WORD_ATTRS as ENVIRONMENT_WORDS,
 };
+pub use fields::{Field, FieldList};
 pub use install::InstallStep;
 pub use policy::{Policy, PolicySeverity, ATTRS as POLICY_ATTRS, WORD_ATTRS as POLICY_WORDS};
 pub use role::{Allow, Role, ATTRS as ROLE_ATTRS};
@@ -67,17 +69,31 @@ impl Decl {
         }
     }
 
-    /// The declaration's attributes as a record: what field access and JSON output see.
-    pub fn to_value(&self) -> Value {
+    /// Calls `f` with the declaration's fields: what field access and JSON output see.
+    fn with_fields<R>(&self, f: impl FnOnce(&[(&'static str, Field)]) -> R) -> R {
         match self {
-            Decl::Env(d) => d.to_value(),
-            Decl::Role(d) => d.to_value(),
-            Decl::Rule(d) => d.to_value(),
-            Decl::Install(d) => d.to_value(),
-            Decl::Allow(d) => d.to_value(),
-            Decl::Policy(d) => d.to_value(),
-            Decl::Suppress(d) => d.to_value(),
+            Decl::Env(d) => f(&d.fields()),
+            Decl::Role(d) => f(&d.fields()),
+            Decl::Rule(d) => f(&d.fields()),
+            Decl::Install(d) => f(&d.fields()),
+            Decl::Allow(d) => f(&d.fields()),
+            Decl::Policy(d) => f(&d.fields()),
+            Decl::Suppress(d) => f(&d.fields()),
         }
+    }
+
+    /// The declaration's fields as a record.
+    pub fn to_value(&self) -> Value {
+        self.with_fields(fields::record_of)
+    }
+
+    /// `decl.name`: one field, without making the others.
+    pub fn field(&self, name: &str) -> Option<Value> {
+        self.with_fields(|fields| fields::field_of(fields, name))
+    }
+
+    pub fn field_names(&self) -> Vec<&'static str> {
+        self.with_fields(|fields| fields.iter().map(|(k, _)| *k).collect())
     }
 
     pub fn span(&self) -> Span {
@@ -106,6 +122,12 @@ impl Decl {
     }
 }
 
+impl serde::Serialize for Decl {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.with_fields(|fields| fields::serialize_fields(fields, s))
+    }
+}
+
 /// Builds a record value from `(key, value)` pairs. Declarations render to records often (field
 /// access, policies, output), so their field names are shared rather than allocated each time.
 pub(crate) fn record<const N: usize>(fields: [(&'static str, Value); N]) -> Value {
@@ -121,12 +143,4 @@ fn field_name(name: &'static str) -> Rc<str> {
 
 pub(crate) fn str_list(items: &[String]) -> Value {
     Value::list(items.iter().map(|s| Value::str(s)).collect())
-}
-
-pub(crate) fn suppression_values(items: &[Rc<Suppression>]) -> Value {
-    Value::list(items.iter().map(|s| Value::Decl(Decl::Suppress(s.clone()))).collect())
-}
-
-pub(crate) fn opt_str(s: &Option<String>) -> Value {
-    s.as_deref().map_or(Value::Null, Value::str)
 }

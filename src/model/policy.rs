@@ -6,7 +6,7 @@ use std::rc::Rc;
 use crate::eval::Value;
 use crate::source::Span;
 
-use super::{opt_str, record, Attrs, Decl};
+use super::{Attrs, Decl, Field, FieldList};
 
 pub const ATTRS: &[&str] = &["severity", "message", "check", "description"];
 
@@ -65,12 +65,12 @@ impl Policy {
         }
     }
 
-    pub fn to_value(&self) -> Value {
-        record([
-            ("name", Value::str(&self.name)),
-            ("severity", Value::str(self.severity_name())),
-            ("message", Value::str(&self.message)),
-            ("description", opt_str(&self.description)),
-        ])
+    pub fn fields(&self) -> FieldList<'_, 4> {
+        [
+            ("description", Field::opt(&self.description)),
+            ("message", Field::Str(&self.message)),
+            ("name", Field::Str(&self.name)),
+            ("severity", Field::Str(self.severity_name())),
+        ]
     }
 }

@@ -9,7 +9,7 @@ use crate::source::{Span, Spanned};
 
 use super::attrs::string_items;
 use super::validate;
-use super::{opt_str, record, str_list, suppression_values, Attrs, Decl, Suppression};
+use super::{Attrs, Decl, Field, FieldList, Suppression};
 
 pub const ATTRS: &[&str] = &["trust", "managed", "description"];
 
@@ -59,15 +59,15 @@ impl Role {
         Role { name, trust, managed, statements, suppressions, description, body: Rc::default(), span: a.span }
     }
 
-    pub fn to_value(&self) -> Value {
-        record([
-            ("name", Value::str(&self.name)),
-            ("trust", str_list(&self.trust)),
-            ("managed", str_list(&self.managed)),
-            ("allow", Value::list(self.statements.iter().map(|s| Value::Decl(Decl::Allow(s.clone()))).collect())),
-            ("description", opt_str(&self.description)),
-            ("suppressions", suppression_values(&self.suppressions)),
-        ])
+    pub fn fields(&self) -> FieldList<'_, 6> {
+        [
+            ("allow", Field::decls(&self.statements, Decl::Allow)),
+            ("description", Field::opt(&self.description)),
+            ("managed", Field::Strs(&self.managed)),
+            ("name", Field::Str(&self.name)),
+            ("suppressions", Field::decls(&self.suppressions, Decl::Suppress)),
+            ("trust", Field::Strs(&self.trust)),
+        ]
     }
 }
 
@@ -88,8 +88,8 @@ impl Allow {
         Allow { actions, resources, span }
     }
 
-    pub fn to_value(&self) -> Value {
-        record([("actions", str_list(&self.actions)), ("resources", str_list(&self.resources))])
+    pub fn fields(&self) -> FieldList<'_, 2> {
+        [("actions", Field::Strs(&self.actions)), ("resources", Field::Strs(&self.resources))]
     }
 }
 

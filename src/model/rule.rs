@@ -7,7 +7,7 @@ use crate::syntax::ast::{Direction, Name};
 
 use super::attrs::string_items;
 use super::validate::{self, IpVersion};
-use super::{opt_str, record, str_list};
+use super::{Field, FieldList};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
@@ -187,15 +187,15 @@ impl Rule {
         }
     }
 
-    pub fn to_value(&self) -> Value {
-        record([
-            ("direction", Value::str(self.direction_name())),
-            ("protocol", Value::str(self.protocol.name())),
-            ("from_port", Value::Int(self.from_port.into())),
-            ("to_port", Value::Int(self.to_port.into())),
-            ("peers", str_list(&self.peers)),
-            ("description", opt_str(&self.description)),
-        ])
+    pub fn fields(&self) -> FieldList<'_, 6> {
+        [
+            ("description", Field::opt(&self.description)),
+            ("direction", Field::Str(self.direction_name())),
+            ("from_port", Field::Value(Value::Int(self.from_port.into()))),
+            ("peers", Field::Strs(&self.peers)),
+            ("protocol", Field::Str(self.protocol.name())),
+            ("to_port", Field::Value(Value::Int(self.to_port.into()))),
+        ]
     }
 }
 

@@ -5,7 +5,7 @@ use crate::diag::{Diag, ErrorKind};
 use crate::eval::Value;
 use crate::source::{Span, Spanned};
 
-use super::{record, Decl};
+use super::{Decl, Field, FieldList};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Suppression {
@@ -46,7 +46,7 @@ impl Suppression {
         Suppression { policy: policy_name, reason: reason_text, span }
     }
 
-    pub fn to_value(&self) -> Value {
-        record([("policy", Value::str(&self.policy)), ("reason", Value::str(&self.reason))])
+    pub fn fields(&self) -> FieldList<'_, 2> {
+        [("policy", Field::Str(&self.policy)), ("reason", Field::Str(&self.reason))]
     }
 }

@@ -1,7 +1,6 @@
 //! What the line editor asks of the REPL: is this input finished, and what could come next.
 
 use super::{Session, COMMANDS};
-use crate::eval::Value;
 use crate::source::SourceMap;
 
 /// Where a scan of the input ended up.
@@ -161,15 +160,8 @@ pub fn complete(session: &Session, before: &str) -> (usize, Vec<String>) {
     let word = &before[start..];
     // After a dot: the fields of the value before it.
     if let Some((path, partial)) = word.rsplit_once('.') {
-        let fields = match session.value_of(path) {
-            Some(Value::Record(r)) => r.keys().map(|k| k.to_string()).collect(),
-            Some(Value::Decl(d)) => match d.to_value() {
-                Value::Record(r) => r.keys().map(|k| k.to_string()).collect(),
-                _ => vec![],
-            },
-            _ => vec![],
-        };
-        let mut out: Vec<String> = fields.into_iter().filter(|f| f.starts_with(partial)).collect();
+        let fields = session.value_of(path).map_or_else(Vec::new, |v| v.field_names());
+        let mut out: Vec<String> = fields.iter().filter(|f| f.starts_with(partial)).map(|f| f.to_string()).collect();
         out.sort();
         return (start + path.len() + 1, out);
     }

@@ -211,10 +211,7 @@ impl Session {
         for field in parts {
             value = match value {
                 Value::Record(r) => r.get(field)?.clone(),
-                Value::Decl(d) => match d.to_value() {
-                    Value::Record(r) => r.get(field)?.clone(),
-                    _ => return None,
-                },
+                Value::Decl(d) => d.field(field)?,
                 _ => return None,
             };
         }

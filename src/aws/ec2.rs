@@ -144,8 +144,8 @@ impl GroupRule {
                 protocol: rule.protocol.aws().into(),
                 from_port: rule.from_port,
                 to_port: rule.to_port,
-                peer: peer.clone(),
-                description: rule.description.clone(),
+                peer: peer.to_string(),
+                description: rule.description.as_deref().map(String::from),
             })
             .collect()
     }

@@ -66,7 +66,7 @@ fn environment(interp: &Interp, step: &InstallStep) -> Result<StepEnv> {
     let (mut vars, mut secrets) = (Vec::new(), Vec::new());
     for (name, value) in &step.env {
         let Value::Secret(secret) = value else {
-            vars.push((name.clone(), value.to_text()));
+            vars.push((name.to_string(), value.to_text()));
             continue;
         };
         let mut text = String::new();
@@ -81,7 +81,7 @@ fn environment(interp: &Interp, step: &InstallStep) -> Result<StepEnv> {
                 }
             }
         }
-        vars.push((name.clone(), text));
+        vars.push((name.to_string(), text));
     }
     Ok((vars, secrets))
 }

@@ -77,7 +77,7 @@ pub fn run(args: &StackArgs, format: Format, live: bool, style: Style) -> i32 {
 /// The stack's environments as they are on AWS, for `state.live`.
 fn live_view(args: &StackArgs, aws: &Aws, program: &Program) -> crate::diag::Result<Value> {
     let stack = crate::plan::stack_name(&args.file, args.stack.as_deref());
-    let names: Vec<&str> = program.state.environments.iter().map(|e| e.name.as_str()).collect();
+    let names: Vec<&str> = program.state.environments.iter().map(|e| &*e.name).collect();
     crate::plan::policy_view(aws, &stack, &names).map_err(|e| e.diag(None, aws.region().as_deref()).boxed())
 }
 

@@ -109,7 +109,7 @@ fn scripts(program: &Program, aws: &Aws) -> Result<plan::Scripts, Box<Diag>> {
         for step in &env.installs {
             let body = install::body(step).map_err(|e| install::body_error(step, e).boxed())?;
             let script = install::render(step, &body, install::Secrets::OnInstance { region: &region });
-            out.insert((env.name.clone(), step.name.clone()), script);
+            out.insert((env.name.to_string(), step.name.to_string()), script);
         }
     }
     Ok(out)

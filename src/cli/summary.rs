@@ -13,7 +13,7 @@ pub fn summary(state: &DesiredState) -> String {
         self::role(&mut out, role);
     }
     if !state.policies.is_empty() {
-        let names: Vec<&str> = state.policies.iter().map(|p| p.name.as_str()).collect();
+        let names: Vec<&str> = state.policies.iter().map(|p| &*p.name).collect();
         let _ = writeln!(out, "policies  {}", names.join(", "));
     }
     out

@@ -27,6 +27,14 @@ pub struct DeclSink {
     children: Vec<Decl>,
 }
 
+impl DeclSink {
+    /// Room for what the body's statements will most likely add: one item each.
+    fn for_body(kind: DeclKind, body: &[Stmt]) -> DeclSink {
+        let attrs = body.iter().filter(|s| matches!(s.node, StmtKind::Attr(..))).count();
+        DeclSink { kind, attrs: Vec::with_capacity(attrs), children: Vec::with_capacity(body.len() - attrs) }
+    }
+}
+
 impl DeclKind {
     fn attrs(self) -> &'static [&'static str] {
         match self {
@@ -211,15 +219,15 @@ impl Interp {
         let Value::Str(decl_name) = name_value else {
             return type_error("a string name", &name_value, name.span);
         };
-        let mut sink = Sink::Decl(DeclSink { kind, attrs: Vec::new(), children: Vec::new() });
+        let mut sink = Sink::Decl(DeclSink::for_body(kind, body));
         self.exec(body, &scope.child(), &mut sink)?;
         let Sink::Decl(decl) = sink else { unreachable!() };
         let head = Span { end: name.span.end, ..span };
-        Ok(Value::Decl(self.build_decl(kind, decl_name.to_string(), head, decl.attrs, decl.children)))
+        Ok(Value::Decl(self.build_decl(kind, decl_name, head, decl.attrs, decl.children)))
     }
 
     /// Builds a declaration from its body's attributes and children, keeping them for `with`.
-    fn build_decl(&mut self, kind: DeclKind, name: String, head: Span, attrs: Vec<Attr>, children: Vec<Decl>) -> Decl {
+    fn build_decl(&mut self, kind: DeclKind, name: Rc<str>, head: Span, attrs: Vec<Attr>, children: Vec<Decl>) -> Decl {
         let body = Rc::new(model::DeclBody { attrs, children: children.clone() });
         let mut a = Attrs {
             decl: format!("{} `{name}`", kind.keyword()),
@@ -261,7 +269,7 @@ impl Interp {
                 .err()
             }
         };
-        let mut sink = Sink::Decl(DeclSink { kind, attrs: Vec::new(), children: Vec::new() });
+        let mut sink = Sink::Decl(DeclSink::for_body(kind, block));
         self.exec(block, &scope.child(), &mut sink)?;
         let Sink::Decl(over) = sink else { unreachable!() };
         let mut attrs: Vec<Attr> =
@@ -298,7 +306,7 @@ impl Interp {
         };
         let v = Spanned::new(self.eval(value, scope)?, value.span);
         let head = Span { end: name.span.end, ..span };
-        Ok(Value::Decl(Decl::Install(Rc::new(InstallStep::build(step_name.to_string(), v, head, &mut self.errors)))))
+        Ok(Value::Decl(Decl::Install(Rc::new(InstallStep::build(step_name, v, head, &mut self.errors)))))
     }
 
     pub(super) fn eval_allow(&mut self, actions: &Expr, resources: &Expr, scope: &Scope, span: Span) -> Result<Value> {

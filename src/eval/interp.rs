@@ -5,7 +5,7 @@ use std::rc::Rc;
 use super::exec::Sink;
 use super::module::Modules;
 use super::scope::Scope;
-use super::value::{Secret, Value};
+use super::value::{Concat, Value};
 use crate::builtins;
 use crate::diag::{suggest, Diag, ErrorKind, Result};
 use crate::model::DesiredState;
@@ -181,14 +181,14 @@ impl Interp {
             ExprKind::Duration(s) => Value::Duration(*s),
             ExprKind::Str(s) => Value::Str(s.clone()),
             ExprKind::Interp(parts) => {
-                let mut values = Vec::with_capacity(parts.len());
+                let mut out = Concat::default();
                 for part in parts {
-                    values.push(match part {
-                        StrPart::Lit(s) => Value::Str(s.clone()),
-                        StrPart::Expr(e) => self.eval(e, scope)?,
-                    });
+                    match part {
+                        StrPart::Lit(s) => out.push_str(s),
+                        StrPart::Expr(e) => out.push(&self.eval(e, scope)?),
+                    }
                 }
-                Secret::concat(values)
+                out.finish()
             }
             ExprKind::List(items) => {
                 let mut out = Vec::with_capacity(items.len());

@@ -28,7 +28,7 @@ impl Violation {
 
     pub fn to_diag(&self) -> Diag {
         let label = self.subject.as_ref().map_or_else(|| "here".to_string(), |s| format!("in {s}"));
-        let kind = ErrorKind::Policy { policy: self.policy.name.clone(), message: self.message.clone() };
+        let kind = ErrorKind::Policy { policy: self.policy.name.to_string(), message: self.message.clone() };
         let diag = Diag::new(kind, self.span).label(label);
         match self.severity() {
             PolicySeverity::Error => diag,
@@ -91,7 +91,7 @@ pub fn run_policies(interp: &mut Interp, state: &DesiredState, live: Value) -> R
 fn violation(state: &DesiredState, policy: &Rc<Policy>, item: Value) -> Result<Violation> {
     let mut v = Violation {
         policy: policy.clone(),
-        message: policy.message.clone(),
+        message: policy.message.to_string(),
         span: policy.span,
         subject: None,
         suppressed: None,
@@ -169,7 +169,7 @@ fn owner(state: &DesiredState, d: &Decl) -> Option<Owner> {
 
 /// A suppression naming a policy that is not turned on suppresses nothing: most likely a typo.
 fn unknown_suppressions(state: &DesiredState) -> Vec<Diag> {
-    let names: Vec<&str> = state.policies.iter().map(|p| p.name.as_str()).collect();
+    let names: Vec<&str> = state.policies.iter().map(|p| &*p.name).collect();
     let all = state
         .environments
         .iter()
@@ -177,7 +177,7 @@ fn unknown_suppressions(state: &DesiredState) -> Vec<Diag> {
         .chain(state.roles.iter().flat_map(|r| r.suppressions.iter()));
     let mut out: Vec<Diag> = Vec::new();
     for s in all {
-        if names.contains(&s.policy.as_str()) || out.iter().any(|d| d.span == Some(s.span)) {
+        if names.contains(&&*s.policy) || out.iter().any(|d| d.span == Some(s.span)) {
             continue;
         }
         let kind = ErrorKind::Invalid {

@@ -8,7 +8,7 @@ use crate::builtins::Builtin;
 use crate::model::Decl;
 use crate::source::Span;
 use crate::syntax::ast::FnDef;
-use crate::syntax::strings::format_duration;
+use crate::syntax::strings::DurationText;
 
 use super::scope::Scope;
 
@@ -79,29 +79,52 @@ impl Secret {
 
     /// `text ++ secret`, `"${secret}"`: concatenation keeps the secret type.
     pub fn concat(parts: impl IntoIterator<Item = Value>) -> Value {
-        let mut out = Vec::new();
-        let mut any_secret = false;
+        let mut out = Concat::default();
         for part in parts {
-            match part {
-                Value::Secret(s) => {
-                    any_secret = true;
-                    out.extend(s.parts.iter().cloned());
+            out.push(&part);
+        }
+        out.finish()
+    }
+}
+
+/// Concatenation, a part at a time: a string until a secret joins it, then a secret.
+#[derive(Default)]
+pub struct Concat {
+    /// Text since the last secret.
+    text: String,
+    /// Everything before `text`, when a secret is among it.
+    secret: Option<Vec<SecretPart>>,
+}
+
+impl Concat {
+    pub fn push(&mut self, part: &Value) {
+        match part {
+            Value::Secret(s) => {
+                let parts = self.secret.get_or_insert_with(Vec::new);
+                if !self.text.is_empty() {
+                    parts.push(SecretPart::Text(Rc::from(std::mem::take(&mut self.text))));
                 }
-                Value::Str(s) => out.push(SecretPart::Text(s)),
-                other => out.push(SecretPart::Text(Rc::from(other.to_text()))),
+                parts.extend(s.parts.iter().cloned());
+            }
+            Value::Str(s) => self.push_str(s),
+            other => other.write_kenv(&mut self.text),
+        }
+    }
+
+    pub fn push_str(&mut self, s: &str) {
+        self.text.push_str(s);
+    }
+
+    pub fn finish(self) -> Value {
+        match self.secret {
+            None => Value::Str(Rc::from(self.text)),
+            Some(mut parts) => {
+                if !self.text.is_empty() {
+                    parts.push(SecretPart::Text(Rc::from(self.text)));
+                }
+                Value::Secret(Rc::new(Secret { parts }))
             }
         }
-        if !any_secret {
-            let text: String = out
-                .iter()
-                .map(|p| match p {
-                    SecretPart::Text(t) => &**t,
-                    SecretPart::Ref(_) => "",
-                })
-                .collect();
-            return Value::Str(Rc::from(text));
-        }
-        Value::Secret(Rc::new(Secret { parts: out }))
     }
 }
 
@@ -172,7 +195,7 @@ impl Value {
             Value::Null => out.push_str("null"),
             Value::Bool(b) => write!(out, "{b}").unwrap(),
             Value::Int(n) => write!(out, "{n}").unwrap(),
-            Value::Duration(s) => out.push_str(&format_duration(*s)),
+            Value::Duration(s) => write!(out, "{}", DurationText(*s)).unwrap(),
             Value::Str(s) => write_quoted(out, s),
             Value::List(items) => {
                 out.push('[');
@@ -321,7 +344,7 @@ impl serde::Serialize for Value {
             Value::Null => s.serialize_unit(),
             Value::Bool(b) => s.serialize_bool(*b),
             Value::Int(n) => s.serialize_i64(*n),
-            Value::Duration(secs) => s.serialize_str(&format_duration(*secs)),
+            Value::Duration(secs) => s.collect_str(&DurationText(*secs)),
             Value::Str(text) => s.serialize_str(text),
             Value::List(items) => {
                 let mut seq = s.serialize_seq(Some(items.len()))?;

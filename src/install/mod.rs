@@ -110,7 +110,7 @@ pub fn own_body(step: &InstallStep) -> Option<&str> {
 /// The step's script: its own, or the one at its pinned URL, checked against the pin.
 pub fn body(step: &InstallStep) -> Result<String, String> {
     match (&step.script, &step.url, &step.sha256) {
-        (Some(script), _, _) => Ok(script.clone()),
+        (Some(script), _, _) => Ok(script.to_string()),
         (None, Some(url), Some(pin)) => fetch_pinned(url, pin),
         _ => Err("it has no script".into()),
     }

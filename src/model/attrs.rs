@@ -93,17 +93,17 @@ impl Attrs<'_> {
     }
 
     /// One of a fixed set of words; the default when absent.
-    pub fn choice(&mut self, name: &str, allowed: &[&str], default: &str) -> String {
+    pub fn choice(&mut self, name: &str, allowed: &[&'static str], default: &'static str) -> &'static str {
         let Some((s, span)) = self.string(name) else {
-            return default.into();
+            return default;
         };
-        if allowed.contains(&&*s) {
-            return s.to_string();
+        if let Some(word) = allowed.iter().find(|w| **w == &*s) {
+            return word;
         }
         let help =
             suggest(&s, allowed.iter().copied()).unwrap_or_else(|| format!("use one of: {}", allowed.join(", ")));
         self.invalid(span, name, format!("`{s}` is not one of {}", allowed.join(", ")), Some(help));
-        default.into()
+        default
     }
 
     pub fn bool(&mut self, name: &str, default: bool) -> bool {
@@ -152,7 +152,7 @@ impl Attrs<'_> {
     }
 
     /// A string or a list of strings, each with the span it was written at (the attribute's).
-    pub fn strings(&mut self, name: &str) -> Vec<String> {
+    pub fn strings(&mut self, name: &str) -> Vec<Rc<str>> {
         let Some(attr) = self.get(name).cloned() else {
             return Vec::new();
         };
@@ -179,15 +179,15 @@ impl Attrs<'_> {
     }
 
     /// A record whose values are text (ints and bools are written as text, as AWS tags are).
-    pub fn string_map(&mut self, name: &str) -> BTreeMap<String, String> {
+    pub fn string_map(&mut self, name: &str) -> BTreeMap<Rc<str>, Rc<str>> {
         let Some((rec, span)) = self.record(name) else {
             return BTreeMap::new();
         };
         let mut out = BTreeMap::new();
         for (k, v) in rec.iter() {
             match v {
-                Value::Str(s) => out.insert(k.to_string(), s.to_string()),
-                Value::Int(_) | Value::Bool(_) => out.insert(k.to_string(), v.to_text()),
+                Value::Str(s) => out.insert(k.clone(), s.clone()),
+                Value::Int(_) | Value::Bool(_) => out.insert(k.clone(), Rc::from(v.to_text())),
                 other => {
                     let found = other.type_name().to_string();
                     let diag = Diag::new(ErrorKind::Type { expected: "a string".into(), found }, span)
@@ -213,13 +213,13 @@ impl Attrs<'_> {
 }
 
 /// The strings of a string-or-list value, or the type name found instead.
-pub fn string_items(value: &Value) -> Result<Vec<String>, String> {
+pub fn string_items(value: &Value) -> Result<Vec<Rc<str>>, String> {
     match value {
-        Value::Str(s) => Ok(vec![s.to_string()]),
+        Value::Str(s) => Ok(vec![s.clone()]),
         Value::List(items) => items
             .iter()
             .map(|v| match v {
-                Value::Str(s) => Ok(s.to_string()),
+                Value::Str(s) => Ok(s.clone()),
                 other => Err(format!("a list holding {}", other.type_name())),
             })
             .collect(),

@@ -53,28 +53,28 @@ impl Connection {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Imds {
     /// "required" (IMDSv2 only) or "optional".
-    pub tokens: String,
+    pub tokens: Rc<str>,
     pub hop_limit: i64,
     /// Why a hop limit above 1 is needed (e.g. containers on the box); the baseline asks for it.
-    pub reason: Option<String>,
+    pub reason: Option<Rc<str>>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Environment {
-    pub name: String,
+    pub name: Rc<str>,
     pub kind: EnvKind,
-    pub instance_type: String,
-    pub image: String,
-    pub subnet: String,
+    pub instance_type: Rc<str>,
+    pub image: Rc<str>,
+    pub subnet: Rc<str>,
     pub connection: Connection,
     /// Minutes; None when not set.
     pub auto_stop: Option<i64>,
     pub managed_credentials: bool,
-    pub role: Option<String>,
+    pub role: Option<Rc<str>>,
     pub imds: Imds,
-    pub tags: BTreeMap<String, String>,
-    pub security_groups: Vec<String>,
-    pub description: Option<String>,
+    pub tags: BTreeMap<Rc<str>, Rc<str>>,
+    pub security_groups: Vec<Rc<str>>,
+    pub description: Option<Rc<str>>,
     pub rules: Vec<Rc<Rule>>,
     pub installs: Vec<Rc<InstallStep>>,
     pub suppressions: Vec<Rc<Suppression>>,
@@ -84,8 +84,8 @@ pub struct Environment {
 }
 
 impl Environment {
-    pub fn build(name: String, a: &mut Attrs, children: Vec<Decl>) -> Environment {
-        let kind = match a.choice("kind", &["cloud9", "ec2"], "cloud9").as_str() {
+    pub fn build(name: Rc<str>, a: &mut Attrs, children: Vec<Decl>) -> Environment {
+        let kind = match a.choice("kind", &["cloud9", "ec2"], "cloud9") {
             "ec2" => EnvKind::Ec2,
             _ => EnvKind::Cloud9,
         };
@@ -93,7 +93,7 @@ impl Environment {
             if let Err(e) = validate::instance_type(&s) {
                 a.invalid(span, "instance_type", e, None);
             }
-            s.to_string()
+            s
         });
         let image = a.required_string("image", "\"amazonlinux-2023-x86_64\"").map(|(s, span)| {
             let checked = match kind {
@@ -105,15 +105,15 @@ impl Environment {
                     .unwrap_or_else(|| format!("use one of: {}", validate::IMAGE_ALIASES.join(", ")));
                 a.invalid(span, "image", e, Some(help));
             }
-            s.to_string()
+            s
         });
         let subnet = a.required_string("subnet", "\"subnet-0123456789abcdef0\"").map(|(s, span)| {
             if let Err(e) = validate::resource_id(&s, "subnet") {
                 a.invalid(span, "subnet", e, None);
             }
-            s.to_string()
+            s
         });
-        let connection = match a.choice("connection", &["ssm", "ssh"], "ssm").as_str() {
+        let connection = match a.choice("connection", &["ssm", "ssh"], "ssm") {
             "ssh" => Connection::Ssh,
             _ => Connection::Ssm,
         };
@@ -145,7 +145,7 @@ impl Environment {
             if s.chars().count() > 200 {
                 a.invalid(span, "description", "Cloud9 descriptions are at most 200 characters", None);
             }
-            s.to_string()
+            s
         });
         let mut rules = Vec::new();
         let mut installs = Vec::new();
@@ -204,7 +204,7 @@ impl Environment {
     pub fn fields(&self) -> FieldList<'_, 16> {
         [
             ("auto_stop", Field::Value(self.auto_stop.map_or(Value::Null, |m| Value::Duration(m * 60)))),
-            ("connection", Field::Str(self.connection_name())),
+            ("connection", Field::Word(self.connection_name())),
             ("description", Field::opt(&self.description)),
             ("image", Field::Str(&self.image)),
             (
@@ -217,7 +217,7 @@ impl Environment {
             ),
             ("installs", Field::decls(&self.installs, Decl::Install)),
             ("instance_type", Field::Str(&self.instance_type)),
-            ("kind", Field::Str(self.kind_name())),
+            ("kind", Field::Word(self.kind_name())),
             ("managed_credentials", Field::Value(Value::Bool(self.managed_credentials))),
             ("name", Field::Str(&self.name)),
             ("role", Field::opt(&self.role)),
@@ -258,11 +258,11 @@ fn auto_stop_minutes(a: &mut Attrs, kind: EnvKind, secs: i64, span: Span) -> Opt
 }
 
 /// `role = "name"` or `role = some_role_declaration`.
-fn role_name(a: &mut Attrs) -> Option<String> {
+fn role_name(a: &mut Attrs) -> Option<Rc<str>> {
     let attr = a.get("role")?.clone();
     match &attr.value {
         Value::Decl(Decl::Role(r)) => Some(r.name.clone()),
-        Value::Str(_) => a.string("role").map(|(s, _)| s.to_string()),
+        Value::Str(_) => a.string("role").map(|(s, _)| s),
         Value::Null => None,
         other => {
             let kind = crate::diag::ErrorKind::Type {
@@ -282,7 +282,7 @@ fn imds(a: &mut Attrs) -> Imds {
     };
     a.known_keys("imds", &rec, span, &["tokens", "hop_limit", "reason"]);
     match rec.get("tokens") {
-        Some(Value::Str(s)) if s.as_ref() == "required" || s.as_ref() == "optional" => imds.tokens = s.to_string(),
+        Some(Value::Str(s)) if s.as_ref() == "required" || s.as_ref() == "optional" => imds.tokens = s.clone(),
         Some(other) => a.invalid(
             span,
             "imds.tokens",
@@ -299,7 +299,7 @@ fn imds(a: &mut Attrs) -> Imds {
         None => {}
     }
     match rec.get("reason") {
-        Some(Value::Str(s)) => imds.reason = Some(s.to_string()),
+        Some(Value::Str(s)) => imds.reason = Some(s.clone()),
         Some(other) => a.invalid(span, "imds.reason", format!("{} is not a string", other.to_kenv()), None),
         None => {}
     }

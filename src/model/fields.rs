@@ -17,18 +17,20 @@ pub type FieldList<'a, const N: usize> = [(&'static str, Field<'a>); N];
 pub enum Field<'a> {
     /// Null, booleans, numbers and durations: values that cost nothing to make.
     Value(Value),
-    Str(&'a str),
-    OptStr(Option<&'a str>),
-    Strs(&'a [String]),
-    StrMap(&'a BTreeMap<String, String>),
-    ValueMap(&'a BTreeMap<String, Value>),
+    /// A fixed word, such as a kind or a direction.
+    Word(&'static str),
+    Str(&'a Rc<str>),
+    OptStr(Option<&'a Rc<str>>),
+    Strs(&'a [Rc<str>]),
+    StrMap(&'a BTreeMap<Rc<str>, Rc<str>>),
+    ValueMap(&'a BTreeMap<Rc<str>, Value>),
     Record(Vec<(&'static str, Field<'a>)>),
     Decls(Vec<Decl>),
 }
 
 impl<'a> Field<'a> {
-    pub fn opt(s: &'a Option<String>) -> Field<'a> {
-        Field::OptStr(s.as_deref())
+    pub fn opt(s: &'a Option<Rc<str>>) -> Field<'a> {
+        Field::OptStr(s.as_ref())
     }
 
     pub fn decls<T>(items: &[Rc<T>], decl: fn(Rc<T>) -> Decl) -> Field<'a> {
@@ -38,13 +40,12 @@ impl<'a> Field<'a> {
     pub fn to_value(&self) -> Value {
         match self {
             Field::Value(v) => v.clone(),
-            Field::Str(s) => Value::str(s),
-            Field::OptStr(s) => s.map_or(Value::Null, Value::str),
-            Field::Strs(items) => Value::list(items.iter().map(|s| Value::str(s)).collect()),
-            Field::StrMap(map) => {
-                Value::record(map.iter().map(|(k, v)| (Rc::from(k.as_str()), Value::str(v))).collect())
-            }
-            Field::ValueMap(map) => Value::record(map.iter().map(|(k, v)| (Rc::from(k.as_str()), v.clone())).collect()),
+            Field::Word(s) => Value::str(s),
+            Field::Str(s) => Value::Str(Rc::clone(s)),
+            Field::OptStr(s) => s.map_or(Value::Null, |s| Value::Str(s.clone())),
+            Field::Strs(items) => Value::list(items.iter().map(|s| Value::Str(s.clone())).collect()),
+            Field::StrMap(map) => Value::record(map.iter().map(|(k, v)| (k.clone(), Value::Str(v.clone()))).collect()),
+            Field::ValueMap(map) => Value::record(map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
             Field::Record(fields) => record_of(fields),
             Field::Decls(items) => Value::list(items.iter().cloned().map(Value::Decl).collect()),
         }
@@ -74,6 +75,7 @@ impl Serialize for Field<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Field::Value(v) => v.serialize(s),
+            Field::Word(text) => s.serialize_str(text),
             Field::Str(text) => s.serialize_str(text),
             Field::OptStr(None) => s.serialize_unit(),
             Field::OptStr(Some(text)) => s.serialize_str(text),

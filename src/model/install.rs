@@ -2,6 +2,7 @@
 //! with the script (or commands, or a pinned URL) and how to run it.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use crate::diag::{suggest, Diag, ErrorKind};
 use crate::eval::{Record, Value};
@@ -18,27 +19,27 @@ pub const DEFAULT_TIMEOUT: i64 = 600;
 
 #[derive(Debug, Clone)]
 pub struct InstallStep {
-    pub name: String,
+    pub name: Rc<str>,
     /// The shell script to run (from `script`, or `commands` joined by newlines).
-    pub script: Option<String>,
+    pub script: Option<Rc<str>>,
     /// A script fetched from a URL instead, pinned by `sha256`.
-    pub url: Option<String>,
-    pub sha256: Option<String>,
+    pub url: Option<Rc<str>>,
+    pub sha256: Option<Rc<str>>,
     /// Skip the step when this path exists.
-    pub creates: Option<String>,
+    pub creates: Option<Rc<str>>,
     /// Skip the step when this command succeeds.
-    pub unless: Option<String>,
+    pub unless: Option<Rc<str>>,
     /// Seconds.
     pub timeout: i64,
-    pub user: Option<String>,
-    pub dir: Option<String>,
+    pub user: Option<Rc<str>>,
+    pub dir: Option<Rc<str>>,
     /// Environment variables for the step; values may be secrets (strings or secret values).
-    pub env: BTreeMap<String, Value>,
+    pub env: BTreeMap<Rc<str>, Value>,
     pub span: Span,
 }
 
 impl InstallStep {
-    pub fn build(name: String, value: Spanned<Value>, span: Span, errors: &mut Vec<Diag>) -> InstallStep {
+    pub fn build(name: Rc<str>, value: Spanned<Value>, span: Span, errors: &mut Vec<Diag>) -> InstallStep {
         let mut step = InstallStep {
             name,
             script: None,
@@ -58,7 +59,7 @@ impl InstallStep {
         };
         let rec = match &value.node {
             Value::Str(s) => {
-                step.script = Some(s.to_string());
+                step.script = Some(s.clone());
                 return step;
             }
             Value::Record(r) => r.clone(),
@@ -84,9 +85,9 @@ impl InstallStep {
                 err(format!("unknown key `{key}`"), Some(help));
             }
         }
-        let mut text = |key: &str| -> Option<String> {
+        let mut text = |key: &str| -> Option<Rc<str>> {
             match rec.get(key)? {
-                Value::Str(s) => Some(s.to_string()),
+                Value::Str(s) => Some(s.clone()),
                 Value::Null => None,
                 Value::Secret(_) => {
                     err(format!("`{key}` cannot be a secret"), Some(SECRET_HELP.into()));
@@ -111,7 +112,7 @@ impl InstallStep {
             err("give exactly one of `script`, `commands` or `url`".into(), None);
         }
         if let Some(cmds) = commands {
-            step.script = Some(cmds.join("\n") + "\n");
+            step.script = Some(Rc::from(cmds.join("\n") + "\n"));
         }
         match (&step.url, &step.sha256) {
             (Some(_), None) => err(
@@ -153,7 +154,7 @@ impl InstallStep {
 
 const SECRET_HELP: &str = "pass secrets to the step in `env: { NAME: secret(\"…\") }` and read them as $NAME";
 
-fn commands(rec: &Record, err: &mut impl FnMut(String, Option<String>)) -> Option<Vec<String>> {
+fn commands(rec: &Record, err: &mut impl FnMut(String, Option<String>)) -> Option<Vec<Rc<str>>> {
     let value = rec.get("commands")?;
     match string_items(value) {
         Ok(items) => Some(items),
@@ -164,7 +165,7 @@ fn commands(rec: &Record, err: &mut impl FnMut(String, Option<String>)) -> Optio
     }
 }
 
-fn env_vars(value: &Value, err: &mut impl FnMut(String, Option<String>)) -> BTreeMap<String, Value> {
+fn env_vars(value: &Value, err: &mut impl FnMut(String, Option<String>)) -> BTreeMap<Rc<str>, Value> {
     let Value::Record(rec) = value else {
         err(format!("`env` must be a record, found {}", value.type_name()), None);
         return BTreeMap::new();
@@ -179,12 +180,12 @@ fn env_vars(value: &Value, err: &mut impl FnMut(String, Option<String>)) -> BTre
         match v {
             Value::Str(_) | Value::Secret(_) => {}
             Value::Int(_) | Value::Bool(_) => {
-                out.insert(k.to_string(), Value::str(&v.to_text()));
+                out.insert(k.clone(), Value::str(&v.to_text()));
                 continue;
             }
             other => err(format!("`env.{k}` must be a string or a secret, found {}", other.type_name()), None),
         }
-        out.insert(k.to_string(), v.clone());
+        out.insert(k.clone(), v.clone());
     }
     out
 }

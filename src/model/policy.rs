@@ -20,11 +20,11 @@ pub enum PolicySeverity {
 }
 
 pub struct Policy {
-    pub name: String,
+    pub name: Rc<str>,
     pub severity: PolicySeverity,
     /// What to fix, shown with each violation that brings no message of its own.
-    pub message: String,
-    pub description: Option<String>,
+    pub message: Rc<str>,
+    pub description: Option<Rc<str>>,
     /// A function from the desired state to a list of violations.
     pub check: Value,
     /// The body it was built from, for `with`.
@@ -33,13 +33,13 @@ pub struct Policy {
 }
 
 impl Policy {
-    pub fn build(name: String, a: &mut Attrs, _children: Vec<Decl>) -> Policy {
-        let severity = match a.choice("severity", &["error", "warning"], "error").as_str() {
+    pub fn build(name: Rc<str>, a: &mut Attrs, _children: Vec<Decl>) -> Policy {
+        let severity = match a.choice("severity", &["error", "warning"], "error") {
             "warning" => PolicySeverity::Warning,
             _ => PolicySeverity::Error,
         };
-        let message = a.required_string("message", "\"what to fix\"").map_or_else(String::new, |(s, _)| s.to_string());
-        let description = a.string("description").map(|(s, _)| s.to_string());
+        let message = a.required_string("message", "\"what to fix\"").map_or_else(|| Rc::from(""), |(s, _)| s);
+        let description = a.string("description").map(|(s, _)| s);
         let check = match a.get("check").cloned() {
             Some(attr) if matches!(attr.value, Value::Func(_) | Value::Builtin(_)) => attr.value,
             Some(attr) => {
@@ -70,7 +70,7 @@ impl Policy {
             ("description", Field::opt(&self.description)),
             ("message", Field::Str(&self.message)),
             ("name", Field::Str(&self.name)),
-            ("severity", Field::Str(self.severity_name())),
+            ("severity", Field::Word(self.severity_name())),
         ]
     }
 }

@@ -15,14 +15,14 @@ pub const ATTRS: &[&str] = &["trust", "managed", "description"];
 
 #[derive(Debug, Clone)]
 pub struct Role {
-    pub name: String,
+    pub name: Rc<str>,
     /// Principals allowed to assume the role (`ec2.amazonaws.com`, …).
-    pub trust: Vec<String>,
+    pub trust: Vec<Rc<str>>,
     /// Managed policy ARNs to attach.
-    pub managed: Vec<String>,
+    pub managed: Vec<Rc<str>>,
     pub statements: Vec<Rc<Allow>>,
     pub suppressions: Vec<Rc<Suppression>>,
-    pub description: Option<String>,
+    pub description: Option<Rc<str>>,
     /// The body it was built from, for `with`.
     pub body: Rc<super::DeclBody>,
     pub span: Span,
@@ -31,13 +31,13 @@ pub struct Role {
 /// `allow ACTIONS on RESOURCES`: one statement of the role's inline policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Allow {
-    pub actions: Vec<String>,
-    pub resources: Vec<String>,
+    pub actions: Vec<Rc<str>>,
+    pub resources: Vec<Rc<str>>,
     pub span: Span,
 }
 
 impl Role {
-    pub fn build(name: String, a: &mut Attrs, children: Vec<Decl>) -> Role {
+    pub fn build(name: Rc<str>, a: &mut Attrs, children: Vec<Decl>) -> Role {
         if let Err(e) = validate::role_name(&name) {
             a.invalid(a.span, "role name", e, None);
         }
@@ -46,7 +46,7 @@ impl Role {
         }
         let trust = checked_list(a, "trust", validate::trust_principal);
         let managed = checked_list(a, "managed", validate::policy_arn);
-        let description = a.string("description").map(|(s, _)| s.to_string());
+        let description = a.string("description").map(|(s, _)| s);
         let mut statements = Vec::new();
         let mut suppressions = Vec::new();
         for child in children {
@@ -71,7 +71,7 @@ impl Role {
     }
 }
 
-fn checked_list(a: &mut Attrs, name: &str, check: fn(&str) -> Result<(), String>) -> Vec<String> {
+fn checked_list(a: &mut Attrs, name: &str, check: fn(&str) -> Result<(), String>) -> Vec<Rc<str>> {
     let items = a.strings(name);
     for item in &items {
         if let Err(e) = check(item) {
@@ -98,7 +98,7 @@ fn checked_items(
     what: &str,
     check: fn(&str) -> Result<(), String>,
     errors: &mut Vec<Diag>,
-) -> Vec<String> {
+) -> Vec<Rc<str>> {
     let items = match string_items(&v.node) {
         Ok(items) => items,
         Err(found) => {

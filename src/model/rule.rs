@@ -4,6 +4,7 @@ use crate::diag::{suggest, Diag, ErrorKind};
 use crate::eval::Value;
 use crate::source::{Span, Spanned};
 use crate::syntax::ast::{Direction, Name};
+use std::rc::Rc;
 
 use super::attrs::string_items;
 use super::validate::{self, IpVersion};
@@ -63,8 +64,8 @@ pub struct Rule {
     pub from_port: i32,
     pub to_port: i32,
     /// CIDR blocks and security group ids, as written.
-    pub peers: Vec<String>,
-    pub description: Option<String>,
+    pub peers: Vec<Rc<str>>,
+    pub description: Option<Rc<str>>,
     pub span: Span,
 }
 
@@ -160,7 +161,7 @@ impl Rule {
                 if let Err(detail) = validate::rule_description(s) {
                     errors.push(Diag::new(ErrorKind::Invalid { what: "description".into(), detail }, d.span));
                 }
-                Some(s.to_string())
+                Some(s.clone())
             }
             other => {
                 let kind = ErrorKind::Type { expected: "a string".into(), found: other.type_name().into() };
@@ -190,10 +191,10 @@ impl Rule {
     pub fn fields(&self) -> FieldList<'_, 6> {
         [
             ("description", Field::opt(&self.description)),
-            ("direction", Field::Str(self.direction_name())),
+            ("direction", Field::Word(self.direction_name())),
             ("from_port", Field::Value(Value::Int(self.from_port.into()))),
             ("peers", Field::Strs(&self.peers)),
-            ("protocol", Field::Str(self.protocol.name())),
+            ("protocol", Field::Word(self.protocol.name())),
             ("to_port", Field::Value(Value::Int(self.to_port.into()))),
         ]
     }

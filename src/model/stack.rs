@@ -36,11 +36,11 @@ impl DesiredState {
 
     /// Checks across declarations; each problem is pushed to `errors`.
     pub fn validate(&self, errors: &mut Vec<Diag>) {
-        unique("environment", self.environments.iter().map(|e| (e.name.as_str(), e.span)), errors);
-        unique("role", self.roles.iter().map(|r| (r.name.as_str(), r.span)), errors);
-        unique("policy", self.policies.iter().map(|p| (p.name.as_str(), p.span)), errors);
+        unique("environment", self.environments.iter().map(|e| (&*e.name, e.span)), errors);
+        unique("role", self.roles.iter().map(|r| (&*r.name, r.span)), errors);
+        unique("policy", self.policies.iter().map(|p| (&*p.name, p.span)), errors);
         for env in &self.environments {
-            unique("install step", env.installs.iter().map(|i| (i.name.as_str(), i.span)), errors);
+            unique("install step", env.installs.iter().map(|i| (&*i.name, i.span)), errors);
             for (i, rule) in env.rules.iter().enumerate() {
                 let same = |r: &&Rc<super::Rule>| {
                     r.direction == rule.direction
@@ -67,7 +67,7 @@ impl DesiredState {
                 if !self.roles.iter().any(|r| &r.name == role) {
                     let kind =
                         ErrorKind::Invalid { what: "role".into(), detail: format!("no role `{role}` is declared") };
-                    let help = suggest(role, self.roles.iter().map(|r| r.name.as_str())).unwrap_or_else(|| {
+                    let help = suggest(role, self.roles.iter().map(|r| &*r.name)).unwrap_or_else(|| {
                         format!("declare it: `role \"{role}\" {{ trust = [\"ec2.amazonaws.com\"] }}`")
                     });
                     errors.push(Diag::new(kind, env.span_of("role")).help(help));

@@ -193,7 +193,7 @@ pub fn tag(key: &str, value: &str) -> Result<(), String> {
     if key.is_empty() || key.chars().count() > 128 {
         return Err(format!("tag key `{key}` must be 1–128 characters"));
     }
-    if key.to_ascii_lowercase().starts_with("aws:") {
+    if key.get(..4).is_some_and(|prefix| prefix.eq_ignore_ascii_case("aws:")) {
         return Err(format!("tag key `{key}`: the `aws:` prefix is reserved for AWS"));
     }
     if value.chars().count() > 256 {

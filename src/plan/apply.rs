@@ -5,6 +5,7 @@
 //! tokens derived from the declaration, and plan finds half-made resources by their tags.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -147,7 +148,7 @@ fn converge_role(ctx: &mut Ctx, role: &Role, live: Option<&LiveRole>) -> Result<
     let aws = ctx.aws;
     let path = role_path(ctx.stack);
     let tags = ctx.tags(&super::role_address(&role.name));
-    let mut trust = role.trust.clone();
+    let mut trust: Vec<String> = role.trust.iter().map(|t| t.to_string()).collect();
     trust.sort();
     match live {
         None => aws.create_role(&role.name, &path, &trust, &tags)?,
@@ -162,13 +163,13 @@ fn converge_role(ctx: &mut Ctx, role: &Role, live: Option<&LiveRole>) -> Result<
         }
     }
     let attached = live.map(|l| l.managed.clone()).unwrap_or_default();
-    for arn in role.managed.iter().filter(|a| !attached.contains(a)) {
+    for arn in role.managed.iter().filter(|a| !attached.iter().any(|b| **b == ***a)) {
         aws.attach_policy(&role.name, arn)?;
     }
-    for arn in attached.iter().filter(|a| !role.managed.contains(a)) {
+    for arn in attached.iter().filter(|a| !role.managed.iter().any(|b| **b == ***a)) {
         aws.detach_policy(&role.name, arn)?;
     }
-    if !live.is_some_and(|l| l.instance_profiles.contains(&role.name)) {
+    if !live.is_some_and(|l| l.instance_profiles.iter().any(|p| *p == *role.name)) {
         aws.create_instance_profile(&role.name, &path, &tags)?;
     }
     Ok(())
@@ -191,16 +192,16 @@ fn token(stack: &str, env: &Environment) -> String {
 }
 
 fn env_tags(ctx: &Ctx, env: &Environment) -> BTreeMap<String, String> {
-    let mut tags = env.tags.clone();
+    let mut tags: BTreeMap<String, String> = env.tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     tags.extend(ctx.tags(&env_address(&env.name)));
-    tags.insert(TAG_IMAGE.into(), env.image.clone());
+    tags.insert(TAG_IMAGE.into(), env.image.to_string());
     match env.kind {
         EnvKind::Cloud9 => {
             tags.insert(TAG_AUTO_STOP.into(), env.auto_stop.map_or("never".into(), |m| m.to_string()));
         }
         EnvKind::Ec2 => {
             tags.insert(TAG_CONNECTION.into(), env.connection_name().into());
-            tags.insert("Name".into(), env.name.clone());
+            tags.insert("Name".into(), env.name.to_string());
         }
     }
     tags
@@ -263,7 +264,7 @@ fn wait_ready(ctx: &mut Ctx, env: &Environment, id: &str) -> Result<LiveEnv, Aws
             };
             let secs = started.elapsed().as_secs_f64();
             (ctx.progress)(&format!("  {} ready after {secs:.1} s", env_address(&env.name)));
-            return Ok(LiveEnv { name: env.name.clone(), instance, cloud9 });
+            return Ok(LiveEnv { name: env.name.to_string(), instance, cloud9 });
         }
         if started.elapsed() > READY_WAIT {
             return Err(AwsError::local(format!(
@@ -282,17 +283,18 @@ fn converge_env(ctx: &mut Ctx, env: &Environment, live: &LiveEnv) -> Result<(), 
     let i = &live.instance;
     if let Some(c9) = &live.cloud9 {
         let amtc = (c9.managed_credentials_on() != env.managed_credentials).then_some(env.managed_credentials);
-        let description = (c9.description != env.description).then(|| env.description.clone().unwrap_or_default());
+        let description = (c9.description.as_deref() != env.description.as_deref())
+            .then(|| env.description.as_deref().unwrap_or_default().to_string());
         if amtc.is_some() || description.is_some() {
             aws.cloud9_update(&c9.id, amtc, description.as_deref())?;
         }
     }
     if let Some(role) = &env.role {
-        if i.instance_profile.as_deref().and_then(|a| a.rsplit('/').next()) != Some(role.as_str()) {
+        if i.instance_profile.as_deref().and_then(|a| a.rsplit('/').next()) != Some(&**role) {
             aws.set_instance_profile(&i.id, role)?;
         }
     }
-    if i.metadata.tokens != env.imds.tokens || i.metadata.hop_limit != env.imds.hop_limit {
+    if *i.metadata.tokens != *env.imds.tokens || i.metadata.hop_limit != env.imds.hop_limit {
         aws.set_metadata_options(&i.id, &env.imds.tokens, env.imds.hop_limit)?;
     }
     let want = env_tags(ctx, env);
@@ -348,9 +350,9 @@ fn converge_group(ctx: &mut Ctx, env: &Environment, live: Option<&GroupInfo>) ->
     attach(aws, instance, &group.id, &env.security_groups)
 }
 
-fn attach(aws: &Aws, instance: &InstanceInfo, group: &str, extra: &[String]) -> Result<(), AwsError> {
+fn attach(aws: &Aws, instance: &InstanceInfo, group: &str, extra: &[Rc<str>]) -> Result<(), AwsError> {
     let mut groups = instance.security_groups.clone();
-    for g in std::iter::once(group).chain(extra.iter().map(String::as_str)) {
+    for g in std::iter::once(group).chain(extra.iter().map(|e| &**e)) {
         if !groups.iter().any(|have| have == g) {
             groups.push(g.to_string());
         }

@@ -17,22 +17,22 @@ use super::{TAG_ADDRESS, TAG_AUTO_STOP, TAG_CONNECTION, TAG_IMAGE};
 pub fn changes(state: &DesiredState, live: &LiveState, scripts: &Scripts) -> Vec<Change> {
     let mut out = Vec::new();
     for role in &state.roles {
-        let found = live.roles.iter().find(|r| r.name == role.name);
+        let found = live.roles.iter().find(|r| *r.name == *role.name);
         out.extend(role_change(Some(role), found));
     }
     let mut replaced = Vec::new();
     for env in &state.environments {
-        let found = live.envs.iter().find(|e| e.name == env.name);
+        let found = live.envs.iter().find(|e| *e.name == *env.name);
         if let Some(change) = env_change(Some(env), found) {
             if change.action != Action::Update {
-                replaced.push(env.name.clone());
+                replaced.push(env.name.to_string());
             }
             out.push(change);
         }
     }
     for env in &state.environments {
         let found = live.groups.iter().find(|g| g.tags.get(TAG_ADDRESS) == Some(&group_address(&env.name)));
-        let instance = live.envs.iter().find(|e| e.name == env.name && !replaced.contains(&e.name));
+        let instance = live.envs.iter().find(|e| *e.name == *env.name && !replaced.contains(&e.name));
         out.extend(group_change(env, found, instance));
     }
     for ((env, step), script) in scripts {
@@ -40,12 +40,12 @@ pub fn changes(state: &DesiredState, live: &LiveState, scripts: &Scripts) -> Vec
         let span = state
             .environments
             .iter()
-            .find(|e| &e.name == env)
-            .and_then(|e| e.installs.iter().find(|i| &i.name == step))
+            .find(|e| *e.name == **env)
+            .and_then(|e| e.installs.iter().find(|i| *i.name == **step))
             .map(|i| i.span);
         out.extend(install_change(env, step, script, instance, span));
     }
-    let declared = |name: &str| state.environments.iter().any(|e| e.name == name);
+    let declared = |name: &str| state.environments.iter().any(|e| &*e.name == name);
     for env in live.envs.iter().filter(|e| !declared(&e.name)) {
         out.extend(env_change(None, Some(env)));
     }
@@ -61,7 +61,7 @@ pub fn changes(state: &DesiredState, live: &LiveState, scripts: &Scripts) -> Vec
             });
         }
     }
-    for role in live.roles.iter().filter(|r| !state.roles.iter().any(|d| d.name == r.name)) {
+    for role in live.roles.iter().filter(|r| !state.roles.iter().any(|d| *d.name == *r.name)) {
         out.extend(role_change(None, Some(role)));
     }
     out
@@ -77,14 +77,14 @@ fn opt_quoted(s: Option<&str>) -> String {
     s.map_or("null".into(), quoted)
 }
 
-fn list_text(items: &[String]) -> String {
-    let mut sorted = items.to_vec();
+fn list_text<S: AsRef<str>>(items: &[S]) -> String {
+    let mut sorted: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
     sorted.sort();
     format!("[{}]", sorted.iter().map(|s| quoted(s)).collect::<Vec<_>>().join(", "))
 }
 
-fn tags_text(tags: &BTreeMap<String, String>) -> String {
-    Value::record(tags.iter().map(|(k, v)| (k.as_str().into(), Value::str(v))).collect()).to_kenv()
+fn tags_text<S: AsRef<str>>(tags: &BTreeMap<S, S>) -> String {
+    Value::record(tags.iter().map(|(k, v)| (k.as_ref().into(), Value::str(v.as_ref()))).collect()).to_kenv()
 }
 
 /// Attributes that cannot change in place: a different value means a new environment.
@@ -176,7 +176,7 @@ fn compare(
 }
 
 fn env_change(desired: Option<&Rc<Environment>>, live: Option<&LiveEnv>) -> Option<Change> {
-    let name = desired.map(|d| d.name.clone()).or_else(|| live.map(|l| l.name.clone()))?;
+    let name = desired.map(|d| d.name.to_string()).or_else(|| live.map(|l| l.name.clone()))?;
     let want = desired.map(|d| desired_env(d)).unwrap_or_default();
     let (action, diffs) = compare(&want, live.map(live_env).as_ref(), FORCES_REPLACEMENT)?;
     Some(Change {
@@ -298,7 +298,7 @@ fn live_role(r: &LiveRole) -> BTreeMap<&'static str, String> {
 }
 
 fn role_change(desired: Option<&Rc<Role>>, live: Option<&LiveRole>) -> Option<Change> {
-    let name = desired.map(|d| d.name.clone()).or_else(|| live.map(|l| l.name.clone()))?;
+    let name = desired.map(|d| d.name.to_string()).or_else(|| live.map(|l| l.name.clone()))?;
     let want = desired.map(|d| desired_role(d)).unwrap_or_default();
     let (action, diffs) = compare(&want, live.map(live_role).as_ref(), &[])?;
     Some(Change {

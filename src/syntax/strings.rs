@@ -51,22 +51,31 @@ pub fn duration_seconds(text: &str) -> Option<i64> {
 }
 
 /// Renders seconds the way a user writes them: 1800 → `30m`, 5400 → `1h30m`, 0 → `0s`.
-pub fn format_duration(mut secs: i64) -> String {
-    if secs == 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    if secs < 0 {
-        out.push('-');
-        secs = -secs;
-    }
-    for (unit, size) in [("d", 86400), ("h", 3600), ("m", 60), ("s", 1)] {
-        if secs >= size {
-            out.push_str(&format!("{}{unit}", secs / size));
-            secs %= size;
+pub fn format_duration(secs: i64) -> String {
+    DurationText(secs).to_string()
+}
+
+/// A duration in seconds, displayed as `format_duration` renders it, for writing it out without
+/// making a string first.
+pub struct DurationText(pub i64);
+
+impl std::fmt::Display for DurationText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 == 0 {
+            return f.write_str("0s");
         }
+        if self.0 < 0 {
+            f.write_str("-")?;
+        }
+        let mut secs = self.0.unsigned_abs();
+        for (unit, size) in [("d", 86400), ("h", 3600), ("m", 60), ("s", 1)] {
+            if secs >= size {
+                write!(f, "{}{unit}", secs / size)?;
+                secs %= size;
+            }
+        }
+        Ok(())
     }
-    out
 }
 
 /// Multi-line strings: drop the newline after the opening quotes and the indentation common to

@@ -64,7 +64,7 @@ type StepEnv = (Vec<(String, String)>, Vec<String>);
 
 fn environment(interp: &Interp, step: &InstallStep) -> Result<StepEnv> {
     let (mut vars, mut secrets) = (Vec::new(), Vec::new());
-    for (name, value) in &step.env {
+    for (name, value) in step.env.iter() {
         let Value::Secret(secret) = value else {
             vars.push((name.to_string(), value.to_text()));
             continue;

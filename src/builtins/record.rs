@@ -66,12 +66,12 @@ fn items(_: &mut Interp, a: &mut Args) -> Result<Value> {
 }
 
 fn has(_: &mut Interp, a: &mut Args) -> Result<Value> {
-    Ok(Value::Bool(a.record(0)?.contains_key(&*a.str(1)?)))
+    Ok(Value::Bool(a.record(0)?.contains_key(&a.str(1)?)))
 }
 
 fn get(_: &mut Interp, a: &mut Args) -> Result<Value> {
     let rec = a.record(0)?;
-    Ok(rec.get(&*a.str(1)?).cloned().unwrap_or_else(|| a.value(2)))
+    Ok(rec.get(&a.str(1)?).cloned().unwrap_or_else(|| a.value(2)))
 }
 
 fn deep_merge(base: &Record, over: &Record) -> Record {

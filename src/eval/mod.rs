@@ -7,6 +7,7 @@ mod interp;
 mod module;
 mod ops;
 mod policy;
+mod record;
 mod scope;
 mod value;
 

@@ -1,6 +1,5 @@
 //! Runtime values. Cheap to clone: everything large is behind an `Rc`.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::rc::Rc;
 
@@ -12,7 +11,7 @@ use crate::syntax::strings::DurationText;
 
 use super::scope::Scope;
 
-pub type Record = BTreeMap<Rc<str>, Value>;
+pub use super::record::Record;
 
 #[derive(Clone)]
 pub enum Value {

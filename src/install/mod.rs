@@ -81,7 +81,7 @@ pub fn render(step: &InstallStep, body: &str, secrets: Secrets) -> String {
         out.push_str(&format!("mkdir -p {0}\ncd {0}\n", quote(dir)));
     }
     out.push_str(&guard(step));
-    for (name, value) in &step.env {
+    for (name, value) in step.env.iter() {
         match (secrets, value) {
             (Secrets::FromEnvironment, Value::Secret(_)) => {
                 out.push_str(&format!(": \"${{{name}:?set by kenv from a secret}}\"\n"));

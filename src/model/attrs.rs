@@ -1,7 +1,6 @@
 //! Reading a declaration's attributes with type checks. Each problem becomes a diagnostic at the
 //! attribute's value; reading goes on, so that one run reports every bad attribute.
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::diag::{suggest, Diag, ErrorKind};
@@ -178,16 +177,20 @@ impl Attrs<'_> {
         }
     }
 
-    /// A record whose values are text (ints and bools are written as text, as AWS tags are).
-    pub fn string_map(&mut self, name: &str) -> BTreeMap<Rc<str>, Rc<str>> {
+    /// A record whose values are all strings: ints and bools are written as text (as AWS tags
+    /// are); other values are an error and left out. The record as written when it is all text.
+    pub fn string_map(&mut self, name: &str) -> Rc<Record> {
         let Some((rec, span)) = self.record(name) else {
-            return BTreeMap::new();
+            return Rc::default();
         };
-        let mut out = BTreeMap::new();
+        if rec.values().all(|v| matches!(v, Value::Str(_))) {
+            return rec;
+        }
+        let mut out = Record::new();
         for (k, v) in rec.iter() {
             match v {
-                Value::Str(s) => out.insert(k.clone(), s.clone()),
-                Value::Int(_) | Value::Bool(_) => out.insert(k.clone(), Rc::from(v.to_text())),
+                Value::Str(_) => out.insert(k.clone(), v.clone()),
+                Value::Int(_) | Value::Bool(_) => out.insert(k.clone(), Value::str(&v.to_text())),
                 other => {
                     let found = other.type_name().to_string();
                     let diag = Diag::new(ErrorKind::Type { expected: "a string".into(), found }, span)
@@ -197,7 +200,7 @@ impl Attrs<'_> {
                 }
             };
         }
-        out
+        Rc::new(out)
     }
 
     /// Checks a record attribute's keys against the ones it may have.

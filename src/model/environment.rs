@@ -1,9 +1,8 @@
 //! `environment NAME { … }`: a Cloud9 environment or an EC2 instance reached over SSM.
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::eval::Value;
+use crate::eval::{Record, Value};
 use crate::source::Span;
 use crate::syntax::strings::format_duration;
 
@@ -72,7 +71,8 @@ pub struct Environment {
     pub managed_credentials: bool,
     pub role: Option<Rc<str>>,
     pub imds: Imds,
-    pub tags: BTreeMap<Rc<str>, Rc<str>>,
+    /// Text values only (`Attrs::string_map`).
+    pub tags: Rc<Record>,
     pub security_groups: Vec<Rc<str>>,
     pub description: Option<Rc<str>>,
     pub rules: Vec<Rc<Rule>>,
@@ -130,7 +130,8 @@ impl Environment {
         let role = role_name(a);
         let imds = imds(a);
         let tags = a.string_map("tags");
-        for (k, v) in &tags {
+        for (k, v) in tags.iter() {
+            let Value::Str(v) = v else { continue };
             if let Err(e) = validate::tag(k, v) {
                 a.invalid(a.span_of("tags"), "tag", e, None);
             }
@@ -209,7 +210,7 @@ impl Environment {
             ("image", Field::Str(&self.image)),
             (
                 "imds",
-                Field::Record(vec![
+                Field::Fields(vec![
                     ("hop_limit", Field::Value(Value::Int(self.imds.hop_limit))),
                     ("reason", Field::opt(&self.imds.reason)),
                     ("tokens", Field::Str(&self.imds.tokens)),
@@ -225,7 +226,7 @@ impl Environment {
             ("security_groups", Field::Strs(&self.security_groups)),
             ("subnet", Field::Str(&self.subnet)),
             ("suppressions", Field::decls(&self.suppressions, Decl::Suppress)),
-            ("tags", Field::StrMap(&self.tags)),
+            ("tags", Field::Record(&self.tags)),
         ]
     }
 

@@ -2,12 +2,11 @@
 //! them; JSON output streams them as they are. Building a record of values only to print it and
 //! drop it was most of the time `kenv eval --json` spent on output (70 allocations an environment).
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use crate::eval::Value;
+use crate::eval::{Record, Value};
 
 use super::Decl;
 
@@ -22,9 +21,8 @@ pub enum Field<'a> {
     Str(&'a Rc<str>),
     OptStr(Option<&'a Rc<str>>),
     Strs(&'a [Rc<str>]),
-    StrMap(&'a BTreeMap<Rc<str>, Rc<str>>),
-    ValueMap(&'a BTreeMap<Rc<str>, Value>),
-    Record(Vec<(&'static str, Field<'a>)>),
+    Record(&'a Rc<Record>),
+    Fields(Vec<(&'static str, Field<'a>)>),
     Decls(Vec<Decl>),
 }
 
@@ -44,9 +42,8 @@ impl<'a> Field<'a> {
             Field::Str(s) => Value::Str(Rc::clone(s)),
             Field::OptStr(s) => s.map_or(Value::Null, |s| Value::Str(s.clone())),
             Field::Strs(items) => Value::list(items.iter().map(|s| Value::Str(s.clone())).collect()),
-            Field::StrMap(map) => Value::record(map.iter().map(|(k, v)| (k.clone(), Value::Str(v.clone()))).collect()),
-            Field::ValueMap(map) => Value::record(map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
-            Field::Record(fields) => record_of(fields),
+            Field::Record(rec) => Value::Record(Rc::clone(rec)),
+            Field::Fields(fields) => record_of(fields),
             Field::Decls(items) => Value::list(items.iter().cloned().map(Value::Decl).collect()),
         }
     }
@@ -80,9 +77,8 @@ impl Serialize for Field<'_> {
             Field::OptStr(None) => s.serialize_unit(),
             Field::OptStr(Some(text)) => s.serialize_str(text),
             Field::Strs(items) => s.collect_seq(items.iter()),
-            Field::StrMap(map) => s.collect_map(map.iter()),
-            Field::ValueMap(map) => s.collect_map(map.iter()),
-            Field::Record(fields) => serialize_fields(fields, s),
+            Field::Record(rec) => s.collect_map(rec.iter()),
+            Field::Fields(fields) => serialize_fields(fields, s),
             Field::Decls(items) => {
                 let mut seq = s.serialize_seq(Some(items.len()))?;
                 for item in items {

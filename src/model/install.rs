@@ -1,7 +1,6 @@
 //! `install NAME = …`: a setup step run on the environment. The value is a script, or a record
 //! with the script (or commands, or a pinned URL) and how to run it.
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::diag::{suggest, Diag, ErrorKind};
@@ -34,7 +33,7 @@ pub struct InstallStep {
     pub user: Option<Rc<str>>,
     pub dir: Option<Rc<str>>,
     /// Environment variables for the step; values may be secrets (strings or secret values).
-    pub env: BTreeMap<Rc<str>, Value>,
+    pub env: Rc<Record>,
     pub span: Span,
 }
 
@@ -50,7 +49,7 @@ impl InstallStep {
             timeout: DEFAULT_TIMEOUT,
             user: None,
             dir: None,
-            env: BTreeMap::new(),
+            env: Rc::default(),
             span,
         };
         let at = value.span;
@@ -131,7 +130,7 @@ impl InstallStep {
             None => {}
         }
         if let Some(env) = rec.get("env") {
-            step.env = env_vars(env, &mut err);
+            step.env = Rc::new(env_vars(env, &mut err));
         }
         step
     }
@@ -140,7 +139,7 @@ impl InstallStep {
         [
             ("creates", Field::opt(&self.creates)),
             ("dir", Field::opt(&self.dir)),
-            ("env", Field::ValueMap(&self.env)),
+            ("env", Field::Record(&self.env)),
             ("name", Field::Str(&self.name)),
             ("script", Field::opt(&self.script)),
             ("sha256", Field::opt(&self.sha256)),
@@ -165,12 +164,12 @@ fn commands(rec: &Record, err: &mut impl FnMut(String, Option<String>)) -> Optio
     }
 }
 
-fn env_vars(value: &Value, err: &mut impl FnMut(String, Option<String>)) -> BTreeMap<Rc<str>, Value> {
+fn env_vars(value: &Value, err: &mut impl FnMut(String, Option<String>)) -> Record {
     let Value::Record(rec) = value else {
         err(format!("`env` must be a record, found {}", value.type_name()), None);
-        return BTreeMap::new();
+        return Record::new();
     };
-    let mut out = BTreeMap::new();
+    let mut out = Record::new();
     for (k, v) in rec.iter() {
         let valid_name = k.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
             && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');

@@ -192,7 +192,7 @@ fn token(stack: &str, env: &Environment) -> String {
 }
 
 fn env_tags(ctx: &Ctx, env: &Environment) -> BTreeMap<String, String> {
-    let mut tags: BTreeMap<String, String> = env.tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut tags: BTreeMap<String, String> = env.tags.iter().map(|(k, v)| (k.to_string(), v.to_text())).collect();
     tags.extend(ctx.tags(&env_address(&env.name)));
     tags.insert(TAG_IMAGE.into(), env.image.to_string());
     match env.kind {

@@ -100,7 +100,7 @@ fn desired_env(e: &Environment) -> BTreeMap<&'static str, String> {
         ("role", opt_quoted(e.role.as_deref())),
         ("imds.tokens", quoted(&e.imds.tokens)),
         ("imds.hop_limit", e.imds.hop_limit.to_string()),
-        ("tags", tags_text(&e.tags)),
+        ("tags", Value::Record(e.tags.clone()).to_kenv()),
     ]);
     if e.kind == EnvKind::Cloud9 {
         a.insert("auto_stop", e.auto_stop_text());

@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::eval::{Record, Value};
 
@@ -38,7 +38,7 @@ impl<'a> Field<'a> {
     pub fn to_value(&self) -> Value {
         match self {
             Field::Value(v) => v.clone(),
-            Field::Word(s) => Value::str(s),
+            Field::Word(s) => Value::Str(super::field_name(s)),
             Field::Str(s) => Value::Str(Rc::clone(s)),
             Field::OptStr(s) => s.map_or(Value::Null, |s| Value::Str(s.clone())),
             Field::Strs(items) => Value::list(items.iter().map(|s| Value::Str(s.clone())).collect()),
@@ -79,13 +79,7 @@ impl Serialize for Field<'_> {
             Field::Strs(items) => s.collect_seq(items.iter()),
             Field::Record(rec) => s.collect_map(rec.iter()),
             Field::Fields(fields) => serialize_fields(fields, s),
-            Field::Decls(items) => {
-                let mut seq = s.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    seq.serialize_element(item)?;
-                }
-                seq.end()
-            }
+            Field::Decls(items) => s.collect_seq(items),
         }
     }
 }

@@ -226,9 +226,10 @@ impl Interp {
         Ok(Value::Decl(self.build_decl(kind, decl_name, head, decl.attrs, decl.children)))
     }
 
-    /// Builds a declaration from its body's attributes and children, keeping them for `with`.
+    /// Builds a declaration from its body's attributes and children, keeping the attributes for
+    /// `with`.
     fn build_decl(&mut self, kind: DeclKind, name: Rc<str>, head: Span, attrs: Vec<Attr>, children: Vec<Decl>) -> Decl {
-        let body = Rc::new(model::DeclBody { attrs, children: children.clone() });
+        let body = Rc::new(model::DeclBody { attrs });
         let mut a = Attrs {
             decl: format!("{} `{name}`", kind.keyword()),
             span: head,
@@ -253,10 +254,10 @@ impl Interp {
     /// of the same names, and the block's rules, steps, statements or suppressions added.
     pub(super) fn eval_with(&mut self, base: &Expr, block: &Block, scope: &Scope) -> Result<Value> {
         let v = self.eval(base, scope)?;
-        let (kind, name, body, head) = match &v {
-            Value::Decl(Decl::Env(e)) => (DeclKind::Environment, e.name.clone(), e.body.clone(), e.span),
-            Value::Decl(Decl::Role(r)) => (DeclKind::Role, r.name.clone(), r.body.clone(), r.span),
-            Value::Decl(Decl::Policy(p)) => (DeclKind::Policy, p.name.clone(), p.body.clone(), p.span),
+        let (kind, name, body, head, children) = match &v {
+            Value::Decl(Decl::Env(e)) => (DeclKind::Environment, e.name.clone(), e.body.clone(), e.span, e.children()),
+            Value::Decl(Decl::Role(r)) => (DeclKind::Role, r.name.clone(), r.body.clone(), r.span, r.children()),
+            Value::Decl(Decl::Policy(p)) => (DeclKind::Policy, p.name.clone(), p.body.clone(), p.span, Vec::new()),
             other => {
                 return Diag::new(
                     ErrorKind::Type {
@@ -275,7 +276,7 @@ impl Interp {
         let mut attrs: Vec<Attr> =
             body.attrs.iter().filter(|a| !over.attrs.iter().any(|o| o.name.node == a.name.node)).cloned().collect();
         attrs.extend(over.attrs);
-        let children = body.children.iter().cloned().chain(over.children).collect();
+        let children = children.into_iter().chain(over.children).collect();
         Ok(Value::Decl(self.build_decl(kind, name, head, attrs, children)))
     }
 

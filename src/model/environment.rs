@@ -230,6 +230,13 @@ impl Environment {
         ]
     }
 
+    /// The rules, install steps and suppressions, as the declarations they were made from.
+    pub fn children(&self) -> Vec<Decl> {
+        let rules = self.rules.iter().cloned().map(Decl::Rule);
+        let installs = self.installs.iter().cloned().map(Decl::Install);
+        rules.chain(installs).chain(self.suppressions.iter().cloned().map(Decl::Suppress)).collect()
+    }
+
     /// One line for summaries: `cloud9 t3.medium amazonlinux-2023-x86_64, auto-stop 30m`.
     pub fn auto_stop_text(&self) -> String {
         self.auto_stop.map_or("never".into(), |m| format_duration(m * 60))

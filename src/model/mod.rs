@@ -29,18 +29,18 @@ pub use suppress::Suppression;
 use crate::eval::Value;
 use crate::source::Span;
 
-/// What a declaration's body set: its attributes and children, kept so that `decl with { … }`
-/// can rebuild the declaration with some of them replaced.
+/// The attributes a declaration's body set, kept so that `decl with { … }` can rebuild the
+/// declaration with some of them replaced. (Its children, the rules, steps, statements and
+/// suppressions, are the declaration's own: `children()`.)
 #[derive(Default, Clone)]
 pub struct DeclBody {
     pub attrs: Vec<Attr>,
-    pub children: Vec<Decl>,
 }
 
 impl std::fmt::Debug for DeclBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<&str> = self.attrs.iter().map(|a| &*a.name.node).collect();
-        write!(f, "DeclBody {{ attrs: {names:?}, children: {} }}", self.children.len())
+        write!(f, "DeclBody {{ attrs: {names:?} }}")
     }
 }
 

@@ -59,6 +59,12 @@ impl Role {
         Role { name, trust, managed, statements, suppressions, description, body: Rc::default(), span: a.span }
     }
 
+    /// The allow statements and suppressions, as the declarations they were made from.
+    pub fn children(&self) -> Vec<Decl> {
+        let statements = self.statements.iter().cloned().map(Decl::Allow);
+        statements.chain(self.suppressions.iter().cloned().map(Decl::Suppress)).collect()
+    }
+
     pub fn fields(&self) -> FieldList<'_, 6> {
         [
             ("allow", Field::decls(&self.statements, Decl::Allow)),

@@ -75,14 +75,6 @@ impl FromIterator<(Rc<str>, Value)> for Record {
     }
 }
 
-impl IntoIterator for Record {
-    type Item = (Rc<str>, Value);
-    type IntoIter = std::vec::IntoIter<(Rc<str>, Value)>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.fields.into_iter()
-    }
-}
-
 impl<'a> IntoIterator for &'a Record {
     type Item = (&'a Rc<str>, &'a Value);
     type IntoIter = std::iter::Map<std::slice::Iter<'a, (Rc<str>, Value)>, fn(&'a (Rc<str>, Value)) -> Self::Item>;

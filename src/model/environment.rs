@@ -181,9 +181,8 @@ impl Environment {
         }
     }
 
-    /// Where an attribute was set, or the declaration itself when it was left to its default.
-    /// Where an attribute was set (the declaration, when it was not), for diagnostics that
-    /// come later (policies, apply).
+    /// Where an attribute was set (the declaration, when it was left to its default), for
+    /// diagnostics that come later (policies, apply).
     pub fn span_of(&self, attr: &str) -> Span {
         self.body.attrs.iter().rev().find(|a| &*a.name.node == attr).map_or(self.span, |a| a.span)
     }

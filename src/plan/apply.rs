@@ -162,11 +162,12 @@ fn converge_role(ctx: &mut Ctx, role: &Role, live: Option<&LiveRole>) -> Result<
             None => aws.delete_inline_policy(&role.name)?,
         }
     }
-    let attached = live.map(|l| l.managed.clone()).unwrap_or_default();
-    for arn in role.managed.iter().filter(|a| !attached.iter().any(|b| **b == ***a)) {
+    let attached: Vec<&str> = live.map_or_else(Vec::new, |l| l.managed.iter().map(String::as_str).collect());
+    let managed: Vec<&str> = role.managed.iter().map(|m| &**m).collect();
+    for arn in managed.iter().filter(|a| !attached.contains(a)) {
         aws.attach_policy(&role.name, arn)?;
     }
-    for arn in attached.iter().filter(|a| !role.managed.iter().any(|b| **b == ***a)) {
+    for arn in attached.iter().filter(|a| !managed.contains(a)) {
         aws.detach_policy(&role.name, arn)?;
     }
     if !live.is_some_and(|l| l.instance_profiles.iter().any(|p| *p == *role.name)) {

@@ -83,8 +83,8 @@ fn list_text<S: AsRef<str>>(items: &[S]) -> String {
     format!("[{}]", sorted.iter().map(|s| quoted(s)).collect::<Vec<_>>().join(", "))
 }
 
-fn tags_text<S: AsRef<str>>(tags: &BTreeMap<S, S>) -> String {
-    Value::record(tags.iter().map(|(k, v)| (k.as_ref().into(), Value::str(v.as_ref()))).collect()).to_kenv()
+fn tags_text(tags: &BTreeMap<String, String>) -> String {
+    Value::record(tags.iter().map(|(k, v)| (k.as_str().into(), Value::str(v))).collect()).to_kenv()
 }
 
 /// Attributes that cannot change in place: a different value means a new environment.

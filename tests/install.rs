@@ -9,12 +9,12 @@ use support::testbed::fresh;
 
 fn shellcheck(name: &str, script: &str) {
     use std::io::Write;
-    let mut child = Command::new("shellcheck")
+    let mut child = Command::new(support::testbed::venv_program("shellcheck"))
         .args(["-s", "sh", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .expect("shellcheck is installed (.ci/run installs it from Debian's packages)");
+        .expect("shellcheck runs from the testbed's virtualenv (testbed/requirements.txt)");
     child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{name} fails shellcheck:\n{}\n{script}", String::from_utf8_lossy(&out.stdout));
@@ -150,6 +150,7 @@ fn the_setup_script_discovers_the_instance_adds_its_rule_runs_its_steps_and_reru
 
 #[test]
 fn a_pinned_script_runs_only_when_its_hash_matches() {
+    support::require("curl", "pinned install scripts, which kenv fetches with curl");
     let work = tempfile::tempdir().unwrap();
     let script = "#!/bin/sh\necho pinned > ran.txt\n";
     std::fs::write(work.path().join("setup.sh"), script).unwrap();

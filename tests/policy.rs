@@ -69,9 +69,6 @@ fn the_example_passes_the_whole_baseline() {
 
 /// Validates a SARIF log against the SARIF 2.1.0 schema; panics with the validator's message.
 fn assert_valid_sarif(sarif: &str) {
-    let python = Command::new(repo_dir().join("testbed/kenv-testbed")).arg("python").output().unwrap();
-    assert!(python.status.success());
-    let python = String::from_utf8(python.stdout).unwrap().trim().to_string();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("log.sarif");
     std::fs::write(&file, sarif).unwrap();
@@ -80,7 +77,7 @@ fn assert_valid_sarif(sarif: &str) {
                   schema = json.load(open(sys.argv[1]))\n\
                   jsonschema.Draft4Validator.check_schema(schema)\n\
                   jsonschema.Draft4Validator(schema).validate(json.load(open(sys.argv[2])))\n";
-    let out = Command::new(python).args(["-c", script]).arg(&schema).arg(&file).output().unwrap();
+    let out = Command::new(support::testbed::python()).args(["-c", script]).arg(&schema).arg(&file).output().unwrap();
     assert!(out.status.success(), "invalid SARIF:\n{}\n{sarif}", String::from_utf8_lossy(&out.stderr));
 }
 

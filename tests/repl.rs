@@ -1,9 +1,11 @@
-//! The REPL: its core (no terminal) and the real binary in a pseudo-terminal under tmux.
+//! The REPL: its core (no terminal) and the real binary in a pseudo-terminal (a terminal emulator reads its screen).
 
 mod support;
 
-use std::process::Command;
+use std::io::Read;
+use std::num::NonZeroU16;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kenv::aws::{Aws, AwsOptions};
@@ -99,46 +101,70 @@ fn every_command_works_and_errors_leave_the_session_going() {
     assert_eq!(s.input(":quit"), Outcome::Quit);
 }
 
-/// A tmux session running the real binary in a pseudo-terminal. Tests using tmux take turns:
-/// two starting at once race to start the tmux server.
-struct Tmux {
-    name: String,
-    _turn: std::sync::MutexGuard<'static, ()>,
+/// The real binary in a pseudo-terminal (120 x 50), its screen kept by a terminal emulator, so a
+/// test reads what a person would see.
+struct Term {
+    screen: Arc<Mutex<vt100::Parser>>,
+    keyboard: Box<dyn std::io::Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    _master: Box<dyn portable_pty::MasterPty + Send>,
 }
 
-static TMUX_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-impl Tmux {
-    fn start(home: &std::path::Path) -> Tmux {
-        Tmux::start_with(home, "")
+impl Term {
+    fn start(home: &std::path::Path) -> Term {
+        Term::start_with(home, &[])
     }
 
-    fn start_with(home: &std::path::Path, vars: &str) -> Tmux {
-        let turn = TMUX_TURN.lock().unwrap_or_else(|e| e.into_inner());
-        let name = format!("kenv-repl-{}-{:?}", std::process::id(), Instant::now());
-        let name = name.replace(|c: char| !c.is_ascii_alphanumeric(), "-");
-        let binary = env!("CARGO_BIN_EXE_kenv");
-        let command = format!(
-            "env HOME={0} XDG_DATA_HOME={0}/data NO_COLOR=1 {vars} {binary} repl --color never",
-            home.display()
-        );
-        let ok =
-            Command::new("tmux").args(["new-session", "-d", "-s", &name, "-x", "120", "-y", "50", &command]).status();
-        assert!(ok.expect("tmux runs").success(), "tmux could not start the REPL");
-        let t = Tmux { name, _turn: turn };
+    fn start_with(home: &std::path::Path, vars: &[(&str, &str)]) -> Term {
+        let pty = portable_pty::native_pty_system()
+            .openpty(portable_pty::PtySize { rows: 50, cols: 120, pixel_width: 0, pixel_height: 0 })
+            .expect("a pseudo-terminal opens");
+        let mut command = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_kenv"));
+        command.args(["repl", "--color", "never"]);
+        command.env("HOME", home);
+        command.env("XDG_DATA_HOME", home.join("data"));
+        command.env("NO_COLOR", "1");
+        command.env("TERM", "xterm");
+        for (key, value) in vars {
+            command.env(key, value);
+        }
+        let child = pty.slave.spawn_command(command).expect("the REPL starts in the pseudo-terminal");
+        drop(pty.slave);
+        let screen =
+            Arc::new(Mutex::new(vt100::Parser::new(NonZeroU16::new(50).unwrap(), NonZeroU16::new(120).unwrap(), 0)));
+        let mut output = pty.master.try_clone_reader().unwrap();
+        let feed = Arc::clone(&screen);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = output.read(&mut buf) {
+                feed.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        let keyboard = pty.master.take_writer().unwrap();
+        let t = Term { screen, keyboard, child, _master: pty.master };
         t.wait_for("kenv>");
         t
     }
 
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", &self.name];
-        args.extend(keys);
-        assert!(Command::new("tmux").args(&args).status().unwrap().success());
+    /// Types each key: text as it is, or `Enter`, `Tab`, `Up`, `C-c`.
+    fn keys(&mut self, keys: &[&str]) {
+        for key in keys {
+            let bytes: &[u8] = match *key {
+                "Enter" => b"\r",
+                "Tab" => b"\t",
+                "Up" => b"\x1b[A",
+                "C-c" => b"\x03",
+                text => text.as_bytes(),
+            };
+            self.keyboard.write_all(bytes).unwrap();
+            self.keyboard.flush().unwrap();
+            // A key at a time, as typed: the line editor reads an escape sequence whole.
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn screen(&self) -> String {
-        let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.name]).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        self.screen.lock().unwrap().screen().contents()
     }
 
     fn wait_for(&self, text: &str) -> String {
@@ -153,24 +179,21 @@ impl Tmux {
         }
     }
 
-    fn gone(&self) -> bool {
-        let status =
-            Command::new("tmux").args(["has-session", "-t", &self.name]).stderr(std::process::Stdio::null()).status();
-        !status.unwrap().success()
+    fn gone(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_some()
     }
 }
 
-impl Drop for Tmux {
+impl Drop for Term {
     fn drop(&mut self) {
-        let _ =
-            Command::new("tmux").args(["kill-session", "-t", &self.name]).stderr(std::process::Stdio::null()).status();
+        let _ = self.child.kill();
     }
 }
 
 #[test]
 fn the_repl_in_a_terminal_takes_multi_line_input_completes_recovers_and_keeps_history() {
     let home = tempfile::tempdir().unwrap();
-    let t = Tmux::start(home.path());
+    let mut t = Term::start(home.path());
     // A function over two lines: the trailing `=` keeps the input open.
     t.keys(&["fn double(x) =", "Enter"]);
     t.keys(&["  x * 2", "Enter"]);
@@ -194,7 +217,7 @@ fn the_repl_in_a_terminal_takes_multi_line_input_completes_recovers_and_keeps_hi
 
     // The next start has it: Up recalls the last input.
     drop(t);
-    let t = Tmux::start(home.path());
+    let mut t = Term::start(home.path());
     t.keys(&["Up"]);
     t.wait_for("kenv> :quit");
     t.keys(&["Up"]);
@@ -212,10 +235,14 @@ fn ctrl_c_cancels_a_running_aws_call_and_the_session_goes_on() {
         drop(held);
     });
     let home = tempfile::tempdir().unwrap();
-    let vars = format!(
-        "AWS_ENDPOINT_URL=http://127.0.0.1:{port} AWS_REGION=ap-northeast-1 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=y"
-    );
-    let t = Tmux::start_with(home.path(), &vars);
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let vars = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_REGION", "ap-northeast-1"),
+        ("AWS_ACCESS_KEY_ID", "x"),
+        ("AWS_SECRET_ACCESS_KEY", "y"),
+    ];
+    let mut t = Term::start_with(home.path(), &vars);
     t.keys(&["aws_whoami()", "Enter"]);
     std::thread::sleep(Duration::from_millis(1500));
     t.keys(&["C-c"]);

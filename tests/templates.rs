@@ -10,6 +10,7 @@ use serde_json::Value;
 use support::{kenv_env, Output};
 
 fn git(dir: &Path, args: &[&str]) {
+    support::require("git", "the template tests, which import templates from a git repository");
     let out = Command::new("git")
         .args(["-c", "user.name=kenv", "-c", "user.email=kenv@example.com", "-c", "init.defaultBranch=main"])
         .args(args)
@@ -162,6 +163,7 @@ fn repo_pin(m: &Member, spec: &str) -> String {
 
 #[test]
 fn an_https_import_pinned_in_the_import_itself() {
+    support::require("curl", "https imports, which kenv fetches with curl");
     let site = tempfile::tempdir().unwrap();
     std::fs::write(site.path().join("team.kenv"), TEMPLATE).unwrap();
     std::fs::write(site.path().join("net.kenv"), "let internal = [\"10.0.0.0/8\"]\n").unwrap();

@@ -242,9 +242,7 @@ fn one_command_starts_prints_the_environment_and_stops_the_testbed() {
     let home = tempfile::tempdir().unwrap();
     let script = support::repo_dir().join("testbed/kenv-testbed");
     // The Python environment the test binary's testbed uses (…/testbed-venv/bin/python).
-    let python = std::process::Command::new(&script).arg("python").output().unwrap();
-    let python = std::path::PathBuf::from(String::from_utf8(python.stdout).unwrap().trim());
-    let venv = python.parent().and_then(|bin| bin.parent()).unwrap().to_path_buf();
+    let venv = support::testbed::python().parent().and_then(|bin| bin.parent()).unwrap().to_path_buf();
     let run = |arg: &str| {
         std::process::Command::new(&script)
             .arg(arg)

@@ -81,3 +81,16 @@ impl Test {
         kenv(self.dir.path(), &args)
     }
 }
+
+/// A program the tests need but do not install (git, curl: kenv itself runs them for git and
+/// https imports). When it is missing, one clear message and exit 1, not a panic in every test.
+pub fn require(program: &str, used_for: &str) {
+    let found = Command::new(program).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
+    if found.is_err() {
+        eprintln!(
+            "\nkenv tests: `{program}` is not installed, and the tests need it for {used_for}.\n\
+             Install it (on Debian or Ubuntu: `apt-get install {program}`) and run `cargo test` again.\n"
+        );
+        std::process::exit(1);
+    }
+}

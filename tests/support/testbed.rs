@@ -5,6 +5,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -35,17 +36,26 @@ pub fn fresh() -> Testbed {
     start()
 }
 
+/// The testbed's Python, with moto and the other pinned tools installed (on first use).
+pub fn python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let script = super::repo_dir().join("testbed/kenv-testbed");
+        let out = Command::new(script).arg("python").stderr(Stdio::inherit()).output().expect("kenv-testbed runs");
+        assert!(out.status.success(), "kenv-testbed could not provide Python with moto");
+        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    })
+}
+
+/// A program the testbed's virtualenv installs (shellcheck), so the tests need no system copy.
+pub fn venv_program(name: &str) -> PathBuf {
+    python().with_file_name(name)
+}
+
 fn start() -> Testbed {
     let dir = super::repo_dir().join("testbed");
-    let python = Command::new(dir.join("kenv-testbed"))
-        .arg("python")
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("kenv-testbed runs");
-    assert!(python.status.success(), "kenv-testbed could not provide Python with moto");
-    let python = String::from_utf8(python.stdout).unwrap().trim().to_string();
     let started = Instant::now();
-    let mut child = Command::new(python)
+    let mut child = Command::new(python())
         .arg(dir.join("testbed.py"))
         .arg("--watch-stdin")
         .arg("--create-seconds=0.5")

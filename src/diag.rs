@@ -31,6 +31,8 @@ pub enum ErrorKind {
     DuplicateAttr(String),
     #[error("{what} `{name}` is declared twice")]
     Duplicate { what: String, name: String },
+    #[error("required parameter `{0}` comes after a parameter with a default")]
+    ParamOrder(String),
     #[error("{0} has no field `{1}`")]
     NoField(String, String),
     #[error("expected {expected}, found {found}")]
@@ -88,6 +90,7 @@ impl ErrorKind {
             MissingAttr { .. } => "missing-attribute",
             DuplicateAttr(_) => "duplicate-attribute",
             Duplicate { .. } => "duplicate",
+            ParamOrder(_) => "parameter-order",
             NoField(..) => "no-field",
             Type { .. } => "type",
             Invalid { .. } => "invalid",

@@ -38,8 +38,8 @@ pub enum Command {
     Eval {
         /// A .kenv file; with --expr, the expression sees the file's names.
         file: Option<PathBuf>,
-        /// An expression (or statements) to evaluate.
-        #[arg(short, long)]
+        /// An expression (or statements) to evaluate; it may start with `-` (`-e '-1 + 2'`).
+        #[arg(short, long, allow_hyphen_values = true)]
         expr: Option<String>,
         /// Print JSON instead of kenv syntax.
         #[arg(long)]

@@ -20,7 +20,7 @@ pub fn run(file: Option<&Path>, expr: Option<&str>, json: bool, timings: bool, s
     let loaded_at = Instant::now();
     let value = match expr {
         None => program.state.to_value(),
-        Some(text) => match program.interp.eval_input("<expr>", text, &program.scope) {
+        Some(text) => match program.interp.eval_input("<expr>", text, &mut program.scope) {
             Ok(v) => v.unwrap_or_else(|| program.interp.state.to_value()),
             Err(diags) => return report(&diags, &program.interp.sources, style),
         },

@@ -54,7 +54,7 @@ impl Interp {
         let name = def.name.as_deref().unwrap_or("<fn>").to_string();
         let params: Vec<&str> = def.params.iter().map(|p| &*p.name.node).collect();
         let bound = bind(&name, &params, args, span, Some(def.span))?;
-        let scope = closure.scope.child();
+        let mut scope = closure.scope.child();
         for (param, value) in def.params.iter().zip(bound) {
             let (value, at) = match (value, &param.default) {
                 (Some((v, at)), _) => (v, at),
@@ -91,7 +91,7 @@ impl Interp {
             Body::Expr(e) => self.eval(e, &scope),
             Body::Block(stmts) => {
                 let mut sink = Sink::List(Vec::new());
-                self.exec(stmts, &scope, &mut sink).map(|()| match sink {
+                self.exec(stmts, &mut scope, &mut sink).map(|()| match sink {
                     Sink::List(items) => Value::list(items),
                     _ => unreachable!(),
                 })

@@ -56,24 +56,26 @@ impl DeclKind {
 }
 
 impl Interp {
-    pub fn exec(&mut self, stmts: &[Stmt], scope: &Scope, sink: &mut Sink) -> Result<()> {
+    /// Runs a block's statements in order. `scope` ends as the scope after the last of them
+    /// (a `let` may have continued the block in a new frame: see `Scope::bind`).
+    pub fn exec(&mut self, stmts: &[Stmt], scope: &mut Scope, sink: &mut Sink) -> Result<()> {
         for stmt in stmts {
             self.exec_one(stmt, scope, sink)?;
         }
         Ok(())
     }
 
-    fn exec_one(&mut self, stmt: &Stmt, scope: &Scope, sink: &mut Sink) -> Result<()> {
+    fn exec_one(&mut self, stmt: &Stmt, scope: &mut Scope, sink: &mut Sink) -> Result<()> {
         self.tick(stmt.span)?;
         match &stmt.node {
             StmtKind::Import(import) => self.import(import, scope)?,
             StmtKind::Let(name, value) => {
                 let v = self.eval(value, scope)?;
-                scope.define(name.node.clone(), v);
+                scope.bind(name.node.clone(), v);
             }
             StmtKind::Fn(name, def) => {
-                let closure = super::Closure { def: def.clone(), scope: scope.clone() };
-                scope.define(name.node.clone(), Value::Func(Rc::new(closure)));
+                let closure = super::Closure { def: def.clone(), scope: scope.capture() };
+                scope.bind(name.node.clone(), Value::Func(Rc::new(closure)));
             }
             StmtKind::Assert(cond, message) => {
                 if !self.condition(cond, scope)? {
@@ -87,16 +89,16 @@ impl Interp {
             StmtKind::For(clause, body) => {
                 let iter = self.eval(&clause.iter, scope)?;
                 for (a, b) in super::ops::iterate(&iter, clause, clause.iter.span)? {
-                    let inner = scope.child();
+                    let mut inner = scope.child();
                     bind_loop_vars(&inner, clause, a, b);
-                    self.exec(body, &inner, sink)?;
+                    self.exec(body, &mut inner, sink)?;
                 }
             }
             StmtKind::If(cond, then, els) => {
                 if self.condition(cond, scope)? {
-                    self.exec(then, &scope.child(), sink)?;
+                    self.exec(then, &mut scope.child(), sink)?;
                 } else if let Some(els) = els {
-                    self.exec(els, &scope.child(), sink)?;
+                    self.exec(els, &mut scope.child(), sink)?;
                 }
             }
             StmtKind::Attr(name, value) => self.exec_attr(name, value, scope, sink)?,
@@ -220,7 +222,7 @@ impl Interp {
             return type_error("a string name", &name_value, name.span);
         };
         let mut sink = Sink::Decl(DeclSink::for_body(kind, body));
-        self.exec(body, &scope.child(), &mut sink)?;
+        self.exec(body, &mut scope.child(), &mut sink)?;
         let Sink::Decl(decl) = sink else { unreachable!() };
         let head = Span { end: name.span.end, ..span };
         Ok(Value::Decl(self.build_decl(kind, decl_name, head, decl.attrs, decl.children)))
@@ -271,7 +273,7 @@ impl Interp {
             }
         };
         let mut sink = Sink::Decl(DeclSink::for_body(kind, block));
-        self.exec(block, &scope.child(), &mut sink)?;
+        self.exec(block, &mut scope.child(), &mut sink)?;
         let Sink::Decl(over) = sink else { unreachable!() };
         let mut attrs: Vec<Attr> =
             body.attrs.iter().filter(|a| !over.attrs.iter().any(|o| o.name.node == a.name.node)).cloned().collect();

@@ -100,7 +100,7 @@ impl Interp {
     }
 
     /// Parses and runs a source's statements at the top level of `scope`.
-    pub fn run_source(&mut self, src: SourceId, scope: &Scope) -> std::result::Result<(), Vec<Diag>> {
+    pub fn run_source(&mut self, src: SourceId, scope: &mut Scope) -> std::result::Result<(), Vec<Diag>> {
         let stmts = self.parse(src)?;
         self.exec(&stmts, scope, &mut Sink::Top).map_err(|e| self.with_errors(e))
     }
@@ -121,13 +121,14 @@ impl Interp {
         all
     }
 
-    /// Typed input (`kenv eval -e`, the REPL): runs the statements in `scope`; when the last is an
-    /// expression, its value is the result. Declarations join the desired state.
+    /// Typed input (`kenv eval -e`, the REPL): runs the statements in `scope`, which then holds
+    /// what they bound; when the last is an expression, its value is the result. Declarations
+    /// join the desired state.
     pub fn eval_input(
         &mut self,
         name: &str,
         text: &str,
-        scope: &Scope,
+        scope: &mut Scope,
     ) -> std::result::Result<Option<Value>, Vec<Diag>> {
         let src = self.sources.add(name, None, text);
         let mut stmts = self.parse(src)?;
@@ -256,7 +257,7 @@ impl Interp {
                     self.eval(els, scope)?
                 }
             }
-            ExprKind::Lambda(def) => Value::Func(Rc::new(super::Closure { def: def.clone(), scope: scope.clone() })),
+            ExprKind::Lambda(def) => Value::Func(Rc::new(super::Closure { def: def.clone(), scope: scope.capture() })),
             ExprKind::Decl(kind, name, body) => self.eval_decl(*kind, name, body, scope, span)?,
             ExprKind::PolicyUse(inner) => {
                 let v = self.eval(inner, scope)?;

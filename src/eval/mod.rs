@@ -65,8 +65,8 @@ pub fn load_text(name: &str, text: &str, mode: Mode) -> Result<Program, Failure>
 }
 
 fn evaluate(mut interp: Interp, src: SourceId) -> Result<Program, Failure> {
-    let scope = Scope::default();
-    if let Err(diags) = interp.run_source(src, &scope) {
+    let mut scope = Scope::default();
+    if let Err(diags) = interp.run_source(src, &mut scope) {
         return Err(Failure { diags, sources: interp.sources });
     }
     let state = std::mem::take(&mut interp.state);

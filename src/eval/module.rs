@@ -60,9 +60,9 @@ struct Resolved {
 }
 
 impl Interp {
-    pub(super) fn import(&mut self, import: &Import, scope: &Scope) -> Result<()> {
+    pub(super) fn import(&mut self, import: &Import, scope: &mut Scope) -> Result<()> {
         let alias = &import.alias;
-        if scope.defines(&alias.node) {
+        if scope.block_defines(&alias.node) {
             return Diag::new(ErrorKind::Duplicate { what: "name".into(), name: alias.node.to_string() }, alias.span)
                 .help(format!("import it under another name: `import \"{}\" as other`", import.path.node))
                 .err();
@@ -77,7 +77,7 @@ impl Interp {
             }
         }
         let module = self.load_module(import, grants)?;
-        scope.define(alias.node.clone(), module);
+        scope.bind(alias.node.clone(), module);
         Ok(())
     }
 
@@ -122,12 +122,12 @@ impl Interp {
                 self.modules.grants.insert(src, (grants, import.path.span));
             }
         }
-        let scope = Scope::default();
+        let mut scope = Scope::default();
         self.modules.loading.push(resolved.key.clone());
         // The module's top level runs with what its importer may do, met with its grants.
         let outer = self.grants;
         self.grants = outer.meet(self.grants_of(src));
-        let result = self.run_module(src, &scope);
+        let result = self.run_module(src, &mut scope);
         self.grants = outer;
         self.modules.loading.pop();
         result.map_err(|e| imported_from(e, &path.node, path.span))?;
@@ -137,7 +137,7 @@ impl Interp {
         Ok(module)
     }
 
-    fn run_module(&mut self, src: crate::source::SourceId, scope: &Scope) -> Result<()> {
+    fn run_module(&mut self, src: crate::source::SourceId, scope: &mut Scope) -> Result<()> {
         let stmts = match self.parse(src) {
             Ok(stmts) => stmts,
             Err(mut diags) => {

@@ -1,7 +1,13 @@
-//! Lexical scopes. A closure keeps its defining scope alive; frames are shared, so a function
-//! defined at the top of a file sees names defined after it (functions may call each other).
+//! Lexical scopes. The names a block binds (`let`, `fn`, import) are visible throughout it, so a
+//! function may use helpers and constants defined below it and the functions of a block may
+//! call each other in any order. Binding a name the block has bound already makes a new binding
+//! for the code after it; closures made before keep seeing the old one.
+//!
+//! Frames are shared; a re-binding that would change what a closure already sees goes on in a
+//! new frame that continues the block. A block that re-binds nothing keeps one frame, however
+//! many names it binds.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -15,6 +21,10 @@ pub struct Scope(Rc<Frame>);
 struct Frame {
     vars: RefCell<Vars>,
     parent: Option<Scope>,
+    /// This frame goes on with its parent's block (made by a `let`), rather than opening one.
+    continues: bool,
+    /// A closure holds this frame: what it binds from now on, the closure would see.
+    captured: Cell<bool>,
 }
 
 /// A frame's bindings: a short list (function calls bind a few names), indexed by a hash map
@@ -54,13 +64,59 @@ impl Vars {
 }
 
 impl Scope {
+    /// A new block (a function's parameters, a loop's body, a branch) inside this one.
     pub fn child(&self) -> Scope {
-        Scope(Rc::new(Frame { vars: RefCell::default(), parent: Some(self.clone()) }))
+        self.frame(false)
     }
 
-    /// Binds a name in this frame, replacing an earlier binding of the same name here.
+    fn frame(&self, continues: bool) -> Scope {
+        let frame = Frame { parent: Some(self.clone()), continues, ..Frame::default() };
+        Scope(Rc::new(frame))
+    }
+
+    /// Binds a name in this frame, replacing an earlier binding of the same name here. For names
+    /// no closure can have seen yet: parameters, loop variables.
     pub fn define(&self, name: Name, value: Value) {
         self.0.vars.borrow_mut().define(name, value);
+    }
+
+    /// A `let`, `fn` or import: a new name joins the block's first frame (visible to the whole
+    /// block); a name the block has bound already is re-bound for the code after this point,
+    /// leaving what earlier closures see as it was.
+    pub fn bind(&mut self, name: Name, value: Value) {
+        if !self.block_defines(&name) {
+            return self.block_root().define(name, value);
+        }
+        if self.0.captured.get() || self.defines(&name) {
+            *self = self.frame(true);
+        }
+        self.define(name, value);
+    }
+
+    /// This scope, for a closure to keep: later `let`s will not change what it sees.
+    pub fn capture(&self) -> Scope {
+        self.0.captured.set(true);
+        self.clone()
+    }
+
+    /// This block's frames, innermost first.
+    fn block(&self) -> impl Iterator<Item = &Scope> {
+        let mut next = Some(self);
+        std::iter::from_fn(move || {
+            let frame = next?;
+            next = if frame.0.continues { frame.0.parent.as_ref() } else { None };
+            Some(frame)
+        })
+    }
+
+    /// The block's first frame (the one a `fn` or a new name joins).
+    fn block_root(&self) -> &Scope {
+        self.block().last().unwrap_or(self)
+    }
+
+    /// Whether this block binds `name` (an import under a name taken).
+    pub fn block_defines(&self, name: &str) -> bool {
+        self.block().any(|f| f.defines(name))
     }
 
     pub fn lookup(&self, name: &str) -> Option<Value> {
@@ -76,7 +132,7 @@ impl Scope {
     }
 
     /// Whether `name` is bound in this frame itself (not a parent).
-    pub fn defines(&self, name: &str) -> bool {
+    fn defines(&self, name: &str) -> bool {
         self.0.vars.borrow().position(name).is_some()
     }
 
@@ -91,8 +147,10 @@ impl Scope {
         out
     }
 
-    /// This frame's own bindings, in definition order (a module's exports).
+    /// This block's bindings, the earliest first (a module's exports: a later one of a name
+    /// wins when they are collected into a record).
     pub fn bindings(&self) -> Vec<(Name, Value)> {
-        self.0.vars.borrow().list.clone()
+        let frames: Vec<&Scope> = self.block().collect();
+        frames.iter().rev().flat_map(|f| f.0.vars.borrow().list.clone()).collect()
     }
 }

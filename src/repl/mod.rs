@@ -110,7 +110,7 @@ impl Session {
         }
         self.inputs += 1;
         let name = format!("<repl:{}>", self.inputs);
-        match self.interp.eval_input(&name, text, &self.scope) {
+        match self.interp.eval_input(&name, text, &mut self.scope) {
             Ok(Some(v)) => Outcome::Output(format!("{}\n", v.to_kenv_pretty(100))),
             Ok(None) => Outcome::Output(String::new()),
             Err(diags) => Outcome::Error(diag::render(&diags, &self.interp.sources, self.style)),
@@ -137,7 +137,7 @@ impl Session {
                 Some(text) => Outcome::Output(text),
                 None => Outcome::Error(format!("no builtin or stdlib function named `{name}`\n")),
             },
-            Command::Type(expr) => match self.interp.eval_input("<type>", &expr, &self.scope) {
+            Command::Type(expr) => match self.interp.eval_input("<type>", &expr, &mut self.scope) {
                 Ok(Some(v)) => Outcome::Output(format!("{}\n", v.type_name())),
                 Ok(None) => Outcome::Error(":type needs an expression\n".into()),
                 Err(diags) => Outcome::Error(diag::render(&diags, &self.interp.sources, self.style)),

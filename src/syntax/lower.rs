@@ -134,7 +134,8 @@ impl Lowerer {
     }
 
     fn fn_def(&self, name: Option<Name>, mut inner: Pairs<Rule>, span: Span) -> Rc<FnDef> {
-        let params = inner.next().unwrap().into_inner().map(|p| self.param(p)).collect();
+        let params: Vec<Param> = inner.next().unwrap().into_inner().map(|p| self.param(p)).collect();
+        self.check_params(&params);
         let body_pair = inner.next().unwrap();
         let body = match body_pair.as_rule() {
             Rule::fn_body => {
@@ -148,6 +149,28 @@ impl Lowerer {
             _ => Body::Expr(self.expr(body_pair)),
         };
         Rc::new(FnDef { name, params, body, span })
+    }
+
+    /// A parameter named twice would hide the first; a required one after a default could only
+    /// be passed by name, which is surely not what was meant.
+    fn check_params(&self, params: &[Param]) {
+        for (i, param) in params.iter().enumerate() {
+            let name = &param.name;
+            if let Some(first) = params[..i].iter().find(|p| p.name.node == name.node) {
+                let kind = ErrorKind::Duplicate { what: "parameter".into(), name: name.node.to_string() };
+                let diag = Diag::new(kind, name.span).note(first.name.span, "first declared here");
+                let _ = self.error(diag.help("give each parameter its own name"));
+            }
+        }
+        let first_default = params.iter().position(|p| p.default.is_some());
+        let late = first_default.and_then(|at| params[at..].iter().find(|p| p.default.is_none()));
+        if let (Some(at), Some(param)) = (first_default, late) {
+            let optional = &params[at].name;
+            let diag = Diag::new(ErrorKind::ParamOrder(param.name.node.to_string()), param.name.span)
+                .note(optional.span, "this one has a default")
+                .help(format!("move `{}` before `{}`, or give it a default too", param.name.node, optional.node));
+            let _ = self.error(diag);
+        }
     }
 
     fn param(&self, pair: Pair<Rule>) -> Param {

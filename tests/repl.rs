@@ -262,3 +262,20 @@ fn aws_builtins_work_in_the_repl_through_the_default_credential_chain() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout, "\"123456789012\"\n1\n");
 }
+
+#[test]
+fn repl_plan_is_the_plan_of_kenv_plan_install_steps_included() {
+    let tb = support::testbed::testbed();
+    let dir = tempfile::tempdir().unwrap();
+    let mut vars = tb.env(dir.path());
+    vars.push(("KOBANZAKI_SUBNET".into(), tb.subnet_id.clone()));
+    let example = support::repo_dir().join("examples/kobanzaki/main.kenv");
+    let input = format!(":load {}\n:plan\n:quit\n", example.display());
+    let repl = support::kenv_env(dir.path(), &["repl".into()], &input, &vars);
+    assert_eq!(repl.code, 0, "{}", repl.stderr);
+    let plan = support::kenv_env(dir.path(), &["plan".into(), example.display().to_string()], "", &vars);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(plan.stdout.contains("install.kobanzaki-alice.c1ws"), "{}", plan.stdout);
+    let shown = repl.stdout.split_once('\n').map_or("", |(_, rest)| rest);
+    assert_eq!(shown, plan.stdout);
+}

@@ -7,7 +7,6 @@ use super::{report, StackArgs, FAILED, OK};
 use crate::aws::{render_stats, Aws};
 use crate::diag::{Diag, ErrorKind, Style};
 use crate::eval::{self, run_policies, Failure, Interp, Mode, Program};
-use crate::install;
 use crate::plan::{self, Plan};
 use crate::source::SourceMap;
 
@@ -75,21 +74,11 @@ fn with_plan(
         Ok(program) => {
             let sources = &program.interp.sources;
             let stack = plan::stack_name(&args.file, args.stack.as_deref());
-            let live = aws.config().map(drop).and_then(|_| plan::read_live(&aws, &stack));
-            let scripts = if destroy { Ok(plan::Scripts::new()) } else { scripts(&program, &aws) };
-            let code = match (live, scripts) {
-                (_, Err(d)) => report(&[*d], sources, style).max(FAILED),
-                (Err(e), _) => report(&[e.diag(None, aws.region().as_deref())], sources, style).max(FAILED),
-                (Ok(live), Ok(scripts)) => {
-                    let region = aws.region().unwrap_or_default();
-                    let plan = if destroy {
-                        plan::destroy_plan(&live, &stack, region)
-                    } else {
-                        plan::plan(&program.state, &live, &scripts, &stack, region)
-                    };
-                    then(&plan, &aws, sources)
-                }
+            let code = match plan::prepare((!destroy).then_some(&program.state), &aws, &stack) {
+                Ok(plan) => then(&plan, &aws, sources),
+                Err(d) => report(&[*d], sources, style).max(FAILED),
             };
+            // The process ends soon after: freeing a large program value by value only costs time.
             std::mem::forget(program);
             code
         }
@@ -98,21 +87,6 @@ fn with_plan(
         super::err(&render_stats(&aws.stats()));
     }
     code
-}
-
-/// Every install step rendered as SSM will run it; a pinned script is fetched and checked here,
-/// before anything is planned or sent.
-fn scripts(program: &Program, aws: &Aws) -> Result<plan::Scripts, Box<Diag>> {
-    let region = aws.region().unwrap_or_default();
-    let mut out = plan::Scripts::new();
-    for env in &program.state.environments {
-        for step in &env.installs {
-            let body = install::body(step).map_err(|e| install::body_error(step, e).boxed())?;
-            let script = install::render(step, &body, install::Secrets::OnInstance { region: &region });
-            out.insert((env.name.to_string(), step.name.to_string()), script);
-        }
-    }
-    Ok(out)
 }
 
 /// The file evaluated (AWS reads allowed, as in plan) with its policies passed; apply refuses a

@@ -12,10 +12,12 @@ use std::path::Path;
 use std::rc::Rc;
 
 pub use apply::{apply, Applied};
-pub use live::{policy_view, read as read_live, LiveEnv, LiveState};
+pub use live::{policy_view, LiveEnv, LiveState};
 pub use render::{render, to_json};
 
-use crate::aws::{GroupInfo, LiveRole};
+use crate::aws::{Aws, GroupInfo, LiveRole};
+use crate::diag::Diag;
+use crate::install;
 use crate::model::{DesiredState, Environment, Role};
 use crate::source::Span;
 
@@ -125,14 +127,36 @@ pub fn install_tag(step: &str) -> String {
     format!("kenv:install:{step}")
 }
 
+/// The one way to a plan, for `plan`, `apply`, `destroy` and the REPL's `:plan`: install steps
+/// rendered as SSM will run them (a pinned script fetched and checked before anything is
+/// planned), the stack read from AWS, and the file's desired state compared with it. For
+/// destroy, `state` is None: everything the stack owns goes.
+pub fn prepare(state: Option<&DesiredState>, aws: &Aws, stack: &str) -> Result<Plan, Box<Diag>> {
+    let region = aws.region().unwrap_or_default();
+    let empty = DesiredState::default();
+    let state = state.unwrap_or(&empty);
+    let scripts = scripts(state, &region)?;
+    let live = aws.config().map(drop).and_then(|_| live::read(aws, stack));
+    let live = live.map_err(|e| e.diag(None, aws.region().as_deref()).boxed())?;
+    Ok(plan(state, &live, &scripts, stack, region))
+}
+
 /// Compares the file's desired state with what the stack has on AWS.
 pub fn plan(state: &DesiredState, live: &LiveState, scripts: &Scripts, stack: &str, region: String) -> Plan {
     Plan { stack: stack.to_string(), region, changes: diff::changes(state, live, scripts) }
 }
 
-/// A plan that removes everything the stack owns.
-pub fn destroy_plan(live: &LiveState, stack: &str, region: String) -> Plan {
-    plan(&DesiredState::default(), live, &Scripts::new(), stack, region)
+/// Every install step rendered as SSM will run it.
+fn scripts(state: &DesiredState, region: &str) -> Result<Scripts, Box<Diag>> {
+    let mut out = Scripts::new();
+    for env in &state.environments {
+        for step in &env.installs {
+            let body = install::body(step).map_err(|e| install::body_error(step, e).boxed())?;
+            let script = install::render(step, &body, install::Secrets::OnInstance { region });
+            out.insert((env.name.to_string(), step.name.to_string()), script);
+        }
+    }
+    Ok(out)
 }
 
 pub fn env_address(name: &str) -> String {

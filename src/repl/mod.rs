@@ -182,20 +182,9 @@ impl Session {
             return Outcome::Error(":plan compares a loaded file with AWS; :load FILE first\n".into());
         };
         let stack = crate::plan::stack_name(&path, None);
-        let read = self.aws.config().map(drop).and_then(|_| crate::plan::read_live(&self.aws, &stack));
-        match read {
-            Ok(live) => {
-                let scripts = crate::plan::Scripts::new();
-                let region = self.aws.region().unwrap_or_default();
-                Outcome::Output(crate::plan::render(&crate::plan::plan(
-                    &self.interp.state,
-                    &live,
-                    &scripts,
-                    &stack,
-                    region,
-                )))
-            }
-            Err(e) => Outcome::Error(format!("{}\n{}\n", e.describe(), e.hint(self.aws.region().as_deref()))),
+        match crate::plan::prepare(Some(&self.interp.state), &self.aws, &stack) {
+            Ok(plan) => Outcome::Output(crate::plan::render(&plan)),
+            Err(d) => Outcome::Error(diag::render(&[*d], &self.interp.sources, self.style)),
         }
     }
 

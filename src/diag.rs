@@ -360,3 +360,14 @@ impl Diagnostic for Report {
         })
     }
 }
+
+/// An I/O error as a short lowercase phrase ("no such file or directory").
+pub fn io_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => text.to_string(),
+    }
+}

@@ -5,14 +5,12 @@ use std::collections::BTreeMap;
 use aws_sdk_cloud9::types::{ConnectionType, ManagedCredentialsAction, Tag};
 
 use super::{read, write, Aws, AwsError};
-use crate::eval::Value;
-use crate::model::record;
 
 /// DescribeEnvironments takes at most this many ids per call.
 const DESCRIBE_BATCH: usize = 25;
 
 /// A Cloud9 environment as DescribeEnvironments tells it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Cloud9Env {
     pub id: String,
     pub name: String,
@@ -31,20 +29,6 @@ impl Cloud9Env {
     /// Whether AWS managed temporary credentials are on.
     pub fn managed_credentials_on(&self) -> bool {
         self.managed_credentials.starts_with("ENABLED")
-    }
-
-    pub fn to_value(&self) -> Value {
-        let opt = |s: &Option<String>| s.as_deref().map_or(Value::Null, Value::str);
-        record([
-            ("id", Value::str(&self.id)),
-            ("name", Value::str(&self.name)),
-            ("description", opt(&self.description)),
-            ("arn", Value::str(&self.arn)),
-            ("owner", Value::str(&self.owner)),
-            ("connection", Value::str(&self.connection)),
-            ("managed_credentials", Value::str(&self.managed_credentials)),
-            ("lifecycle", Value::str(&self.lifecycle)),
-        ])
     }
 }
 
@@ -115,7 +99,6 @@ impl Aws {
             .client_request_token(new.token)
             .set_tags(Some(tags));
         let out = self.call(write("cloud9", "CreateEnvironmentEC2"), req.send())?;
-        self.invalidate();
         Ok(out.environment_id().unwrap_or("").to_string())
     }
 
@@ -139,7 +122,6 @@ impl Aws {
             .set_managed_credentials_action(action)
             .set_description(description.map(String::from));
         self.call(write("cloud9", "UpdateEnvironment"), req.send())?;
-        self.invalidate();
         Ok(())
     }
 
@@ -148,21 +130,18 @@ impl Aws {
         let tags = tags.iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
         let req = self.cloud9()?.tag_resource().resource_arn(arn).set_tags(Some(tags));
         self.call(write("cloud9", "TagResource"), req.send())?;
-        self.invalidate();
         Ok(())
     }
 
     pub fn cloud9_untag(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
         let req = self.cloud9()?.untag_resource().resource_arn(arn).set_tag_keys(Some(keys.to_vec()));
         self.call(write("cloud9", "UntagResource"), req.send())?;
-        self.invalidate();
         Ok(())
     }
 
     pub fn cloud9_delete(&self, id: &str) -> Result<(), AwsError> {
         let req = self.cloud9()?.delete_environment().environment_id(id);
         self.call(write("cloud9", "DeleteEnvironment"), req.send())?;
-        self.invalidate();
         Ok(())
     }
 }

@@ -1,15 +1,15 @@
-//! EC2: instances, security groups and their rules, the network around them. Each read returns
-//! kenv records (field names documented in docs/aws.md); the typed forms (`InstanceInfo`,
-//! `GroupRule`) are what plan and apply compare.
+//! EC2: instances, security groups and their rules, the network around them. Each read returns a
+//! typed form: what plan and apply compare, and (serialized) the record a builtin shows, with the
+//! field names of the builtins' docs.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, Instance, IpPermission, IpRange, Ipv6Range, Tag, UserIdGroupPair};
 
+use serde::ser::{SerializeStruct, Serializer};
+use serde::Serialize;
+
 use super::{read, Aws, AwsError};
-use crate::eval::{Record, Value};
-use crate::model::{record, str_list, Rule};
-use crate::syntax::ast::Direction;
 
 /// EC2 filters: name → accepted values.
 pub type Filters = BTreeMap<String, Vec<String>>;
@@ -22,15 +22,11 @@ fn tags(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))).collect()
 }
 
-fn tag_value(t: &BTreeMap<String, String>) -> Value {
-    Value::record(t.iter().map(|(k, v)| (k.as_str().into(), Value::str(v))).collect::<Record>())
+fn own(s: Option<&str>) -> Option<String> {
+    s.map(String::from)
 }
 
-fn opt(s: Option<&str>) -> Value {
-    s.map_or(Value::Null, Value::str)
-}
-
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MetadataOptions {
     pub tokens: String,
     pub hop_limit: i64,
@@ -38,9 +34,10 @@ pub struct MetadataOptions {
 }
 
 /// An instance as kenv reads it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct InstanceInfo {
     pub id: String,
+    #[serde(rename = "type")]
     pub instance_type: String,
     pub state: String,
     pub image: String,
@@ -77,30 +74,6 @@ impl InstanceInfo {
             },
         }
     }
-
-    pub fn to_value(&self) -> Value {
-        record([
-            ("id", Value::str(&self.id)),
-            ("type", Value::str(&self.instance_type)),
-            ("state", Value::str(&self.state)),
-            ("image", Value::str(&self.image)),
-            ("subnet", Value::str(&self.subnet)),
-            ("vpc", Value::str(&self.vpc)),
-            ("private_ip", opt(self.private_ip.as_deref())),
-            ("public_ip", opt(self.public_ip.as_deref())),
-            ("security_groups", str_list(&self.security_groups)),
-            ("tags", tag_value(&self.tags)),
-            ("instance_profile", opt(self.instance_profile.as_deref())),
-            (
-                "metadata",
-                record([
-                    ("tokens", Value::str(&self.metadata.tokens)),
-                    ("hop_limit", Value::Int(self.metadata.hop_limit)),
-                    ("endpoint", Value::str(&self.metadata.endpoint)),
-                ]),
-            ),
-        ])
-    }
 }
 
 /// One security group rule, flattened to a single peer (EC2 groups several peers per permission).
@@ -123,77 +96,18 @@ impl GroupRule {
             == (other.ingress, &other.protocol, other.from_port, other.to_port, &other.peer)
     }
 
-    pub fn to_value(&self) -> Value {
-        let protocol = if self.protocol == "-1" { "all" } else { self.protocol.as_str() };
-        record([
-            ("direction", Value::str(if self.ingress { "ingress" } else { "egress" })),
-            ("protocol", Value::str(protocol)),
-            ("from_port", Value::Int(self.from_port.into())),
-            ("to_port", Value::Int(self.to_port.into())),
-            ("peer", Value::str(&self.peer)),
-            ("description", opt(self.description.as_deref())),
-        ])
-    }
-
-    /// A declared rule as EC2 sees it: one `GroupRule` per peer.
-    pub fn from_rule(rule: &Rule) -> Vec<GroupRule> {
-        rule.peers
-            .iter()
-            .map(|peer| GroupRule {
-                ingress: rule.direction == Direction::Ingress,
-                protocol: rule.protocol.aws().into(),
-                from_port: rule.from_port,
-                to_port: rule.to_port,
-                peer: peer.to_string(),
-                description: rule.description.as_deref().map(String::from),
-            })
-            .collect()
-    }
-
-    /// From a record shaped like `to_value`'s (or a rule declaration's, with `peers`).
-    pub fn from_record(r: &Record) -> Option<Vec<GroupRule>> {
-        let text = |k: &str| match r.get(k) {
-            Some(Value::Str(s)) => Some(s.to_string()),
-            _ => None,
-        };
-        let int = |k: &str| match r.get(k) {
-            Some(Value::Int(n)) => i32::try_from(*n).ok(),
-            _ => None,
-        };
-        let ingress = match text("direction")?.as_str() {
-            "ingress" => true,
-            "egress" => false,
-            _ => return None,
-        };
-        let protocol = match text("protocol")?.as_str() {
-            "all" | "-1" => "-1".to_string(),
-            p @ ("tcp" | "udp" | "icmp") => p.to_string(),
-            _ => return None,
-        };
-        let peers = match (r.get("peer"), r.get("peers")) {
-            (Some(Value::Str(p)), _) => vec![p.to_string()],
-            (_, Some(Value::List(ps))) => ps
-                .iter()
-                .map(|p| if let Value::Str(s) = p { Some(s.to_string()) } else { None })
-                .collect::<Option<_>>()?,
-            _ => return None,
-        };
-        let (from_port, to_port) = (int("from_port")?, int("to_port")?);
-        let description = text("description");
-        let rule = |peer| GroupRule {
-            ingress,
-            protocol: protocol.clone(),
-            from_port,
-            to_port,
-            peer,
-            description: description.clone(),
-        };
-        Some(peers.into_iter().map(rule).collect())
+    /// `all` for EC2's `-1`.
+    pub fn protocol_name(&self) -> &str {
+        if self.protocol == "-1" {
+            "all"
+        } else {
+            &self.protocol
+        }
     }
 
     /// `ingress tcp 443 from 10.0.0.0/8 "GitHub"`
     pub fn summary(&self) -> String {
-        let protocol = if self.protocol == "-1" { "all" } else { self.protocol.as_str() };
+        let protocol = self.protocol_name();
         let ports = match (self.from_port, self.to_port) {
             (-1, _) => String::new(),
             (a, b) if a == b => format!(" {a}"),
@@ -247,21 +161,81 @@ pub struct GroupInfo {
     pub tags: BTreeMap<String, String>,
 }
 
-impl GroupInfo {
-    pub fn to_value(&self) -> Value {
-        let rules = |ingress: bool| {
-            Value::list(self.rules.iter().filter(|r| r.ingress == ingress).map(GroupRule::to_value).collect())
-        };
-        record([
-            ("id", Value::str(&self.id)),
-            ("name", Value::str(&self.name)),
-            ("description", Value::str(&self.description)),
-            ("vpc", Value::str(&self.vpc)),
-            ("ingress", rules(true)),
-            ("egress", rules(false)),
-            ("tags", tag_value(&self.tags)),
-        ])
+/// `{direction, protocol, from_port, to_port, peer, description}`, the shape `ec2_authorize` also
+/// takes.
+impl Serialize for GroupRule {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut r = s.serialize_struct("GroupRule", 6)?;
+        r.serialize_field("direction", if self.ingress { "ingress" } else { "egress" })?;
+        r.serialize_field("protocol", self.protocol_name())?;
+        r.serialize_field("from_port", &self.from_port)?;
+        r.serialize_field("to_port", &self.to_port)?;
+        r.serialize_field("peer", &self.peer)?;
+        r.serialize_field("description", &self.description)?;
+        r.end()
     }
+}
+
+/// Its rules as two lists, `ingress` and `egress`.
+impl Serialize for GroupInfo {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let rules = |ingress: bool| self.rules.iter().filter(|r| r.ingress == ingress).collect::<Vec<_>>();
+        let mut g = s.serialize_struct("GroupInfo", 7)?;
+        g.serialize_field("id", &self.id)?;
+        g.serialize_field("name", &self.name)?;
+        g.serialize_field("description", &self.description)?;
+        g.serialize_field("vpc", &self.vpc)?;
+        g.serialize_field("ingress", &rules(true))?;
+        g.serialize_field("egress", &rules(false))?;
+        g.serialize_field("tags", &self.tags)?;
+        g.end()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Subnet {
+    pub id: Option<String>,
+    pub vpc: Option<String>,
+    pub cidr: Option<String>,
+    pub availability_zone: Option<String>,
+    pub public_ip_on_launch: bool,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteTable {
+    pub id: Option<String>,
+    pub vpc: Option<String>,
+    /// The VPC's main table (subnets without a table of their own use it).
+    pub main: bool,
+    pub subnets: Vec<String>,
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Route {
+    pub destination: Option<String>,
+    /// The gateway, NAT, transit gateway, peering, interface or instance the route goes to.
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Vpc {
+    pub id: Option<String>,
+    pub cidr: Option<String>,
+    pub default: bool,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VpcEndpoint {
+    pub id: Option<String>,
+    pub vpc: Option<String>,
+    pub service: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub state: Option<String>,
+    pub subnets: Vec<String>,
 }
 
 impl Aws {
@@ -304,7 +278,7 @@ impl Aws {
         })
     }
 
-    pub fn subnets(&self, f: &Filters, ids: &[String]) -> Result<Vec<Value>, AwsError> {
+    pub fn subnets(&self, f: &Filters, ids: &[String]) -> Result<Vec<Subnet>, AwsError> {
         let ec2 = self.ec2()?;
         let ids = (!ids.is_empty()).then(|| ids.to_vec());
         self.paginate(|token| {
@@ -313,22 +287,20 @@ impl Aws {
             let found = out
                 .subnets()
                 .iter()
-                .map(|s| {
-                    record([
-                        ("id", opt(s.subnet_id())),
-                        ("vpc", opt(s.vpc_id())),
-                        ("cidr", opt(s.cidr_block())),
-                        ("availability_zone", opt(s.availability_zone())),
-                        ("public_ip_on_launch", Value::Bool(s.map_public_ip_on_launch().unwrap_or(false))),
-                        ("tags", tag_value(&tags(s.tags()))),
-                    ])
+                .map(|s| Subnet {
+                    id: own(s.subnet_id()),
+                    vpc: own(s.vpc_id()),
+                    cidr: own(s.cidr_block()),
+                    availability_zone: own(s.availability_zone()),
+                    public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
+                    tags: tags(s.tags()),
                 })
                 .collect();
             Ok((found, out.next_token().map(String::from)))
         })
     }
 
-    pub fn route_tables(&self, f: &Filters) -> Result<Vec<Value>, AwsError> {
+    pub fn route_tables(&self, f: &Filters) -> Result<Vec<RouteTable>, AwsError> {
         let ec2 = self.ec2()?;
         self.paginate(|token| {
             let req = ec2.describe_route_tables().set_filters(filters(f)).set_next_token(token);
@@ -346,23 +318,23 @@ impl Aws {
                             .or(r.network_interface_id())
                             .or(r.instance_id());
                         let dest = r.destination_cidr_block().or(r.destination_ipv6_cidr_block());
-                        record([("destination", opt(dest)), ("target", opt(target))])
+                        Route { destination: own(dest), target: own(target) }
                     });
-                    let subnets = t.associations().iter().filter_map(|a| a.subnet_id()).map(Value::str);
-                    record([
-                        ("id", opt(t.route_table_id())),
-                        ("vpc", opt(t.vpc_id())),
-                        ("main", Value::Bool(t.associations().iter().any(|a| a.main().unwrap_or(false)))),
-                        ("subnets", Value::list(subnets.collect())),
-                        ("routes", Value::list(routes.collect())),
-                    ])
+                    let subnets = t.associations().iter().filter_map(|a| a.subnet_id()).map(String::from);
+                    RouteTable {
+                        id: own(t.route_table_id()),
+                        vpc: own(t.vpc_id()),
+                        main: t.associations().iter().any(|a| a.main().unwrap_or(false)),
+                        subnets: subnets.collect(),
+                        routes: routes.collect(),
+                    }
                 })
                 .collect();
             Ok((found, out.next_token().map(String::from)))
         })
     }
 
-    pub fn vpcs(&self, f: &Filters) -> Result<Vec<Value>, AwsError> {
+    pub fn vpcs(&self, f: &Filters) -> Result<Vec<Vpc>, AwsError> {
         let ec2 = self.ec2()?;
         self.paginate(|token| {
             let req = ec2.describe_vpcs().set_filters(filters(f)).set_next_token(token);
@@ -370,20 +342,18 @@ impl Aws {
             let found = out
                 .vpcs()
                 .iter()
-                .map(|v| {
-                    record([
-                        ("id", opt(v.vpc_id())),
-                        ("cidr", opt(v.cidr_block())),
-                        ("default", Value::Bool(v.is_default().unwrap_or(false))),
-                        ("tags", tag_value(&tags(v.tags()))),
-                    ])
+                .map(|v| Vpc {
+                    id: own(v.vpc_id()),
+                    cidr: own(v.cidr_block()),
+                    default: v.is_default().unwrap_or(false),
+                    tags: tags(v.tags()),
                 })
                 .collect();
             Ok((found, out.next_token().map(String::from)))
         })
     }
 
-    pub fn vpc_endpoints(&self, f: &Filters) -> Result<Vec<Value>, AwsError> {
+    pub fn vpc_endpoints(&self, f: &Filters) -> Result<Vec<VpcEndpoint>, AwsError> {
         let ec2 = self.ec2()?;
         self.paginate(|token| {
             let req = ec2.describe_vpc_endpoints().set_filters(filters(f)).set_next_token(token);
@@ -391,15 +361,13 @@ impl Aws {
             let found = out
                 .vpc_endpoints()
                 .iter()
-                .map(|e| {
-                    record([
-                        ("id", opt(e.vpc_endpoint_id())),
-                        ("vpc", opt(e.vpc_id())),
-                        ("service", opt(e.service_name())),
-                        ("type", opt(e.vpc_endpoint_type().map(|t| t.as_str()))),
-                        ("state", opt(e.state().map(|s| s.as_str()))),
-                        ("subnets", str_list(e.subnet_ids())),
-                    ])
+                .map(|e| VpcEndpoint {
+                    id: own(e.vpc_endpoint_id()),
+                    vpc: own(e.vpc_id()),
+                    service: own(e.service_name()),
+                    kind: own(e.vpc_endpoint_type().map(|t| t.as_str())),
+                    state: own(e.state().map(|s| s.as_str())),
+                    subnets: e.subnet_ids().to_vec(),
                 })
                 .collect();
             Ok((found, out.next_token().map(String::from)))

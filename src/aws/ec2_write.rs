@@ -49,7 +49,6 @@ impl Aws {
                 other => other?,
             }
         }
-        self.invalidate();
         Ok(())
     }
 
@@ -69,7 +68,6 @@ impl Aws {
                 self.call(write("ec2", "RevokeSecurityGroupEgress"), req.send())?;
             }
         }
-        self.invalidate();
         Ok(())
     }
 
@@ -82,7 +80,6 @@ impl Aws {
             .http_tokens(HttpTokensState::from(tokens))
             .http_put_response_hop_limit(hop_limit as i32);
         self.call(write("ec2", "ModifyInstanceMetadataOptions"), req.send())?;
-        self.invalidate();
         Ok(())
     }
 
@@ -107,7 +104,6 @@ impl Aws {
                 self.call(write("ec2", "AssociateIamInstanceProfile"), req.send())?;
             }
         }
-        self.invalidate();
         Ok(())
     }
 
@@ -122,7 +118,6 @@ impl Aws {
         let tags = keys.iter().map(|k| Tag::builder().key(k).build()).collect();
         let req = self.ec2()?.delete_tags().resources(resource).set_tags(Some(tags));
         self.call(write("ec2", "DeleteTags"), req.send())?;
-        self.invalidate();
         Ok(())
     }
 
@@ -154,14 +149,12 @@ impl Aws {
             .tag_specifications(tags)
             .client_token(new.token);
         let out = self.call(write("ec2", "RunInstances"), req.send())?;
-        self.invalidate();
         Ok(out.instances().first().and_then(|i| i.instance_id()).unwrap_or("").to_string())
     }
 
     pub fn terminate(&self, instance: &str) -> Result<(), AwsError> {
         let req = self.ec2()?.terminate_instances().instance_ids(instance);
         self.call(write("ec2", "TerminateInstances"), req.send())?;
-        self.invalidate();
         Ok(())
     }
 
@@ -192,7 +185,6 @@ impl Aws {
             .vpc_id(vpc)
             .tag_specifications(spec);
         let out = self.call(write("ec2", "CreateSecurityGroup"), req.send())?;
-        self.invalidate();
         Ok(out.group_id().unwrap_or("").to_string())
     }
 
@@ -211,7 +203,6 @@ impl Aws {
                 }
             }
         }
-        self.invalidate();
         Ok(())
     }
 
@@ -219,7 +210,6 @@ impl Aws {
     pub fn set_groups(&self, instance: &str, groups: &[String]) -> Result<(), AwsError> {
         let req = self.ec2()?.modify_instance_attribute().instance_id(instance).set_groups(Some(groups.to_vec()));
         self.call(write("ec2", "ModifyInstanceAttribute"), req.send())?;
-        self.invalidate();
         Ok(())
     }
 }

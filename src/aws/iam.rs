@@ -5,14 +5,12 @@ use std::collections::BTreeMap;
 use aws_sdk_iam::types::Tag;
 
 use super::{read, write, Aws, AwsError};
-use crate::eval::Value;
-use crate::model::{record, str_list};
 
 /// The inline policy kenv writes from a role's `allow` statements.
 pub const INLINE_POLICY: &str = "kenv";
 
 /// A role as it is on AWS.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct LiveRole {
     pub name: String,
     pub arn: String,
@@ -21,23 +19,10 @@ pub struct LiveRole {
     pub trust: Vec<String>,
     pub managed: Vec<String>,
     /// The `kenv` inline policy document, when there is one.
+    #[serde(skip)]
     pub inline: Option<serde_json::Value>,
     pub instance_profiles: Vec<String>,
     pub tags: BTreeMap<String, String>,
-}
-
-impl LiveRole {
-    pub fn to_value(&self) -> Value {
-        record([
-            ("name", Value::str(&self.name)),
-            ("arn", Value::str(&self.arn)),
-            ("path", Value::str(&self.path)),
-            ("trust", str_list(&self.trust)),
-            ("managed", str_list(&self.managed)),
-            ("instance_profiles", str_list(&self.instance_profiles)),
-            ("tags", Value::record(self.tags.iter().map(|(k, v)| (k.as_str().into(), Value::str(v))).collect())),
-        ])
-    }
 }
 
 /// IAM returns policy documents URL-encoded.

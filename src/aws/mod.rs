@@ -14,20 +14,21 @@ mod ssm;
 mod sts;
 
 use std::cell::{OnceCell, RefCell};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
-use crate::eval::Value;
-
 pub use cloud9::Cloud9Env;
 pub use cloud9::NewCloud9;
-pub use ec2::{Filters, GroupInfo, GroupRule, InstanceInfo, MetadataOptions};
+pub use ec2::{
+    Filters, GroupInfo, GroupRule, InstanceInfo, MetadataOptions, Route, RouteTable, Subnet, Vpc, VpcEndpoint,
+};
 pub use ec2_write::NewInstance;
 pub use error::{AwsError, ErrorClass};
 pub use iam::LiveRole;
 pub use ssm::{Invocation, Targets};
+pub use sts::Identity;
 
 /// Where to find AWS: `--profile` and `--region`, else aws-config's chain decides.
 #[derive(Debug, Clone, Default)]
@@ -61,8 +62,8 @@ pub struct Aws {
     config: OnceCell<SdkConfig>,
     clients: Clients,
     stats: RefCell<Stats>,
-    /// Results of identical reads within one evaluation.
-    cache: RefCell<HashMap<String, Value>>,
+    /// Mutating calls made so far: a cache of reads is stale once this moves.
+    writes: std::cell::Cell<u64>,
     imds_client: OnceCell<aws_config::imds::Client>,
     interruptible: std::cell::Cell<bool>,
 }
@@ -94,7 +95,7 @@ impl Aws {
             config: OnceCell::new(),
             clients: Clients::default(),
             stats: RefCell::default(),
-            cache: RefCell::default(),
+            writes: std::cell::Cell::new(0),
             imds_client: OnceCell::new(),
             interruptible: std::cell::Cell::new(false),
         }
@@ -177,22 +178,16 @@ impl Aws {
         R: std::fmt::Debug + Send + Sync + 'static,
     {
         *self.stats.borrow_mut().entry(op).or_default() += 1;
+        if op.mutating {
+            // Counted before it is sent: a write that fails may still have changed something.
+            self.writes.set(self.writes.get() + 1);
+        }
         self.block_on(future)?.map_err(|e| AwsError::from_sdk(op, e))
     }
 
-    /// A read whose result is kept for the rest of the evaluation under `key`.
-    pub fn cached(&self, key: String, read: impl FnOnce() -> Result<Value, AwsError>) -> Result<Value, AwsError> {
-        if let Some(v) = self.cache.borrow().get(&key) {
-            return Ok(v.clone());
-        }
-        let value = read()?;
-        self.cache.borrow_mut().insert(key, value.clone());
-        Ok(value)
-    }
-
-    /// Forgets cached reads (after a write, which may change what they return).
-    pub fn invalidate(&self) {
-        self.cache.borrow_mut().clear();
+    /// How many mutating calls were made: what a cache of reads checks to know it is stale.
+    pub fn writes(&self) -> u64 {
+        self.writes.get()
     }
 
     pub fn stats(&self) -> Stats {

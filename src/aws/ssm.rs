@@ -6,8 +6,6 @@ use std::time::Duration;
 use aws_sdk_ssm::types::Target;
 
 use super::{read, write, Aws, AwsError};
-use crate::eval::Value;
-use crate::model::record;
 
 /// Where a Run Command goes: named instances, or a fleet chosen by tags, run at most
 /// `max_concurrency` at a time and stopped after `max_errors` failures (SSM's own syntax: "10",
@@ -18,7 +16,7 @@ pub enum Targets<'a> {
 }
 
 /// One instance's result of a Run Command.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Invocation {
     pub instance: String,
     /// `Success`, `Failed`, `TimedOut`, `Cancelled`, …
@@ -26,18 +24,6 @@ pub struct Invocation {
     pub exit_code: i64,
     pub stdout: String,
     pub stderr: String,
-}
-
-impl Invocation {
-    pub fn to_value(&self) -> Value {
-        record([
-            ("instance", Value::str(&self.instance)),
-            ("status", Value::str(&self.status)),
-            ("exit_code", Value::Int(self.exit_code)),
-            ("stdout", Value::str(&self.stdout)),
-            ("stderr", Value::str(&self.stderr)),
-        ])
-    }
 }
 
 const TERMINAL: &[&str] = &["Success", "Failed", "TimedOut", "Cancelled", "Undeliverable", "Terminated"];

@@ -1,13 +1,19 @@
 //! STS: who the configured credentials belong to.
 
 use super::{read, Aws, AwsError};
-use crate::eval::Value;
-use crate::model::record;
+
+/// The caller's identity.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Identity {
+    pub account: Option<String>,
+    pub arn: Option<String>,
+    pub user_id: Option<String>,
+}
 
 impl Aws {
-    pub fn whoami(&self) -> Result<Value, AwsError> {
+    pub fn whoami(&self) -> Result<Identity, AwsError> {
         let out = self.call(read("sts", "GetCallerIdentity"), self.sts()?.get_caller_identity().send())?;
-        let opt = |s: Option<&str>| s.map_or(Value::Null, Value::str);
-        Ok(record([("account", opt(out.account())), ("arn", opt(out.arn())), ("user_id", opt(out.user_id()))]))
+        let own = |s: Option<&str>| s.map(String::from);
+        Ok(Identity { account: own(out.account()), arn: own(out.arn()), user_id: own(out.user_id()) })
     }
 }

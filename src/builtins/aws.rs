@@ -4,9 +4,11 @@
 use std::rc::Rc;
 
 use super::{Args, Builtin, Effect::ReadsAws, Effect::WritesAws};
-use crate::aws::{Aws, AwsError, ErrorClass, Filters, GroupRule};
+use serde::Serialize;
+
+use crate::aws::{Aws, AwsError, Cloud9Env, ErrorClass, Filters, GroupRule};
 use crate::diag::{Diag, Result};
-use crate::eval::{Interp, Secret, SecretPart, SecretRef, SecretStore, Value};
+use crate::eval::{Interp, Record, Secret, SecretPart, SecretRef, SecretStore, Value};
 use crate::model::{record, Decl};
 
 pub const BUILTINS: &[Builtin] = &[
@@ -42,7 +44,7 @@ fn cached(
     let args: Vec<String> = a.values.iter().map(|v| v.as_ref().map_or("null".into(), |(v, _)| v.to_kenv())).collect();
     let key = format!("{}({})", a.name, args.join(", "));
     let aws = &interp.aws;
-    aws.cached(key, || read(aws)).map_err(|e| aws_err(interp, a.span, e))
+    interp.cache.get_or_read(aws, key, || read(aws)).map_err(|e| e.diag(Some(a.span), aws.region().as_deref()).boxed())
 }
 
 fn not_found(what: &str, id: &str) -> AwsError {
@@ -74,13 +76,26 @@ fn filters(a: &Args, i: usize) -> Result<Filters> {
     Ok(out)
 }
 
+/// A typed AWS read as the record the builtin shows.
+fn shown<T: Serialize>(typed: T) -> Value {
+    Value::from_serialize(&typed)
+}
+
 fn whoami(interp: &mut Interp, a: &mut Args) -> Result<Value> {
-    cached(interp, a, |aws| aws.whoami())
+    cached(interp, a, |aws| aws.whoami().map(shown))
 }
 
 fn region(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     interp.aws.config().map_err(|e| aws_err(interp, a.span, e))?;
     Ok(interp.aws.region().map_or(Value::Null, |r| Value::str(&r)))
+}
+
+/// A Cloud9 environment with the id of its instance.
+#[derive(Serialize)]
+struct Cloud9WithInstance<'a> {
+    #[serde(flatten)]
+    env: &'a Cloud9Env,
+    instance: Option<&'a str>,
 }
 
 /// Cloud9 environments with their instance ids, found by one DescribeInstances on Cloud9's tag.
@@ -94,9 +109,7 @@ fn cloud9_with_instances(aws: &Aws, ids: &[String]) -> std::result::Result<Value
             .iter()
             .filter(|i| i.state != "terminated")
             .find(|i| i.tags.get("aws:cloud9:environment") == Some(&e.id));
-        let Value::Record(mut rec) = e.to_value() else { unreachable!("to_value is a record") };
-        Rc::make_mut(&mut rec).insert("instance".into(), instance.map_or(Value::Null, |i| Value::str(&i.id)));
-        Value::Record(rec)
+        shown(Cloud9WithInstance { env: e, instance: instance.map(|i| i.id.as_str()) })
     });
     Ok(Value::list(items.collect()))
 }
@@ -115,48 +128,48 @@ fn cloud9_environment(interp: &mut Interp, a: &mut Args) -> Result<Value> {
 
 fn ec2_instances(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     let f = filters(a, 0)?;
-    cached(interp, a, |aws| Ok(Value::list(aws.instances(&f, &[])?.iter().map(|i| i.to_value()).collect())))
+    cached(interp, a, |aws| aws.instances(&f, &[]).map(shown))
 }
 
 fn ec2_instance(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     let id = a.str(0)?;
     cached(interp, a, |aws| {
         let found = aws.instances(&Filters::new(), &[id.to_string()])?;
-        found.first().map(|i| i.to_value()).ok_or_else(|| not_found("instance", &id))
+        found.first().map(shown).ok_or_else(|| not_found("instance", &id))
     })
 }
 
 fn ec2_security_groups(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     let f = filters(a, 0)?;
-    cached(interp, a, |aws| Ok(Value::list(aws.security_groups(&f, &[])?.iter().map(|g| g.to_value()).collect())))
+    cached(interp, a, |aws| aws.security_groups(&f, &[]).map(shown))
 }
 
 fn ec2_security_group(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     let id = a.str(0)?;
     cached(interp, a, |aws| {
         let found = aws.security_groups(&Filters::new(), &[id.to_string()])?;
-        found.first().map(|g| g.to_value()).ok_or_else(|| not_found("security group", &id))
+        found.first().map(shown).ok_or_else(|| not_found("security group", &id))
     })
 }
 
 fn ec2_subnets(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     let f = filters(a, 0)?;
-    cached(interp, a, |aws| Ok(Value::list(aws.subnets(&f, &[])?)))
+    cached(interp, a, |aws| aws.subnets(&f, &[]).map(shown))
 }
 
 fn ec2_route_tables(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     let f = filters(a, 0)?;
-    cached(interp, a, |aws| Ok(Value::list(aws.route_tables(&f)?)))
+    cached(interp, a, |aws| aws.route_tables(&f).map(shown))
 }
 
 fn ec2_vpcs(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     let f = filters(a, 0)?;
-    cached(interp, a, |aws| Ok(Value::list(aws.vpcs(&f)?)))
+    cached(interp, a, |aws| aws.vpcs(&f).map(shown))
 }
 
 fn ec2_vpc_endpoints(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     let f = filters(a, 0)?;
-    cached(interp, a, |aws| Ok(Value::list(aws.vpc_endpoints(&f)?)))
+    cached(interp, a, |aws| aws.vpc_endpoints(&f).map(shown))
 }
 
 /// Rules from `ingress …`/`egress …` values or rule records, each flattened to one peer.
@@ -169,9 +182,9 @@ fn group_rules(a: &Args, i: usize) -> Result<Vec<GroupRule>> {
     let mut out = Vec::new();
     for item in items {
         match item {
-            Value::Decl(Decl::Rule(r)) => out.extend(GroupRule::from_rule(&r)),
+            Value::Decl(Decl::Rule(r)) => out.extend(r.group_rules()),
             Value::Record(r) => {
-                match GroupRule::from_record(&r) {
+                match rules_of_record(&r) {
                     Some(rules) => out.extend(rules),
                     None => return a.invalid(
                         i,
@@ -188,6 +201,46 @@ fn group_rules(a: &Args, i: usize) -> Result<Vec<GroupRule>> {
     Ok(out)
 }
 
+/// Rules from a record shaped like those `ec2_security_groups` shows (or with `peers`, a list).
+fn rules_of_record(r: &Record) -> Option<Vec<GroupRule>> {
+    let text = |k: &str| match r.get(k) {
+        Some(Value::Str(s)) => Some(s.to_string()),
+        _ => None,
+    };
+    let int = |k: &str| match r.get(k) {
+        Some(Value::Int(n)) => i32::try_from(*n).ok(),
+        _ => None,
+    };
+    let ingress = match text("direction")?.as_str() {
+        "ingress" => true,
+        "egress" => false,
+        _ => return None,
+    };
+    let protocol = match text("protocol")?.as_str() {
+        "all" | "-1" => "-1".to_string(),
+        p @ ("tcp" | "udp" | "icmp") => p.to_string(),
+        _ => return None,
+    };
+    let peers = match (r.get("peer"), r.get("peers")) {
+        (Some(Value::Str(p)), _) => vec![p.to_string()],
+        (_, Some(Value::List(ps))) => {
+            ps.iter().map(|p| if let Value::Str(s) = p { Some(s.to_string()) } else { None }).collect::<Option<_>>()?
+        }
+        _ => return None,
+    };
+    let (from_port, to_port) = (int("from_port")?, int("to_port")?);
+    let description = text("description");
+    let rule = |peer| GroupRule {
+        ingress,
+        protocol: protocol.clone(),
+        from_port,
+        to_port,
+        peer,
+        description: description.clone(),
+    };
+    Some(peers.into_iter().map(rule).collect())
+}
+
 fn describe_rules(verb: &str, group: &str, rules: &[GroupRule]) -> String {
     let lines: Vec<String> = rules.iter().map(|r| format!("    {}", r.summary())).collect();
     format!("{verb} {} rule(s) on {group}:\n{}", rules.len(), lines.join("\n"))
@@ -202,7 +255,7 @@ fn ec2_authorize(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     let have: Vec<GroupRule> = current.into_iter().flat_map(|g| g.rules).collect();
     let rules: Vec<GroupRule> = wanted.into_iter().filter(|r| !have.iter().any(|h| h.same_permission(r))).collect();
     if rules.is_empty() {
-        crate::cli::err(&format!("kenv: the rules are already on {group}\n"));
+        interp.host.err(&format!("kenv: the rules are already on {group}\n"));
         return Ok(Value::Null);
     }
     change_rules(interp, a, "add", &group, &rules)
@@ -224,7 +277,7 @@ fn change_rules(interp: &mut Interp, a: &Args, verb: &str, group: &str, rules: &
 
 fn iam_role(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     let name = a.str(0)?;
-    cached(interp, a, |aws| aws.role(&name)?.map(|r| r.to_value()).ok_or_else(|| not_found("IAM role", &name)))
+    cached(interp, a, |aws| aws.role(&name)?.map(shown).ok_or_else(|| not_found("IAM role", &name)))
 }
 
 fn ssm_parameter(interp: &mut Interp, a: &mut Args) -> Result<Value> {
@@ -264,10 +317,7 @@ fn ssm_run(interp: &mut Interp, a: &mut Args) -> Result<Value> {
         };
         let id = aws.send_command(&to, &commands, &comment, 600)?;
         let done = aws.wait_command(&id, &instances)?;
-        Ok(record([
-            ("command", Value::str(&id)),
-            ("invocations", Value::list(done.iter().map(|i| i.to_value()).collect())),
-        ]))
+        Ok(record([("command", Value::str(&id)), ("invocations", shown(done))]))
     };
     run().map_err(|e| aws_err(interp, a.span, e))
 }

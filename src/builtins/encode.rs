@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use super::{Args, Builtin, Effect::Pure};
 use crate::diag::Result;
-use crate::eval::{Interp, Record, Value};
+use crate::eval::{Interp, Value};
 
 pub const BUILTINS: &[Builtin] = &[
     Builtin {
@@ -40,22 +40,8 @@ fn to_json(_: &mut Interp, a: &mut Args) -> Result<Value> {
 fn from_json(_: &mut Interp, a: &mut Args) -> Result<Value> {
     let text = a.str(0)?;
     match serde_json::from_str::<serde_json::Value>(&text) {
-        Ok(j) => Ok(from_json_value(j)),
+        Ok(j) => Ok(Value::from_json(j)),
         Err(e) => a.invalid(0, format!("not JSON: {e}")),
-    }
-}
-
-pub fn from_json_value(j: serde_json::Value) -> Value {
-    use serde_json::Value as J;
-    match j {
-        J::Null => Value::Null,
-        J::Bool(b) => Value::Bool(b),
-        J::Number(n) => n.as_i64().map_or_else(|| Value::str(&n.to_string()), Value::Int),
-        J::String(s) => Value::str(&s),
-        J::Array(items) => Value::list(items.into_iter().map(from_json_value).collect()),
-        J::Object(map) => {
-            Value::record(map.into_iter().map(|(k, v)| (k.as_str().into(), from_json_value(v))).collect::<Record>())
-        }
     }
 }
 

@@ -23,10 +23,10 @@ fn imds(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     {
         return a.invalid(0, "instance credentials are not readable as values; the AWS SDK uses them itself");
     }
-    let aws = interp.aws.clone();
+    let aws = &interp.aws;
     let key = format!("imds({path})");
-    aws.cached(key, || aws.imds(&path).map(|text| text.map_or(Value::Null, |t| Value::str(&t))))
-        .map_err(|e| e.diag(Some(a.span), aws.region().as_deref()).boxed())
+    let read = || aws.imds(&path).map(|text| text.map_or(Value::Null, |t| Value::str(&t)));
+    interp.cache.get_or_read(aws, key, read).map_err(|e| e.diag(Some(a.span), aws.region().as_deref()).boxed())
 }
 
 fn install_script(_: &mut Interp, a: &mut Args) -> Result<Value> {
@@ -105,7 +105,7 @@ fn run_step(interp: &mut Interp, a: &mut Args) -> Result<Value> {
             let check = install::run_local(&install::guard_only(&step), &here, &[], &[], Duration::from_secs(60));
             let check = check.map_err(io_error)?;
             if check.skipped {
-                crate::cli::err(&format!("kenv: install step `{}` skipped ({})\n", step.name, check.stdout.trim()));
+                interp.host.err(&format!("kenv: install step `{}` skipped ({})\n", step.name, check.stdout.trim()));
                 results.push(result(&step.name, "skipped", 0));
                 continue;
             }
@@ -116,8 +116,8 @@ fn run_step(interp: &mut Interp, a: &mut Args) -> Result<Value> {
         let (vars, secrets) = environment(interp, &step)?;
         let run = install::run_local(&script, &here, &vars, &secrets, Duration::from_secs(step.timeout as u64));
         let run = run.map_err(io_error)?;
-        crate::cli::out(&run.stdout);
-        crate::cli::err(&run.stderr);
+        interp.host.out(&run.stdout);
+        interp.host.err(&run.stderr);
         if run.exit_code != 0 {
             let tail: Vec<&str> = run.stderr.lines().rev().take(5).collect();
             let detail = format!("it exited with code {}", run.exit_code);

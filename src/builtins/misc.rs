@@ -49,9 +49,9 @@ fn type_of(_: &mut Interp, a: &mut Args) -> Result<Value> {
 fn print(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     let text = a.value(0).to_text();
     if matches!(interp.mode, Mode::Run | Mode::Repl) {
-        crate::cli::out(&format!("{text}\n"));
+        interp.host.out(&format!("{text}\n"));
     } else {
-        crate::cli::err(&format!("{text}\n"));
+        interp.host.err(&format!("{text}\n"));
     }
     Ok(Value::Null)
 }

@@ -110,6 +110,35 @@ impl Grants {
     }
 }
 
+/// AWS reads made by builtins, kept for the interpreter that made them, so a program that asks
+/// the same thing twice makes one call. Every mutating call goes through `Aws::call`, which
+/// counts it; a cache that sees the count move forgets what it kept.
+#[derive(Default)]
+pub struct ReadCache {
+    writes: u64,
+    values: HashMap<String, Value>,
+}
+
+impl ReadCache {
+    pub fn get_or_read<E>(
+        &mut self,
+        aws: &crate::aws::Aws,
+        key: String,
+        read: impl FnOnce() -> std::result::Result<Value, E>,
+    ) -> std::result::Result<Value, E> {
+        if aws.writes() != self.writes {
+            self.writes = aws.writes();
+            self.values.clear();
+        }
+        if let Some(v) = self.values.get(&key) {
+            return Ok(v.clone());
+        }
+        let value = read()?;
+        self.values.insert(key, value.clone());
+        Ok(value)
+    }
+}
+
 pub type BuiltinFn = fn(&mut Interp, &mut Args) -> Result<Value>;
 
 pub struct Builtin {

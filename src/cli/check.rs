@@ -6,11 +6,12 @@ use std::rc::Rc;
 use serde_json::json;
 
 use super::report::{diagnostics_json, location_json};
-use super::summary::{counts, plural, summary};
+use super::summary::summary;
 use super::{err, report, sarif, Format, StackArgs, FAILED, OK};
 use crate::aws::Aws;
 use crate::diag::{Diag, Style};
 use crate::eval::{self, run_policies, Failure, Interp, Mode, PolicyReport, Program, Value};
+use crate::model::plural;
 use crate::source::SourceMap;
 
 pub fn run(args: &StackArgs, format: Format, live: bool, style: Style) -> i32 {
@@ -61,7 +62,7 @@ pub fn run(args: &StackArgs, format: Format, live: bool, style: Style) -> i32 {
             super::out(&format!(
                 "{}: {verdict} ({}{live_note}){}\n{}",
                 file.display(),
-                counts(&program.state),
+                program.state.counts(),
                 verdict_detail(&report),
                 summary(&program.state)
             ));

@@ -38,7 +38,7 @@ pub fn run(file: &Path, style: Style) -> i32 {
     }
     if let Err(e) = new.write(dir) {
         let path = dir.join(LOCK_FILE).display().to_string();
-        let diag = Diag::bare(ErrorKind::Io { path, reason: crate::cli_error_text(&e) });
+        let diag = Diag::bare(ErrorKind::Io { path, reason: crate::diag::io_text(&e) });
         return report(&[diag], &program.interp.sources, style).max(FAILED);
     }
     err(&format!("{}: {} remote import(s) pinned\n", dir.join(LOCK_FILE).display(), new.imports.len()));

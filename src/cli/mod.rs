@@ -18,9 +18,9 @@ use std::io::IsTerminal;
 use clap::{CommandFactory, Parser};
 
 pub use args::{AwsArgs, Cli, Color, Command, Format, StackArgs};
-pub use summary::counts;
 
 use crate::diag::{self, Diag, Style};
+use crate::host::{Host, Terminal};
 use crate::source::SourceMap;
 
 /// Exit codes: 0 ok, 1 a problem with the input (or a failed policy), 2 bad usage.
@@ -73,7 +73,13 @@ fn run(command: Command, style: Style) -> i32 {
         Command::Doc { name } => doc::run(name.as_deref()),
         Command::Repl { file, aws } => {
             let aws = std::rc::Rc::new(crate::aws::Aws::new(aws.options()));
-            crate::repl::run(crate::repl::Session::new(aws, style), file, style)
+            match crate::repl::run(crate::repl::Session::new(aws, style), file, style) {
+                Ok(()) => OK,
+                Err(e) => {
+                    err(&format!("kenv: cannot start the line editor: {e}\n"));
+                    FAILED
+                }
+            }
         }
         Command::Completions { shell } => {
             let mut script = Vec::new();
@@ -94,27 +100,19 @@ fn style(color: Color) -> Style {
     Style { color, width }
 }
 
-/// Writes to stdout. A closed pipe (`kenv eval … | head`) is not an error worth reporting: the
-/// reader has what it wanted.
+/// Writes to stdout (the terminal host's output).
 pub fn out(text: &str) {
-    use std::io::Write;
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Terminal.out(text);
 }
 
-/// Writes to stderr, ignoring a closed stream as `out` does.
+/// Writes to stderr.
 pub fn err(text: &str) {
-    use std::io::Write;
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    Terminal.err(text);
 }
 
 /// Asks a yes/no question on the terminal; false when there is no terminal to ask on.
 pub fn ask(question: &str) -> bool {
-    if !std::io::stdin().is_terminal() {
-        return false;
-    }
-    err(&format!("{question} [y/N] "));
-    let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer).is_ok() && matches!(answer.trim(), "y" | "Y" | "yes")
+    Terminal.ask(question)
 }
 
 /// Prints diagnostics to stderr; returns the exit code they call for.

@@ -19,28 +19,6 @@ pub fn summary(state: &DesiredState) -> String {
     out
 }
 
-/// `2 environments, 1 role, 3 rules, 2 install steps, 10 policies`
-pub fn counts(state: &DesiredState) -> String {
-    let rules: usize = state.environments.iter().map(|e| e.rules.len()).sum();
-    let installs: usize = state.environments.iter().map(|e| e.installs.len()).sum();
-    [
-        plural(state.environments.len(), "environment"),
-        plural(state.roles.len(), "role"),
-        plural(rules, "rule"),
-        plural(installs, "install step"),
-        plural(state.policies.len(), "policy"),
-    ]
-    .join(", ")
-}
-
-pub fn plural(n: usize, word: &str) -> String {
-    match (n, word) {
-        (1, _) => format!("1 {word}"),
-        (_, "policy") => format!("{n} policies"),
-        _ => format!("{n} {word}s"),
-    }
-}
-
 fn environment(out: &mut String, env: &Environment) {
     let _ = writeln!(out, "environment {}  ({} {} {})", env.name, env.kind_name(), env.instance_type, env.image);
     let _ = writeln!(

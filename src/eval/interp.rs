@@ -8,6 +8,7 @@ use super::scope::Scope;
 use super::value::{Concat, Value};
 use crate::builtins;
 use crate::diag::{suggest, Diag, ErrorKind, Result};
+use crate::host::{Host, Terminal};
 use crate::model::DesiredState;
 use crate::source::{SourceId, SourceMap, Span};
 use crate::syntax::ast::*;
@@ -57,8 +58,12 @@ pub struct Interp {
     pub parse_time: std::time::Duration,
     /// AWS, set up only when a builtin first needs it.
     pub aws: Rc<crate::aws::Aws>,
+    /// AWS reads this interpreter's builtins made (a new interpreter starts without any).
+    pub cache: builtins::ReadCache,
     /// `--yes`: effects go ahead without asking.
     pub yes: bool,
+    /// Where output goes and who confirms effects: the terminal unless the maker says otherwise.
+    pub host: Rc<dyn Host>,
     /// What the code running now may do: imported code only what its import granted.
     pub(super) grants: crate::builtins::Grants,
 }
@@ -77,7 +82,9 @@ impl Interp {
             nesting: 0,
             parse_time: std::time::Duration::ZERO,
             aws: Rc::new(crate::aws::Aws::new(Default::default())),
+            cache: builtins::ReadCache::default(),
             yes: false,
+            host: Rc::new(Terminal),
             grants: crate::builtins::Grants::ALL,
         }
     }
@@ -90,8 +97,8 @@ impl Interp {
     /// Asks before an effect (`what` says what it will do), unless `--yes` was given. Without a
     /// terminal to ask on, the effect is refused rather than assumed.
     pub fn confirm(&self, what: &str, span: Span) -> Result<()> {
-        crate::cli::err(&format!("kenv will {what}\n"));
-        if self.yes || crate::cli::ask("Go ahead?") {
+        self.host.err(&format!("kenv will {what}\n"));
+        if self.yes || self.host.ask("Go ahead?") {
             return Ok(());
         }
         Diag::new(ErrorKind::Declined("not confirmed; nothing was changed".into()), span)

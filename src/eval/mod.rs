@@ -80,14 +80,14 @@ fn evaluate(mut interp: Interp, src: SourceId) -> Result<Program, Failure> {
 
 pub fn read_source(path: &Path) -> Result<String, Box<Diag>> {
     let io = |reason: String| Diag::bare(ErrorKind::Io { path: path.display().to_string(), reason }).boxed();
-    let meta = std::fs::metadata(path).map_err(|e| io(crate::cli_error_text(&e)))?;
+    let meta = std::fs::metadata(path).map_err(|e| io(crate::diag::io_text(&e)))?;
     if meta.is_dir() {
         return Err(io("it is a directory".into()));
     }
     if meta.len() > crate::syntax::MAX_SOURCE as u64 {
         return Err(Diag::bare(ErrorKind::TooLarge(crate::syntax::MAX_SOURCE >> 20)).boxed());
     }
-    let bytes = std::fs::read(path).map_err(|e| io(crate::cli_error_text(&e)))?;
+    let bytes = std::fs::read(path).map_err(|e| io(crate::diag::io_text(&e)))?;
     String::from_utf8(bytes)
         .map_err(|e| io(format!("it is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to())))
 }

@@ -280,6 +280,27 @@ impl Value {
         self.write_kenv(out);
     }
 
+    /// A JSON value as a kenv value: objects are records, numbers integers (text when they are
+    /// not whole or too large).
+    pub fn from_json(j: serde_json::Value) -> Value {
+        use serde_json::Value as J;
+        match j {
+            J::Null => Value::Null,
+            J::Bool(b) => Value::Bool(b),
+            J::Number(n) => n.as_i64().map_or_else(|| Value::str(&n.to_string()), Value::Int),
+            J::String(s) => Value::str(&s),
+            J::Array(items) => Value::list(items.into_iter().map(Value::from_json).collect()),
+            J::Object(map) => {
+                Value::record(map.into_iter().map(|(k, v)| (k.as_str().into(), Value::from_json(v))).collect())
+            }
+        }
+    }
+
+    /// A typed form (what the AWS reads return) as the kenv value of its JSON shape.
+    pub fn from_serialize(typed: &impl serde::Serialize) -> Value {
+        serde_json::to_value(typed).map_or(Value::Null, Value::from_json)
+    }
+
     /// The JSON tree of a value: what its `serde::Serialize` (below) streams.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)

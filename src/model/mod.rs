@@ -23,7 +23,7 @@ pub use install::InstallStep;
 pub use policy::{Policy, PolicySeverity, ATTRS as POLICY_ATTRS, WORD_ATTRS as POLICY_WORDS};
 pub use role::{Allow, Role, ATTRS as ROLE_ATTRS};
 pub use rule::{PeerKind, Protocol, Rule, RuleParts};
-pub use stack::DesiredState;
+pub use stack::{plural, DesiredState};
 pub use suppress::Suppression;
 
 use crate::eval::Value;
@@ -139,8 +139,4 @@ fn field_name(name: &'static str) -> Rc<str> {
         static NAMES: std::cell::RefCell<std::collections::HashMap<&'static str, Rc<str>>> = Default::default();
     }
     NAMES.with(|names| names.borrow_mut().entry(name).or_insert_with(|| Rc::from(name)).clone())
-}
-
-pub(crate) fn str_list(items: &[String]) -> Value {
-    Value::list(items.iter().map(|s| Value::str(s)).collect())
 }

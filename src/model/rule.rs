@@ -80,6 +80,19 @@ pub struct RuleParts {
 }
 
 impl Rule {
+    /// The rule as EC2 sees it: one `GroupRule` per peer.
+    pub fn group_rules(&self) -> Vec<crate::aws::GroupRule> {
+        let rule = |peer: &Rc<str>| crate::aws::GroupRule {
+            ingress: self.direction == Direction::Ingress,
+            protocol: self.protocol.aws().into(),
+            from_port: self.from_port,
+            to_port: self.to_port,
+            peer: peer.to_string(),
+            description: self.description.as_deref().map(String::from),
+        };
+        self.peers.iter().map(rule).collect()
+    }
+
     pub fn peer_kind(peer: &str) -> PeerKind {
         if peer.starts_with("sg-") {
             PeerKind::Group

@@ -18,6 +18,20 @@ pub struct DesiredState {
 }
 
 impl DesiredState {
+    /// `2 environments, 1 role, 3 rules, 2 install steps, 10 policies`
+    pub fn counts(&self) -> String {
+        let rules: usize = self.environments.iter().map(|e| e.rules.len()).sum();
+        let installs: usize = self.environments.iter().map(|e| e.installs.len()).sum();
+        [
+            plural(self.environments.len(), "environment"),
+            plural(self.roles.len(), "role"),
+            plural(rules, "rule"),
+            plural(installs, "install step"),
+            plural(self.policies.len(), "policy"),
+        ]
+        .join(", ")
+    }
+
     /// Adds a top-level declaration; anything that is not one is refused with its type's name.
     pub fn add(&mut self, decl: Decl) -> Result<(), &'static str> {
         match decl {
@@ -99,5 +113,14 @@ fn unique<'a>(what: &str, items: impl Iterator<Item = (&'a str, Span)>, errors: 
         } else {
             seen.insert(name, span);
         }
+    }
+}
+
+/// `1 role`, `2 roles`, `3 policies`.
+pub fn plural(n: usize, word: &str) -> String {
+    match (n, word) {
+        (1, _) => format!("1 {word}"),
+        (_, "policy") => format!("{n} policies"),
+        _ => format!("{n} {word}s"),
     }
 }

@@ -192,7 +192,7 @@ fn env_change(desired: Option<&Rc<Environment>>, live: Option<&LiveEnv>) -> Opti
 /// declared ones. Egress is managed only when the file declares some: otherwise the group keeps
 /// EC2's default (all traffic out).
 pub fn rule_changes(env: &Environment, group: Option<&GroupInfo>) -> (Vec<GroupRule>, Vec<GroupRule>) {
-    let want: Vec<GroupRule> = env.rules.iter().flat_map(|r| GroupRule::from_rule(r)).collect();
+    let want: Vec<GroupRule> = env.rules.iter().flat_map(|r| r.group_rules()).collect();
     let manage_egress = env.rules.iter().any(|r| r.direction == Direction::Egress);
     let have: Vec<GroupRule> =
         group.map(|g| g.rules.iter().filter(|r| r.ingress || manage_egress).cloned().collect()).unwrap_or_default();

@@ -69,9 +69,9 @@ pub fn policy_view(aws: &Aws, stack: &str, names: &[&str]) -> Result<Value, AwsE
     let view = |env: &LiveEnv| {
         let attached = groups.iter().filter(|g| env.instance.security_groups.contains(&g.id));
         record([
-            ("instance", env.instance.to_value()),
-            ("cloud9", env.cloud9.as_ref().map_or(Value::Null, Cloud9Env::to_value)),
-            ("groups", Value::list(attached.map(GroupInfo::to_value).collect())),
+            ("instance", Value::from_serialize(&env.instance)),
+            ("cloud9", Value::from_serialize(&env.cloud9)),
+            ("groups", Value::from_serialize(&attached.collect::<Vec<_>>())),
         ])
     };
     let fields = names.iter().map(|name| {

@@ -15,7 +15,7 @@ pub use apply::{apply, Applied};
 pub use live::{policy_view, LiveEnv, LiveState};
 pub use render::{render, to_json};
 
-use crate::aws::{Aws, GroupInfo, LiveRole};
+use crate::aws::{Aws, AwsError, GroupInfo, LiveRole};
 use crate::diag::Diag;
 use crate::install;
 use crate::model::{DesiredState, Environment, Role};
@@ -132,12 +132,13 @@ pub fn install_tag(step: &str) -> String {
 /// planned), the stack read from AWS, and the file's desired state compared with it. For
 /// destroy, `state` is None: everything the stack owns goes.
 pub fn prepare(state: Option<&DesiredState>, aws: &Aws, stack: &str) -> Result<Plan, Box<Diag>> {
+    let aws_error = |e: AwsError| e.diag(None, aws.region().as_deref()).boxed();
+    aws.config().map_err(aws_error)?;
     let region = aws.region().unwrap_or_default();
     let empty = DesiredState::default();
     let state = state.unwrap_or(&empty);
     let scripts = scripts(state, &region)?;
-    let live = aws.config().map(drop).and_then(|_| live::read(aws, stack));
-    let live = live.map_err(|e| e.diag(None, aws.region().as_deref()).boxed())?;
+    let live = live::read(aws, stack).map_err(aws_error)?;
     Ok(plan(state, &live, &scripts, stack, region))
 }
 

@@ -18,6 +18,7 @@ use rustyline::{Config, Context, Editor, Helper};
 use super::complete::KEYWORDS;
 use super::{complete, incomplete, Outcome, Session};
 use crate::diag::Style;
+use crate::host::{Host, Terminal};
 
 const PROMPT: &str = "kenv> ";
 
@@ -126,37 +127,33 @@ pub fn history_path() -> Option<PathBuf> {
 
 fn show(outcome: Outcome) -> bool {
     match outcome {
-        Outcome::Output(text) => crate::cli::out(&text),
-        Outcome::Error(text) => crate::cli::err(&text),
+        Outcome::Output(text) => Terminal.out(&text),
+        Outcome::Error(text) => Terminal.err(&text),
         Outcome::Quit => return false,
     }
     true
 }
 
-/// Runs the REPL until :quit or end of input; `file` is loaded first.
-pub fn run(session: Session, file: Option<PathBuf>, style: Style) -> i32 {
+/// Runs the REPL on this process's terminal (or its piped input) until :quit or end of input;
+/// `file` is loaded first. Fails only when the line editor cannot start.
+pub fn run(session: Session, file: Option<PathBuf>, style: Style) -> Result<(), ReadlineError> {
     let session = Rc::new(RefCell::new(session));
     if let Some(path) = file {
         show(session.borrow_mut().load(path));
     }
     if !std::io::stdin().is_terminal() {
-        return piped(&session);
+        piped(&session);
+        return Ok(());
     }
     let config = Config::builder().history_ignore_space(true).auto_add_history(true).max_history_size(10_000);
     let config = config.map(|c| c.build()).unwrap_or_default();
-    let mut editor: Editor<KenvHelper, rustyline::history::DefaultHistory> = match Editor::with_config(config) {
-        Ok(e) => e,
-        Err(e) => {
-            crate::cli::err(&format!("kenv: cannot start the line editor: {e}\n"));
-            return crate::cli::FAILED;
-        }
-    };
+    let mut editor: Editor<KenvHelper, rustyline::history::DefaultHistory> = Editor::with_config(config)?;
     editor.set_helper(Some(KenvHelper { session: session.clone(), color: style.color }));
     let history = history_path();
     if let Some(h) = &history {
         let _ = editor.load_history(h);
     }
-    crate::cli::err("kenv repl: :help for commands, Ctrl-D to leave\n");
+    Terminal.err("kenv repl: :help for commands, Ctrl-D to leave\n");
     loop {
         match editor.readline(PROMPT) {
             Ok(input) => {
@@ -169,7 +166,7 @@ pub fn run(session: Session, file: Option<PathBuf>, style: Style) -> i32 {
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
             Err(e) => {
-                crate::cli::err(&format!("kenv: {e}\n"));
+                Terminal.err(&format!("kenv: {e}\n"));
                 break;
             }
         }
@@ -180,11 +177,11 @@ pub fn run(session: Session, file: Option<PathBuf>, style: Style) -> i32 {
         }
         let _ = editor.save_history(h);
     }
-    crate::cli::OK
+    Ok(())
 }
 
 /// Without a terminal: each complete input (lines gathered while unfinished) runs in turn.
-fn piped(session: &Rc<RefCell<Session>>) -> i32 {
+fn piped(session: &Rc<RefCell<Session>>) {
     let mut buffer = String::new();
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { break };
@@ -196,11 +193,10 @@ fn piped(session: &Rc<RefCell<Session>>) -> i32 {
         let outcome = session.borrow_mut().input(&buffer);
         buffer.clear();
         if !show(outcome) {
-            return crate::cli::OK;
+            return;
         }
     }
     if !buffer.trim().is_empty() {
         show(session.borrow_mut().input(&buffer));
     }
-    crate::cli::OK
 }

@@ -166,7 +166,7 @@ impl Session {
     fn load(&mut self, path: PathBuf) -> Outcome {
         match eval::load_with(&path, Interp::with_aws(Mode::Repl, self.aws.clone(), false)) {
             Ok(program) => {
-                let summary = crate::cli::counts(&program.state);
+                let summary = program.state.counts();
                 self.interp = program.interp;
                 self.interp.state = program.state;
                 self.scope = program.scope;

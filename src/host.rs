@@ -1,0 +1,40 @@
+//! What the interpreter needs of the world around it: where output and messages go, and who
+//! answers a yes/no question before an effect. The interpreter is handed a `Host` (the terminal,
+//! unless its maker passes another), so evaluation, builtins and the REPL never reach for the
+//! command line's own output.
+
+use std::io::{IsTerminal, Write};
+
+pub trait Host {
+    /// Program output (`print`, a step's output in `kenv run`).
+    fn out(&self, text: &str);
+    /// Messages about what kenv is doing.
+    fn err(&self, text: &str);
+    /// A yes/no question; false when nobody can answer it.
+    fn ask(&self, question: &str) -> bool;
+}
+
+/// The process's own streams, and questions asked on its terminal.
+pub struct Terminal;
+
+impl Host for Terminal {
+    /// A closed pipe (`kenv eval … | head`) is not an error worth reporting: the reader has what
+    /// it wanted.
+    fn out(&self, text: &str) {
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    }
+
+    fn err(&self, text: &str) {
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
+
+    /// Without a terminal to ask on, the answer is no.
+    fn ask(&self, question: &str) -> bool {
+        if !std::io::stdin().is_terminal() {
+            return false;
+        }
+        self.err(&format!("{question} [y/N] "));
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).is_ok() && matches!(answer.trim(), "y" | "Y" | "yes")
+    }
+}

@@ -1,5 +1,6 @@
 //! Builtins over AWS: reads (cached for the rest of the evaluation) and writes (confirmed first).
-//! Their results are records whose fields docs/aws.md lists. Errors point at the call.
+//! Their results are records whose fields each builtin's doc lists (`kenv doc NAME`), made from
+//! the typed AWS reads by their serialized shape. Errors point at the call.
 
 use std::rc::Rc;
 
@@ -8,8 +9,9 @@ use serde::Serialize;
 
 use crate::aws::{Aws, AwsError, Cloud9Env, ErrorClass, Filters, GroupRule};
 use crate::diag::{Diag, Result};
-use crate::eval::{Interp, Record, Secret, SecretPart, SecretRef, SecretStore, Value};
+use crate::model::Context;
 use crate::model::{record, Decl};
+use crate::model::{Record, Secret, SecretPart, SecretRef, SecretStore, Value};
 
 pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "aws_whoami", params: &[], effect: ReadsAws, doc: "Who the credentials belong to: `{account, arn, user_id}` (STS GetCallerIdentity).", func: whoami },
@@ -31,20 +33,20 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "ssm_run", params: &["targets", "commands", "comment?", "max_concurrency?", "max_errors?"], effect: WritesAws, doc: "Runs shell commands through SSM Run Command (AWS-RunShellScript) on a list of instance ids, or on a fleet chosen by tags (a record: `{ project: \"kobanzaki\" }`) at most `max_concurrency` at a time (default \"10\"), stopping after `max_errors` failures (default \"0\"); waits, and returns `{command, invocations: [{instance, status, exit_code, stdout, stderr}]}`.", func: ssm_run },
 ];
 
-fn aws_err(interp: &Interp, span: crate::source::Span, e: AwsError) -> Box<Diag> {
-    e.diag(Some(span), interp.aws.region().as_deref()).boxed()
+fn aws_err(cx: &dyn Context, span: crate::source::Span, e: AwsError) -> Box<Diag> {
+    e.diag(Some(span), cx.aws().region().as_deref()).boxed()
 }
 
 /// A read, answered from the evaluation's cache when the same call was made before.
 fn cached(
-    interp: &mut Interp,
+    cx: &mut dyn Context,
     a: &Args,
     read: impl FnOnce(&Aws) -> std::result::Result<Value, AwsError>,
 ) -> Result<Value> {
     let args: Vec<String> = a.values.iter().map(|v| v.as_ref().map_or("null".into(), |(v, _)| v.to_kenv())).collect();
     let key = format!("{}({})", a.name, args.join(", "));
-    let aws = &interp.aws;
-    interp.cache.get_or_read(aws, key, || read(aws)).map_err(|e| e.diag(Some(a.span), aws.region().as_deref()).boxed())
+    let aws = &cx.aws();
+    cx.cache().get_or_read(aws, key, || read(aws)).map_err(|e| e.diag(Some(a.span), aws.region().as_deref()).boxed())
 }
 
 fn not_found(what: &str, id: &str) -> AwsError {
@@ -81,13 +83,13 @@ fn shown<T: Serialize>(typed: T) -> Value {
     Value::from_serialize(&typed)
 }
 
-fn whoami(interp: &mut Interp, a: &mut Args) -> Result<Value> {
-    cached(interp, a, |aws| aws.whoami().map(shown))
+fn whoami(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
+    cached(cx, a, |aws| aws.whoami().map(shown))
 }
 
-fn region(interp: &mut Interp, a: &mut Args) -> Result<Value> {
-    interp.aws.config().map_err(|e| aws_err(interp, a.span, e))?;
-    Ok(interp.aws.region().map_or(Value::Null, |r| Value::str(&r)))
+fn region(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
+    cx.aws().config().map_err(|e| aws_err(cx, a.span, e))?;
+    Ok(cx.aws().region().map_or(Value::Null, |r| Value::str(&r)))
 }
 
 /// A Cloud9 environment with the id of its instance.
@@ -114,62 +116,62 @@ fn cloud9_with_instances(aws: &Aws, ids: &[String]) -> std::result::Result<Value
     Ok(Value::list(items.collect()))
 }
 
-fn cloud9_environments(interp: &mut Interp, a: &mut Args) -> Result<Value> {
-    cached(interp, a, |aws| cloud9_with_instances(aws, &aws.cloud9_ids()?))
+fn cloud9_environments(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
+    cached(cx, a, |aws| cloud9_with_instances(aws, &aws.cloud9_ids()?))
 }
 
-fn cloud9_environment(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn cloud9_environment(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let id = a.str(0)?;
-    cached(interp, a, |aws| match cloud9_with_instances(aws, &[id.to_string()])? {
+    cached(cx, a, |aws| match cloud9_with_instances(aws, &[id.to_string()])? {
         Value::List(found) if !found.is_empty() => Ok(found[0].clone()),
         _ => Err(not_found("Cloud9 environment", &id)),
     })
 }
 
-fn ec2_instances(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn ec2_instances(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let f = filters(a, 0)?;
-    cached(interp, a, |aws| aws.instances(&f, &[]).map(shown))
+    cached(cx, a, |aws| aws.instances(&f, &[]).map(shown))
 }
 
-fn ec2_instance(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn ec2_instance(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let id = a.str(0)?;
-    cached(interp, a, |aws| {
+    cached(cx, a, |aws| {
         let found = aws.instances(&Filters::new(), &[id.to_string()])?;
         found.first().map(shown).ok_or_else(|| not_found("instance", &id))
     })
 }
 
-fn ec2_security_groups(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn ec2_security_groups(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let f = filters(a, 0)?;
-    cached(interp, a, |aws| aws.security_groups(&f, &[]).map(shown))
+    cached(cx, a, |aws| aws.security_groups(&f, &[]).map(shown))
 }
 
-fn ec2_security_group(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn ec2_security_group(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let id = a.str(0)?;
-    cached(interp, a, |aws| {
+    cached(cx, a, |aws| {
         let found = aws.security_groups(&Filters::new(), &[id.to_string()])?;
         found.first().map(shown).ok_or_else(|| not_found("security group", &id))
     })
 }
 
-fn ec2_subnets(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn ec2_subnets(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let f = filters(a, 0)?;
-    cached(interp, a, |aws| aws.subnets(&f, &[]).map(shown))
+    cached(cx, a, |aws| aws.subnets(&f, &[]).map(shown))
 }
 
-fn ec2_route_tables(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn ec2_route_tables(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let f = filters(a, 0)?;
-    cached(interp, a, |aws| aws.route_tables(&f).map(shown))
+    cached(cx, a, |aws| aws.route_tables(&f).map(shown))
 }
 
-fn ec2_vpcs(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn ec2_vpcs(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let f = filters(a, 0)?;
-    cached(interp, a, |aws| aws.vpcs(&f).map(shown))
+    cached(cx, a, |aws| aws.vpcs(&f).map(shown))
 }
 
-fn ec2_vpc_endpoints(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn ec2_vpc_endpoints(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let f = filters(a, 0)?;
-    cached(interp, a, |aws| aws.vpc_endpoints(&f).map(shown))
+    cached(cx, a, |aws| aws.vpc_endpoints(&f).map(shown))
 }
 
 /// Rules from `ingress …`/`egress …` values or rule records, each flattened to one peer.
@@ -246,44 +248,44 @@ fn describe_rules(verb: &str, group: &str, rules: &[GroupRule]) -> String {
     format!("{verb} {} rule(s) on {group}:\n{}", rules.len(), lines.join("\n"))
 }
 
-fn ec2_authorize(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn ec2_authorize(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let group = a.str(0)?;
     let wanted = group_rules(a, 1)?;
     // Only what is missing is added (and confirmed): a script run twice changes nothing.
     let current =
-        interp.aws.security_groups(&Filters::new(), &[group.to_string()]).map_err(|e| aws_err(interp, a.span, e))?;
+        cx.aws().security_groups(&Filters::new(), &[group.to_string()]).map_err(|e| aws_err(cx, a.span, e))?;
     let have: Vec<GroupRule> = current.into_iter().flat_map(|g| g.rules).collect();
     let rules: Vec<GroupRule> = wanted.into_iter().filter(|r| !have.iter().any(|h| h.same_permission(r))).collect();
     if rules.is_empty() {
-        interp.host.err(&format!("kenv: the rules are already on {group}\n"));
+        cx.host().err(&format!("kenv: the rules are already on {group}\n"));
         return Ok(Value::Null);
     }
-    change_rules(interp, a, "add", &group, &rules)
+    change_rules(cx, a, "add", &group, &rules)
 }
 
-fn ec2_revoke(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn ec2_revoke(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let group = a.str(0)?;
     let rules = group_rules(a, 1)?;
-    change_rules(interp, a, "remove", &group, &rules)
+    change_rules(cx, a, "remove", &group, &rules)
 }
 
 /// Confirms, then adds or removes rules on a group.
-fn change_rules(interp: &mut Interp, a: &Args, verb: &str, group: &str, rules: &[GroupRule]) -> Result<Value> {
-    interp.confirm(&describe_rules(verb, group, rules), a.span)?;
-    let done = if verb == "add" { interp.aws.authorize(group, rules) } else { interp.aws.revoke(group, rules) };
-    done.map_err(|e| aws_err(interp, a.span, e))?;
+fn change_rules(cx: &mut dyn Context, a: &Args, verb: &str, group: &str, rules: &[GroupRule]) -> Result<Value> {
+    cx.confirm(&describe_rules(verb, group, rules), a.span)?;
+    let done = if verb == "add" { cx.aws().authorize(group, rules) } else { cx.aws().revoke(group, rules) };
+    done.map_err(|e| aws_err(cx, a.span, e))?;
     Ok(Value::Null)
 }
 
-fn iam_role(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn iam_role(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let name = a.str(0)?;
-    cached(interp, a, |aws| aws.role(&name)?.map(shown).ok_or_else(|| not_found("IAM role", &name)))
+    cached(cx, a, |aws| aws.role(&name)?.map(shown).ok_or_else(|| not_found("IAM role", &name)))
 }
 
-fn ssm_parameter(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn ssm_parameter(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let name = a.str(0)?;
     let span = a.span;
-    cached(interp, a, |aws| {
+    cached(cx, a, |aws| {
         let (kind, value) = aws.parameter(&name)?;
         Ok(match (kind.as_str(), value) {
             ("StringList", Some(v)) => Value::list(v.split(',').map(Value::str).collect()),
@@ -296,7 +298,7 @@ fn ssm_parameter(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     })
 }
 
-fn ssm_run(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn ssm_run(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let commands = a.strings(1)?;
     let comment = a.opt_str(2)?.map_or("kenv".to_string(), |c| c.to_string());
     let (concurrency, errors) = (a.opt_str(3)?.unwrap_or("10".into()), a.opt_str(4)?.unwrap_or("0".into()));
@@ -305,8 +307,8 @@ fn ssm_run(interp: &mut Interp, a: &mut Args) -> Result<Value> {
         _ => (a.strings(0)?, Filters::new()),
     };
     let whom = if tags.is_empty() { ids.join(", ") } else { format!("the instances tagged {tags:?}") };
-    interp.confirm(&format!("run on {whom}:\n    {}", commands.join("\n    ")), a.span)?;
-    let aws = &interp.aws;
+    cx.confirm(&format!("run on {whom}:\n    {}", commands.join("\n    ")), a.span)?;
+    let aws = &cx.aws();
     let run = || -> std::result::Result<Value, AwsError> {
         let (to, instances) = if tags.is_empty() {
             (crate::aws::Targets::Instances(&ids), ids.clone())
@@ -319,5 +321,5 @@ fn ssm_run(interp: &mut Interp, a: &mut Args) -> Result<Value> {
         let done = aws.wait_command(&id, &instances)?;
         Ok(record([("command", Value::str(&id)), ("invocations", shown(done))]))
     };
-    run().map_err(|e| aws_err(interp, a.span, e))
+    run().map_err(|e| aws_err(cx, a.span, e))
 }

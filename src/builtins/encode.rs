@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 
 use super::{Args, Builtin, Effect::Pure};
 use crate::diag::Result;
-use crate::eval::{Interp, Value};
+use crate::model::Context;
+use crate::model::Value;
 
 pub const BUILTINS: &[Builtin] = &[
     Builtin {
@@ -30,14 +31,14 @@ pub const BUILTINS: &[Builtin] = &[
     },
 ];
 
-fn to_json(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn to_json(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let json = a.value(0).to_json();
     let pretty = matches!(a.get(1), Some(Value::Bool(true)));
     let text = if pretty { serde_json::to_string_pretty(&json) } else { serde_json::to_string(&json) };
     Ok(Value::str(&text.unwrap_or_default()))
 }
 
-fn from_json(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn from_json(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let text = a.str(0)?;
     match serde_json::from_str::<serde_json::Value>(&text) {
         Ok(j) => Ok(Value::from_json(j)),
@@ -45,7 +46,7 @@ fn from_json(_: &mut Interp, a: &mut Args) -> Result<Value> {
     }
 }
 
-fn to_yaml(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn to_yaml(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let mut out = String::new();
     write_yaml(&a.value(0).to_json(), 0, &mut out);
     Ok(Value::str(&out))

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use super::{Args, Builtin, Effect::Exec, Effect::Pure, Effect::ReadsAws};
 use crate::diag::{Diag, ErrorKind, Result};
-use crate::eval::{Interp, SecretPart, SecretStore, Value};
 use crate::install::{self, Secrets};
+use crate::model::Context;
 use crate::model::{record, Decl, InstallStep};
+use crate::model::{SecretPart, SecretStore, Value};
 
 pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "imds", params: &["path"], effect: ReadsAws, doc: "The text at an instance metadata path (`/latest/meta-data/instance-id`), read with an IMDSv2 token (never a tokenless request); null when the instance has nothing there. Credentials are not readable this way.", func: imds },
@@ -15,7 +16,7 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "run_step", params: &["steps"], effect: Exec, doc: "Runs install steps (`install \"name\" = …` values) on this machine, in order: each is skipped when its `creates`/`unless` guard says it is done, else shown, confirmed and run with its secrets in its environment. Returns `[{name, status, exit_code}]` (`status` is \"ran\" or \"skipped\").", func: run_step },
 ];
 
-fn imds(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn imds(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let path = a.str(0)?;
     let normal = path.trim_end_matches('/');
     if normal.contains("/iam/security-credentials/")
@@ -23,13 +24,13 @@ fn imds(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     {
         return a.invalid(0, "instance credentials are not readable as values; the AWS SDK uses them itself");
     }
-    let aws = &interp.aws;
+    let aws = &cx.aws();
     let key = format!("imds({path})");
     let read = || aws.imds(&path).map(|text| text.map_or(Value::Null, |t| Value::str(&t)));
-    interp.cache.get_or_read(aws, key, read).map_err(|e| e.diag(Some(a.span), aws.region().as_deref()).boxed())
+    cx.cache().get_or_read(aws, key, read).map_err(|e| e.diag(Some(a.span), aws.region().as_deref()).boxed())
 }
 
-fn install_script(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn install_script(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let Some(Value::Decl(Decl::Install(step))) = a.get(0) else {
         return a.invalid(0, "expected an install step (`install \"name\" = …`)");
     };
@@ -62,7 +63,7 @@ fn steps(a: &Args) -> Result<Vec<std::rc::Rc<InstallStep>>> {
 /// A step's environment variables (secrets resolved), and the secret texts (kept out of output).
 type StepEnv = (Vec<(String, String)>, Vec<String>);
 
-fn environment(interp: &Interp, step: &InstallStep) -> Result<StepEnv> {
+fn environment(cx: &dyn Context, step: &InstallStep) -> Result<StepEnv> {
     let (mut vars, mut secrets) = (Vec::new(), Vec::new());
     for (name, value) in step.env.iter() {
         let Value::Secret(secret) = value else {
@@ -74,8 +75,8 @@ fn environment(interp: &Interp, step: &InstallStep) -> Result<StepEnv> {
             match part {
                 SecretPart::Text(t) => text.push_str(t),
                 SecretPart::Ref(r) => {
-                    let got = interp.aws.secret_text(&r.name, r.store == SecretStore::Parameter);
-                    let got = got.map_err(|e| e.diag(Some(r.span), interp.aws.region().as_deref()).boxed())?;
+                    let got = cx.aws().secret_text(&r.name, r.store == SecretStore::Parameter);
+                    let got = got.map_err(|e| e.diag(Some(r.span), cx.aws().region().as_deref()).boxed())?;
                     secrets.push(got.clone());
                     text.push_str(&got);
                 }
@@ -90,7 +91,7 @@ fn result(name: &str, status: &str, code: i32) -> Value {
     record([("name", Value::str(name)), ("status", Value::str(status)), ("exit_code", Value::Int(code.into()))])
 }
 
-fn run_step(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn run_step(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let here = std::env::current_dir().map_err(|e| {
         Diag::new(ErrorKind::Invalid { what: "working directory".into(), detail: e.to_string() }, a.span).boxed()
     })?;
@@ -105,19 +106,19 @@ fn run_step(interp: &mut Interp, a: &mut Args) -> Result<Value> {
             let check = install::run_local(&install::guard_only(&step), &here, &[], &[], Duration::from_secs(60));
             let check = check.map_err(io_error)?;
             if check.skipped {
-                interp.host.err(&format!("kenv: install step `{}` skipped ({})\n", step.name, check.stdout.trim()));
+                cx.host().err(&format!("kenv: install step `{}` skipped ({})\n", step.name, check.stdout.trim()));
                 results.push(result(&step.name, "skipped", 0));
                 continue;
             }
         }
         let script = install::render(&step, &body, Secrets::FromEnvironment);
         let shown = script.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n");
-        interp.confirm(&format!("run install step `{}` here, in {}:\n{shown}", step.name, here.display()), a.span)?;
-        let (vars, secrets) = environment(interp, &step)?;
+        cx.confirm(&format!("run install step `{}` here, in {}:\n{shown}", step.name, here.display()), a.span)?;
+        let (vars, secrets) = environment(cx, &step)?;
         let run = install::run_local(&script, &here, &vars, &secrets, Duration::from_secs(step.timeout as u64));
         let run = run.map_err(io_error)?;
-        interp.host.out(&run.stdout);
-        interp.host.err(&run.stderr);
+        cx.host().out(&run.stdout);
+        cx.host().err(&run.stderr);
         if run.exit_code != 0 {
             let tail: Vec<&str> = run.stderr.lines().rev().take(5).collect();
             let detail = format!("it exited with code {}", run.exit_code);

@@ -4,7 +4,8 @@ use std::rc::Rc;
 
 use super::{Args, Builtin, Effect::Pure};
 use crate::diag::Result;
-use crate::eval::{Interp, Value};
+use crate::model::Context;
+use crate::model::Value;
 
 /// The longest list `range` makes; larger ones are almost always a mistake.
 const MAX_RANGE: i64 = 10_000_000;
@@ -114,7 +115,7 @@ pub const BUILTINS: &[Builtin] = &[
     },
 ];
 
-fn len(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn len(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     Ok(Value::Int(match a.value(0) {
         Value::List(l) => l.len(),
         Value::Record(r) => r.len(),
@@ -123,7 +124,7 @@ fn len(_: &mut Interp, a: &mut Args) -> Result<Value> {
     } as i64))
 }
 
-fn range(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn range(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let (start, end) = match a.opt_int(1)? {
         Some(end) => (a.int(0)?, end),
         None => (0, a.int(0)?),
@@ -134,19 +135,19 @@ fn range(_: &mut Interp, a: &mut Args) -> Result<Value> {
     Ok(Value::list((start..end).map(Value::Int).collect()))
 }
 
-fn map(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn map(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let (items, f) = (a.list(0)?, a.func(1)?);
     let mut out = Vec::with_capacity(items.len());
     for item in items.iter() {
-        out.push(interp.call_with(&f, vec![item.clone()], a.span)?);
+        out.push(cx.call(&f, vec![item.clone()], a.span)?);
     }
     Ok(Value::list(out))
 }
 
 /// `f(item)` as a bool, for filter/any/all; without `f`, the item itself.
-fn test(interp: &mut Interp, a: &Args, f: Option<&Value>, item: &Value) -> Result<bool> {
+fn test(cx: &mut dyn Context, a: &Args, f: Option<&Value>, item: &Value) -> Result<bool> {
     let v = match f {
-        Some(f) => interp.call_with(f, vec![item.clone()], a.span)?,
+        Some(f) => cx.call(f, vec![item.clone()], a.span)?,
         None => item.clone(),
     };
     match v {
@@ -155,49 +156,49 @@ fn test(interp: &mut Interp, a: &Args, f: Option<&Value>, item: &Value) -> Resul
     }
 }
 
-fn filter(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn filter(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let (items, f) = (a.list(0)?, a.func(1)?);
     let mut out = Vec::new();
     for item in items.iter() {
-        if test(interp, a, Some(&f), item)? {
+        if test(cx, a, Some(&f), item)? {
             out.push(item.clone());
         }
     }
     Ok(Value::list(out))
 }
 
-fn reduce(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn reduce(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let (items, f) = (a.list(0)?, a.func(2)?);
     let mut acc = a.value(1);
     for item in items.iter() {
-        acc = interp.call_with(&f, vec![acc, item.clone()], a.span)?;
+        acc = cx.call(&f, vec![acc, item.clone()], a.span)?;
     }
     Ok(acc)
 }
 
-fn any(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn any(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let items = a.list(0)?;
     let f = a.get(1).map(|_| a.func(1)).transpose()?;
     for item in items.iter() {
-        if test(interp, a, f.as_ref(), item)? {
+        if test(cx, a, f.as_ref(), item)? {
             return Ok(Value::Bool(true));
         }
     }
     Ok(Value::Bool(false))
 }
 
-fn all(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn all(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let items = a.list(0)?;
     let f = a.get(1).map(|_| a.func(1)).transpose()?;
     for item in items.iter() {
-        if !test(interp, a, f.as_ref(), item)? {
+        if !test(cx, a, f.as_ref(), item)? {
             return Ok(Value::Bool(false));
         }
     }
     Ok(Value::Bool(true))
 }
 
-fn contains(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn contains(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let item = a.value(1);
     Ok(Value::Bool(match a.value(0) {
         Value::List(l) => l.iter().any(|x| x.equals(&item)),
@@ -216,13 +217,13 @@ fn compare(x: &Value, y: &Value) -> Option<std::cmp::Ordering> {
     }
 }
 
-fn sort(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn sort(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let items = a.list(0)?;
     let key = a.get(1).map(|_| a.func(1)).transpose()?;
     let mut keyed = Vec::with_capacity(items.len());
     for item in items.iter() {
         let k = match &key {
-            Some(f) => interp.call_with(f, vec![item.clone()], a.span)?,
+            Some(f) => cx.call(f, vec![item.clone()], a.span)?,
             None => item.clone(),
         };
         keyed.push((k, item.clone()));
@@ -234,7 +235,7 @@ fn sort(interp: &mut Interp, a: &mut Args) -> Result<Value> {
     Ok(Value::list(keyed.into_iter().map(|(_, v)| v).collect()))
 }
 
-fn unique(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn unique(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let items = a.list(0)?;
     let mut out: Vec<Value> = Vec::new();
     for item in items.iter() {
@@ -245,7 +246,7 @@ fn unique(_: &mut Interp, a: &mut Args) -> Result<Value> {
     Ok(Value::list(out))
 }
 
-fn flatten(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn flatten(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let items = a.list(0)?;
     let mut out = Vec::new();
     for item in items.iter() {
@@ -257,11 +258,11 @@ fn flatten(_: &mut Interp, a: &mut Args) -> Result<Value> {
     Ok(Value::list(out))
 }
 
-fn reverse(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn reverse(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     Ok(Value::list(a.list(0)?.iter().rev().cloned().collect()))
 }
 
-fn sum(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn sum(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let items = a.list(0)?;
     let mut total = Value::Int(0);
     for item in items.iter() {
@@ -295,25 +296,25 @@ fn extreme(a: &Args, want: std::cmp::Ordering) -> Result<Value> {
     Ok(best.cloned().unwrap_or(Value::Null))
 }
 
-fn min(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn min(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     extreme(a, std::cmp::Ordering::Less)
 }
 
-fn max(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn max(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     extreme(a, std::cmp::Ordering::Greater)
 }
 
-fn enumerate(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn enumerate(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let items = a.list(0)?;
     Ok(Value::list(items.iter().enumerate().map(|(i, x)| Value::list(vec![Value::Int(i as i64), x.clone()])).collect()))
 }
 
-fn zip(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn zip(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let (x, y) = (a.list(0)?, a.list(1)?);
     Ok(Value::list(x.iter().zip(y.iter()).map(|(p, q)| Value::list(vec![p.clone(), q.clone()])).collect()))
 }
 
-fn slice(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn slice(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let bounds = |len: usize| -> Result<(usize, usize)> {
         let clamp = |n: i64| {
             if n < 0 {

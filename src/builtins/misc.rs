@@ -4,7 +4,8 @@ use std::rc::Rc;
 
 use super::{Args, Builtin, Effect::Pure};
 use crate::diag::{Diag, ErrorKind, Result};
-use crate::eval::{Interp, Mode, Secret, SecretPart, SecretRef, SecretStore, Value};
+use crate::model::{Context, Mode};
+use crate::model::{Secret, SecretPart, SecretRef, SecretStore, Value};
 
 pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "env", params: &["name", "default?"], effect: Pure, doc: "An environment variable of the kenv process, or `default` (null) when unset.", func: env },
@@ -15,7 +16,7 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "print", params: &["value"], effect: Pure, doc: "Prints the value (strings as they are); secrets print as (secret). Output goes to stdout in `kenv run` and the REPL, to stderr elsewhere.", func: print },
 ];
 
-fn env(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn env(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let name = a.str(0)?;
     Ok(std::env::var(&*name).map(|v| Value::str(&v)).unwrap_or_else(|_| a.value(1)))
 }
@@ -29,29 +30,29 @@ fn secret_ref(a: &Args, store: SecretStore) -> Result<Value> {
     Ok(Value::Secret(Rc::new(Secret { parts: vec![SecretPart::Ref(r)] })))
 }
 
-fn secret(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn secret(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     secret_ref(a, SecretStore::SecretsManager)
 }
 
-fn parameter(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn parameter(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     secret_ref(a, SecretStore::Parameter)
 }
 
-fn fail(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn fail(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let message = a.value(0).to_text();
     Diag::new(ErrorKind::Fail(message), a.span).err()
 }
 
-fn type_of(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn type_of(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     Ok(Value::str(a.value(0).type_name()))
 }
 
-fn print(interp: &mut Interp, a: &mut Args) -> Result<Value> {
+fn print(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let text = a.value(0).to_text();
-    if matches!(interp.mode, Mode::Run | Mode::Repl) {
-        interp.host.out(&format!("{text}\n"));
+    if matches!(cx.mode(), Mode::Run | Mode::Repl) {
+        cx.host().out(&format!("{text}\n"));
     } else {
-        interp.host.err(&format!("{text}\n"));
+        cx.host().err(&format!("{text}\n"));
     }
     Ok(Value::Null)
 }

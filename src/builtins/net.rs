@@ -4,8 +4,9 @@ use std::net::IpAddr;
 
 use super::{Args, Builtin, Effect::Pure};
 use crate::diag::Result;
-use crate::eval::{Interp, Value};
 use crate::model::validate;
+use crate::model::Context;
+use crate::model::Value;
 
 pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "is_cidr", params: &["s"], effect: Pure, doc: "Whether `s` is a CIDR block like \"10.0.0.0/8\" (no host bits set).", func: is_cidr },
@@ -72,17 +73,17 @@ fn block(a: &Args, i: usize) -> Result<Block> {
     }
 }
 
-fn is_cidr(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn is_cidr(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     Ok(Value::Bool(validate::cidr(&a.str(0)?).is_ok()))
 }
 
-fn cidr_contains(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn cidr_contains(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let (outer, inner) = (block(a, 0)?, block(a, 1)?);
     let same_family = outer.width == inner.width;
     Ok(Value::Bool(same_family && inner.len >= outer.len && (inner.bits & outer.mask()) == (outer.bits & outer.mask())))
 }
 
-fn cidr_subnet(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn cidr_subnet(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let b = block(a, 0)?;
     let (newbits, netnum) = (a.int(1)?, a.int(2)?);
     let len = b.len as i64 + newbits;
@@ -97,7 +98,7 @@ fn cidr_subnet(_: &mut Interp, a: &mut Args) -> Result<Value> {
     Ok(Value::str(&b.text(bits, Some(len))))
 }
 
-fn cidr_host(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn cidr_host(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let b = block(a, 0)?;
     let n = a.int(1)?;
     let host_bits = b.width - b.len;

@@ -4,7 +4,8 @@ use std::rc::Rc;
 
 use super::{Args, Builtin, Effect::Pure};
 use crate::diag::Result;
-use crate::eval::{Interp, Record, Value};
+use crate::model::Context;
+use crate::model::{Record, Value};
 
 pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "keys", params: &["record"], effect: Pure, doc: "The record's keys, in order.", func: keys },
@@ -52,24 +53,24 @@ pub const BUILTINS: &[Builtin] = &[
     },
 ];
 
-fn keys(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn keys(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     Ok(Value::list(a.record(0)?.keys().map(|k| Value::Str(k.clone())).collect()))
 }
 
-fn values(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn values(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     Ok(Value::list(a.record(0)?.values().cloned().collect()))
 }
 
-fn items(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn items(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let rec = a.record(0)?;
     Ok(Value::list(rec.iter().map(|(k, v)| Value::list(vec![Value::Str(k.clone()), v.clone()])).collect()))
 }
 
-fn has(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn has(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     Ok(Value::Bool(a.record(0)?.contains_key(&a.str(1)?)))
 }
 
-fn get(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn get(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let rec = a.record(0)?;
     Ok(rec.get(&a.str(1)?).cloned().unwrap_or_else(|| a.value(2)))
 }
@@ -86,11 +87,11 @@ fn deep_merge(base: &Record, over: &Record) -> Record {
     out
 }
 
-fn merge(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn merge(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     Ok(Value::Record(Rc::new(deep_merge(&*a.record(0)?, &*a.record(1)?))))
 }
 
-fn omit(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn omit(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let mut rec = (*a.record(0)?).clone();
     for key in a.list(1)?.iter() {
         match key {

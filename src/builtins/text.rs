@@ -4,7 +4,8 @@ use std::rc::Rc;
 
 use super::{Args, Builtin, Effect::Pure};
 use crate::diag::Result;
-use crate::eval::{Interp, Value};
+use crate::model::Context;
+use crate::model::Value;
 
 pub const BUILTINS: &[Builtin] = &[
     Builtin { name: "upper", params: &["s"], effect: Pure, doc: "The string in upper case.", func: upper },
@@ -82,19 +83,19 @@ pub const BUILTINS: &[Builtin] = &[
     },
 ];
 
-fn upper(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn upper(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     Ok(Value::str(&a.str(0)?.to_uppercase()))
 }
 
-fn lower(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn lower(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     Ok(Value::str(&a.str(0)?.to_lowercase()))
 }
 
-fn trim(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn trim(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     Ok(Value::str(a.str(0)?.trim()))
 }
 
-fn split(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn split(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let (s, sep) = (a.str(0)?, a.str(1)?);
     if sep.is_empty() {
         return a.invalid(1, "the separator is empty");
@@ -102,7 +103,7 @@ fn split(_: &mut Interp, a: &mut Args) -> Result<Value> {
     Ok(Value::list(s.split(&*sep).map(Value::str).collect()))
 }
 
-fn join(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn join(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let items = a.list(0)?;
     let sep = a.opt_str(1)?.unwrap_or_else(|| Rc::from(""));
     let mut parts = Vec::with_capacity(items.len() * 2);
@@ -115,10 +116,10 @@ fn join(_: &mut Interp, a: &mut Args) -> Result<Value> {
             other => return a.invalid(0, format!("item {i} is {}, not a string", other.type_name())),
         }
     }
-    Ok(crate::eval::Secret::concat(parts))
+    Ok(crate::model::Secret::concat(parts))
 }
 
-fn replace(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn replace(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let (s, from, to) = (a.str(0)?, a.str(1)?, a.str(2)?);
     if from.is_empty() {
         return a.invalid(1, "the text to replace is empty");
@@ -126,19 +127,19 @@ fn replace(_: &mut Interp, a: &mut Args) -> Result<Value> {
     Ok(Value::str(&s.replace(&*from, &to)))
 }
 
-fn starts_with(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn starts_with(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     Ok(Value::Bool(a.str(0)?.starts_with(&*a.str(1)?)))
 }
 
-fn ends_with(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn ends_with(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     Ok(Value::Bool(a.str(0)?.ends_with(&*a.str(1)?)))
 }
 
-fn lines(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn lines(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     Ok(Value::list(a.str(0)?.lines().map(Value::str).collect()))
 }
 
-fn indent(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn indent(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let (s, width) = (a.str(0)?, a.int(1)?);
     if !(0..=64).contains(&width) {
         return a.invalid(1, "the width must be 0 to 64");
@@ -149,7 +150,7 @@ fn indent(_: &mut Interp, a: &mut Args) -> Result<Value> {
     Ok(Value::str(&out.join("\n")))
 }
 
-fn pad(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn pad(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let (s, width) = (a.str(0)?, a.int(1)?);
     if !(-4096..=4096).contains(&width) {
         return a.invalid(1, "the width must be -4096 to 4096");
@@ -158,14 +159,14 @@ fn pad(_: &mut Interp, a: &mut Args) -> Result<Value> {
     Ok(Value::str(&if width < 0 { format!("{fill}{s}") } else { format!("{s}{fill}") }))
 }
 
-fn to_str(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn to_str(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     match a.value(0) {
         v @ Value::Secret(_) => Ok(v),
         v => Ok(Value::str(&v.to_text())),
     }
 }
 
-fn to_int(_: &mut Interp, a: &mut Args) -> Result<Value> {
+fn to_int(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     match a.value(0) {
         Value::Int(n) => Ok(Value::Int(n)),
         Value::Str(s) => match s.trim().parse() {

@@ -10,8 +10,9 @@ use super::summary::summary;
 use super::{err, report, sarif, Format, StackArgs, FAILED, OK};
 use crate::aws::Aws;
 use crate::diag::{Diag, Style};
-use crate::eval::{self, run_policies, Failure, Interp, Mode, PolicyReport, Program, Value};
+use crate::eval::{self, run_policies, Failure, Interp, Mode, PolicyReport, Program};
 use crate::model::plural;
+use crate::model::Value;
 use crate::source::SourceMap;
 
 pub fn run(args: &StackArgs, format: Format, live: bool, style: Style) -> i32 {

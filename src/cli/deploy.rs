@@ -96,7 +96,7 @@ fn load_checked(args: &StackArgs, aws: &Rc<Aws>, yes: bool, style: Style) -> Res
         Ok(p) => p,
         Err(Failure { diags, sources }) => return Err(report(&diags, &sources, style).max(FAILED)),
     };
-    let policies = match run_policies(&mut program.interp, &program.state, crate::eval::Value::Null) {
+    let policies = match run_policies(&mut program.interp, &program.state, crate::model::Value::Null) {
         Ok(p) => p,
         Err(e) => return Err(report(&[*e], &program.interp.sources, style).max(FAILED)),
     };

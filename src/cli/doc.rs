@@ -1,8 +1,9 @@
 //! `kenv doc`: the builtin registry's documentation.
 
 use super::{FAILED, OK};
-use crate::builtins::{self, Builtin};
+use crate::builtins;
 use crate::diag::suggest;
+use crate::model::Builtin;
 
 pub fn run(name: Option<&str>) -> i32 {
     match name {

@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use super::{report, FAILED, OK};
 use crate::diag::Style;
-use crate::eval::{self, Failure, Mode, Value};
+use crate::eval::{self, Failure, Mode};
+use crate::model::Value;
 
 pub fn run(file: Option<&Path>, expr: Option<&str>, json: bool, timings: bool, style: Style) -> i32 {
     let started = Instant::now();
@@ -148,7 +149,7 @@ mod tests {
     fn json_is_laid_out_as_serde_json_lays_it_out_at_any_depth() {
         let mut value = Value::list(vec![]);
         for depth in 0..40 {
-            let mut rec = crate::eval::Record::new();
+            let mut rec = crate::model::Record::new();
             rec.insert("inner".into(), value);
             rec.insert("depth".into(), Value::Int(depth));
             rec.insert("empty".into(), Value::list(vec![]));

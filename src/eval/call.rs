@@ -5,10 +5,10 @@ use std::rc::Rc;
 
 use super::exec::Sink;
 use super::interp::{Interp, MAX_CALL_DEPTH};
-use super::scope::Scope;
-use super::value::{Closure, Value};
-use crate::builtins::{self, Builtin};
 use crate::diag::{suggest, Diag, ErrorKind, Frame, Result};
+use crate::model::Builtin;
+use crate::model::Scope;
+use crate::model::{Closure, Value};
 use crate::source::{Span, Spanned};
 use crate::syntax::ast::*;
 
@@ -115,7 +115,7 @@ impl Interp {
             return Err(self.not_granted(b, span));
         }
         let bound = bind(b.name, b.params, args, span, None)?;
-        let mut call = builtins::Args { values: bound, span, name: b.name };
+        let mut call = crate::model::Args { values: bound, span, name: b.name };
         (b.func)(self, &mut call)
     }
 }
@@ -124,7 +124,7 @@ impl Interp {
     /// A builtin with an effect called by imported code whose import did not grant it; the note
     /// points at that import when the call is in the imported module itself.
     fn not_granted(&self, b: &Builtin, span: Span) -> Box<Diag> {
-        let grant = builtins::Grants::word(b.effect);
+        let grant = crate::model::Grants::word(b.effect);
         let kind =
             ErrorKind::NotGranted { name: b.name.into(), effect: b.effect.describe().into(), grant: grant.into() };
         let diag = Diag::new(kind, span);
@@ -244,4 +244,31 @@ fn with_frame(mut e: Box<Diag>, name: &str, call: Span) -> Box<Diag> {
         e.trace.push(Frame { name: name.into(), call, import: false });
     }
     e
+}
+
+/// What builtins may ask of the interpreter.
+impl crate::model::Context for Interp {
+    fn mode(&self) -> crate::model::Mode {
+        self.mode
+    }
+
+    fn aws(&self) -> Rc<crate::aws::Aws> {
+        self.aws.clone()
+    }
+
+    fn cache(&mut self) -> &mut crate::model::ReadCache {
+        &mut self.cache
+    }
+
+    fn host(&self) -> Rc<dyn crate::host::Host> {
+        self.host.clone()
+    }
+
+    fn call(&mut self, f: &Value, args: Vec<Value>, span: Span) -> Result<Value> {
+        self.call_with(f, args, span)
+    }
+
+    fn confirm(&mut self, what: &str, span: Span) -> Result<()> {
+        Interp::confirm(self, what, span)
+    }
 }

@@ -4,10 +4,11 @@
 
 use std::rc::Rc;
 
-use super::interp::{bind_loop_vars, type_error, Interp, Mode};
-use super::scope::Scope;
-use super::value::Value;
+use super::interp::{bind_loop_vars, type_error, Interp};
 use crate::diag::{suggest, Diag, ErrorKind, Result};
+use crate::model::Mode;
+use crate::model::Scope;
+use crate::model::Value;
 use crate::model::{self, Allow, Attr, Attrs, Decl, Environment, InstallStep, Policy, Role, Rule, Suppression};
 use crate::source::{Span, Spanned};
 use crate::syntax::ast::*;
@@ -74,7 +75,7 @@ impl Interp {
                 scope.bind(name.node.clone(), v);
             }
             StmtKind::Fn(name, def) => {
-                let closure = super::Closure { def: def.clone(), scope: scope.capture() };
+                let closure = crate::model::Closure { def: def.clone(), scope: scope.capture() };
                 scope.bind(name.node.clone(), Value::Func(Rc::new(closure)));
             }
             StmtKind::Assert(cond, message) => {

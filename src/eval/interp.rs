@@ -4,36 +4,14 @@ use std::rc::Rc;
 
 use super::exec::Sink;
 use super::module::Modules;
-use super::scope::Scope;
-use super::value::{Concat, Value};
 use crate::builtins;
 use crate::diag::{suggest, Diag, ErrorKind, Result};
 use crate::host::{Host, Terminal};
-use crate::model::DesiredState;
+use crate::model::Scope;
+use crate::model::{Concat, Value};
+use crate::model::{DesiredState, Mode};
 use crate::source::{SourceId, SourceMap, Span};
 use crate::syntax::ast::*;
-
-/// Which command is evaluating, and so which effects builtins may have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Check,
-    Eval,
-    Plan,
-    Run,
-    Repl,
-}
-
-impl Mode {
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Check => "check",
-            Mode::Eval => "eval",
-            Mode::Plan => "plan",
-            Mode::Run => "run",
-            Mode::Repl => "repl",
-        }
-    }
-}
 
 /// Evaluation budgets: past them, evaluation stops with a diagnostic instead of running away.
 pub const MAX_CALL_DEPTH: usize = 512;
@@ -59,13 +37,13 @@ pub struct Interp {
     /// AWS, set up only when a builtin first needs it.
     pub aws: Rc<crate::aws::Aws>,
     /// AWS reads this interpreter's builtins made (a new interpreter starts without any).
-    pub cache: builtins::ReadCache,
+    pub cache: crate::model::ReadCache,
     /// `--yes`: effects go ahead without asking.
     pub yes: bool,
     /// Where output goes and who confirms effects: the terminal unless the maker says otherwise.
     pub host: Rc<dyn Host>,
     /// What the code running now may do: imported code only what its import granted.
-    pub(super) grants: crate::builtins::Grants,
+    pub(super) grants: crate::model::Grants,
 }
 
 impl Interp {
@@ -82,10 +60,10 @@ impl Interp {
             nesting: 0,
             parse_time: std::time::Duration::ZERO,
             aws: Rc::new(crate::aws::Aws::new(Default::default())),
-            cache: builtins::ReadCache::default(),
+            cache: crate::model::ReadCache::default(),
             yes: false,
             host: Rc::new(Terminal),
-            grants: crate::builtins::Grants::ALL,
+            grants: crate::model::Grants::ALL,
         }
     }
 
@@ -214,7 +192,7 @@ impl Interp {
                 Value::list(out)
             }
             ExprKind::Record(entries) => {
-                let mut rec = super::Record::new();
+                let mut rec = crate::model::Record::new();
                 for (key, value) in entries {
                     let v = self.eval(value, scope)?;
                     if rec.insert(key.node.clone(), v).is_some() {
@@ -229,7 +207,7 @@ impl Interp {
                 Value::record(rec)
             }
             ExprKind::RecordComp(key, value, clauses) => {
-                let mut rec = super::Record::new();
+                let mut rec = crate::model::Record::new();
                 self.comprehend(clauses, scope, &mut |this, s| {
                     let k = match this.eval(key, s)? {
                         Value::Str(k) => k,
@@ -264,7 +242,9 @@ impl Interp {
                     self.eval(els, scope)?
                 }
             }
-            ExprKind::Lambda(def) => Value::Func(Rc::new(super::Closure { def: def.clone(), scope: scope.capture() })),
+            ExprKind::Lambda(def) => {
+                Value::Func(Rc::new(crate::model::Closure { def: def.clone(), scope: scope.capture() }))
+            }
             ExprKind::Decl(kind, name, body) => self.eval_decl(*kind, name, body, scope, span)?,
             ExprKind::PolicyUse(inner) => {
                 let v = self.eval(inner, scope)?;

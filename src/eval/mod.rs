@@ -7,20 +7,16 @@ mod interp;
 mod module;
 mod ops;
 mod policy;
-mod record;
-mod scope;
-mod value;
 
 use std::path::Path;
 
+pub use crate::model::Mode;
 pub use exec::an;
-pub use interp::{Interp, Mode};
+pub use interp::Interp;
 pub use policy::{run_policies, PolicyReport, Violation};
-pub use scope::Scope;
-pub use value::{write_quoted, Closure, Record, Secret, SecretPart, SecretRef, SecretStore, Value, SECRET_SHOWN};
 
 use crate::diag::{Diag, ErrorKind};
-use crate::model::DesiredState;
+use crate::model::{DesiredState, Scope};
 use crate::source::{SourceId, SourceMap};
 
 /// The embedded stdlib modules: (`std/…`, source text).

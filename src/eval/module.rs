@@ -9,10 +9,10 @@ use std::rc::Rc;
 
 use super::exec::Sink;
 use super::interp::Interp;
-use super::scope::Scope;
-use super::value::{Record, Value};
-use crate::builtins::Grants;
 use crate::diag::{suggest, Diag, ErrorKind, Result};
+use crate::model::Grants;
+use crate::model::Scope;
+use crate::model::{Record, Value};
 use crate::remote::{self, Lock, Pin, Remote};
 use crate::source::{SourceId, Span, Spanned};
 use crate::syntax::ast::Import;

@@ -1,8 +1,8 @@
 //! Operators, field access, indexing and iteration over values.
 
 use super::interp::type_error;
-use super::value::Value;
 use crate::diag::{suggest, Diag, ErrorKind, Result};
+use crate::model::Value;
 use crate::source::{Span, Spanned};
 use crate::syntax::ast::{BinOp, ForClause, Name, UnOp};
 
@@ -78,7 +78,7 @@ pub fn binary(op: BinOp, l: Value, r: Value, ls: Span, rs: Span) -> Result<Value
             };
             Bool(found == (op == In))
         }
-        (Concat, Str(_) | Secret(_), Str(_) | Secret(_)) => super::value::Secret::concat([l.clone(), r.clone()]),
+        (Concat, Str(_) | Secret(_), Str(_) | Secret(_)) => crate::model::Secret::concat([l.clone(), r.clone()]),
         (Concat, List(a), List(b)) => Value::list(a.iter().chain(b.iter()).cloned().collect()),
         (Concat, Record(a), Record(b)) => {
             let mut merged = (**a).clone();

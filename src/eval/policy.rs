@@ -4,8 +4,8 @@
 use std::rc::Rc;
 
 use super::interp::Interp;
-use super::value::Value;
 use crate::diag::{suggest, Diag, ErrorKind, Result};
+use crate::model::Value;
 use crate::model::{Decl, DesiredState, Environment, Policy, PolicySeverity, Role, Suppression};
 use crate::source::Span;
 

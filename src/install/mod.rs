@@ -9,8 +9,8 @@ mod local;
 
 pub use local::{fetch_pinned, run_local, StepRun};
 
-use crate::eval::{SecretPart, SecretStore, Value};
 use crate::model::InstallStep;
+use crate::model::{SecretPart, SecretStore, Value};
 
 /// The line a wrapper prints when its guard says the step is already done.
 pub const SKIP_MARKER: &str = "kenv-skip:";

@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use crate::diag::{suggest, Diag, ErrorKind};
-use crate::eval::{Record, Value};
+use crate::model::{Record, Value};
 use crate::source::{Span, Spanned};
 use crate::syntax::ast::Name;
 

@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use crate::eval::{Record, Value};
+use crate::model::{Record, Value};
 use crate::source::Span;
 use crate::syntax::strings::format_duration;
 
@@ -129,28 +129,14 @@ impl Environment {
         let managed_credentials = a.bool("managed_credentials", kind == EnvKind::Cloud9);
         let role = role_name(a);
         let imds = imds(a);
-        let tags = a.string_map("tags");
-        for (k, v) in tags.iter() {
-            let Value::Str(v) = v else { continue };
-            if let Err(e) = validate::tag(k, v) {
-                a.invalid(a.span_of("tags"), "tag", e, None);
-            }
-        }
-        let security_groups = a.strings("security_groups");
-        for sg in &security_groups {
-            if let Err(e) = validate::resource_id(sg, "sg") {
-                a.invalid(a.span_of("security_groups"), "security group", e, None);
-            }
-        }
+        let (tags, security_groups) = tags_and_groups(a);
         let description = a.string("description").map(|(s, span)| {
             if s.chars().count() > 200 {
                 a.invalid(span, "description", "Cloud9 descriptions are at most 200 characters", None);
             }
             s
         });
-        let mut rules = Vec::new();
-        let mut installs = Vec::new();
-        let mut suppressions = Vec::new();
+        let (mut rules, mut installs, mut suppressions) = (Vec::new(), Vec::new(), Vec::new());
         for child in children {
             match child {
                 Decl::Rule(r) => rules.push(r),
@@ -311,4 +297,22 @@ fn imds(a: &mut Attrs) -> Imds {
         None => {}
     }
     imds
+}
+
+/// `tags` (each checked against EC2's tag rules) and `security_groups` (each an `sg-` id).
+fn tags_and_groups(a: &mut Attrs) -> (Rc<Record>, Vec<Rc<str>>) {
+    let tags = a.string_map("tags");
+    for (k, v) in tags.iter() {
+        let Value::Str(v) = v else { continue };
+        if let Err(e) = validate::tag(k, v) {
+            a.invalid(a.span_of("tags"), "tag", e, None);
+        }
+    }
+    let security_groups = a.strings("security_groups");
+    for sg in &security_groups {
+        if let Err(e) = validate::resource_id(sg, "sg") {
+            a.invalid(a.span_of("security_groups"), "security group", e, None);
+        }
+    }
+    (tags, security_groups)
 }

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::eval::{Record, Value};
+use crate::model::{Record, Value};
 
 use super::Decl;
 

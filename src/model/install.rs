@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use crate::diag::{suggest, Diag, ErrorKind};
-use crate::eval::{Record, Value};
+use crate::model::{Record, Value};
 use crate::source::{Span, Spanned};
 
 use super::attrs::string_items;
@@ -113,7 +113,16 @@ impl InstallStep {
         if let Some(cmds) = commands {
             step.script = Some(Rc::from(cmds.join("\n") + "\n"));
         }
-        match (&step.url, &step.sha256) {
+        step.check_pin_and_timeout(&rec, &mut err);
+        if let Some(env) = rec.get("env") {
+            step.env = Rc::new(env_vars(env, &mut err));
+        }
+        step
+    }
+
+    /// A fetched script must be pinned by a real sha256; a timeout is a duration within SSM's.
+    fn check_pin_and_timeout(&mut self, rec: &Record, err: &mut impl FnMut(String, Option<String>)) {
+        match (&self.url, &self.sha256) {
             (Some(_), None) => err(
                 "a script fetched from `url` must be pinned with `sha256`".into(),
                 Some("add `sha256: \"<64 hex digits>\"` (`sha256sum script.sh` prints it)".into()),
@@ -124,15 +133,11 @@ impl InstallStep {
             _ => {}
         }
         match rec.get("timeout") {
-            Some(Value::Duration(s)) if *s > 0 && *s <= 172_800 => step.timeout = *s,
+            Some(Value::Duration(s)) if *s > 0 && *s <= 172_800 => self.timeout = *s,
             Some(Value::Duration(_)) => err("`timeout` must be between 1s and 2d".into(), None),
             Some(other) => err(format!("`timeout` must be a duration like `10m`, found {}", other.type_name()), None),
             None => {}
         }
-        if let Some(env) = rec.get("env") {
-            step.env = Rc::new(env_vars(env, &mut err));
-        }
-        step
     }
 
     pub fn fields(&self) -> FieldList<'_, 10> {

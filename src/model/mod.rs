@@ -5,12 +5,16 @@ mod attrs;
 mod environment;
 mod fields;
 mod install;
+mod native;
 mod policy;
+mod record;
 mod role;
 mod rule;
+mod scope;
 mod stack;
 mod suppress;
 pub mod validate;
+mod value;
 
 use std::rc::Rc;
 
@@ -20,13 +24,16 @@ pub use environment::{
 };
 pub use fields::{Field, FieldList};
 pub use install::InstallStep;
+pub use native::{Args, Builtin, BuiltinFn, Context, Effect, Grants, Mode, ReadCache};
 pub use policy::{Policy, PolicySeverity, ATTRS as POLICY_ATTRS, WORD_ATTRS as POLICY_WORDS};
+pub use record::Record;
 pub use role::{Allow, Role, ATTRS as ROLE_ATTRS};
 pub use rule::{PeerKind, Protocol, Rule, RuleParts};
+pub use scope::Scope;
 pub use stack::{plural, DesiredState};
 pub use suppress::Suppression;
+pub use value::{write_quoted, Closure, Concat, Secret, SecretPart, SecretRef, SecretStore, Value, SECRET_SHOWN};
 
-use crate::eval::Value;
 use crate::source::Span;
 
 /// The attributes a declaration's body set, kept so that `decl with { … }` can rebuild the

@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use crate::eval::Value;
+use crate::model::Value;
 use crate::source::Span;
 
 use super::{Attrs, Decl, Field, FieldList};

@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use crate::diag::{Diag, ErrorKind};
-use crate::eval::Value;
+use crate::model::Value;
 use crate::source::{Span, Spanned};
 
 use super::attrs::string_items;

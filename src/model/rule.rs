@@ -1,7 +1,7 @@
 //! Security group rules: `ingress tcp 443 from internal "GitHub Enterprise"`.
 
 use crate::diag::{suggest, Diag, ErrorKind};
-use crate::eval::Value;
+use crate::model::Value;
 use crate::source::{Span, Spanned};
 use crate::syntax::ast::{Direction, Name};
 use std::rc::Rc;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::diag::{suggest, Diag, ErrorKind};
-use crate::eval::Value;
+use crate::model::Value;
 use crate::source::Span;
 
 use super::{Decl, Environment, Policy, Role};

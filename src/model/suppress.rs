@@ -2,7 +2,7 @@
 //! violations there. The reason is required; it is shown and counted wherever the violation is.
 
 use crate::diag::{Diag, ErrorKind};
-use crate::eval::Value;
+use crate::model::Value;
 use crate::source::{Span, Spanned};
 use std::rc::Rc;
 

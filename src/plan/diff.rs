@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::aws::{GroupInfo, GroupRule, LiveRole};
-use crate::eval::Value;
+use crate::model::Value;
 use crate::model::{DesiredState, EnvKind, Environment, Role};
 use crate::syntax::ast::Direction;
 use crate::syntax::strings::format_duration;
@@ -69,7 +69,7 @@ pub fn changes(state: &DesiredState, live: &LiveState, scripts: &Scripts) -> Vec
 
 fn quoted(s: &str) -> String {
     let mut out = String::new();
-    crate::eval::write_quoted(&mut out, s);
+    crate::model::write_quoted(&mut out, s);
     out
 }
 

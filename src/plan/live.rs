@@ -5,8 +5,8 @@
 use std::rc::Rc;
 
 use crate::aws::{Aws, AwsError, Cloud9Env, Filters, GroupInfo, InstanceInfo, LiveRole};
-use crate::eval::Value;
 use crate::model::record;
+use crate::model::Value;
 
 use super::{role_path, TAG_ADDRESS, TAG_STACK};
 

@@ -12,7 +12,8 @@ pub use line::run;
 
 use crate::aws::Aws;
 use crate::diag::{self, Style};
-use crate::eval::{self, Interp, Mode, Scope, Value};
+use crate::eval::{self, Interp, Mode};
+use crate::model::{Scope, Value};
 
 /// A `:command`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,15 +3,15 @@
 use std::fmt::Write as _;
 use std::rc::Rc;
 
-use crate::builtins::Builtin;
-use crate::model::Decl;
+use super::Builtin;
+use super::Decl;
 use crate::source::Span;
 use crate::syntax::ast::FnDef;
 use crate::syntax::strings::DurationText;
 
 use super::scope::Scope;
 
-pub use super::record::Record;
+use super::record::Record;
 
 #[derive(Clone)]
 pub enum Value {
@@ -68,14 +68,6 @@ pub enum SecretStore {
 }
 
 impl Secret {
-    /// The secrets this value is made from.
-    pub fn refs(&self) -> impl Iterator<Item = &SecretRef> {
-        self.parts.iter().filter_map(|p| match p {
-            SecretPart::Ref(r) => Some(r),
-            SecretPart::Text(_) => None,
-        })
-    }
-
     /// `text ++ secret`, `"${secret}"`: concatenation keeps the secret type.
     pub fn concat(parts: impl IntoIterator<Item = Value>) -> Value {
         let mut out = Concat::default();

@@ -200,3 +200,25 @@ fn a_closed_pipe_is_not_a_crash() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+#[test]
+fn doc_shows_what_each_declaration_kind_takes_from_its_schema() {
+    let t = Test::new();
+    let env = t.run(&["doc", "environment"]);
+    assert_eq!(env.code, 0, "{}", env.stderr);
+    assert!(
+        env.stdout.starts_with("environment \"NAME\" { … }\n  attributes:\n    kind = cloud9 | ec2\n"),
+        "{}",
+        env.stdout
+    );
+    assert!(env.stdout.ends_with("  its body may also hold: rule, install step, suppression\n"), "{}", env.stdout);
+    let policy = t.run(&["doc", "policy"]);
+    assert!(
+        policy.stdout.contains("    severity = error | warning\n") && !policy.stdout.contains("body"),
+        "{}",
+        policy.stdout
+    );
+    let typo = t.run(&["doc", "enviroment"]);
+    assert_eq!(typo.code, 1);
+    assert!(typo.stderr.contains("did you mean `environment`?"), "{}", typo.stderr);
+}

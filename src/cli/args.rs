@@ -109,7 +109,7 @@ pub enum Command {
     /// Show the builtins' documentation (all of them, or one by name), or a template's as
     /// Markdown: `kenv doc team.kenv`.
     Doc {
-        /// A builtin's name, or a .kenv file.
+        /// A builtin's name, a declaration kind (environment, role, policy), or a .kenv file.
         name: Option<String>,
     },
     /// Print a completion script for a shell.

@@ -1,9 +1,9 @@
-//! `kenv doc`: the builtin registry's documentation.
+//! `kenv doc`: the builtin registry's documentation, and what each declaration kind takes.
 
 use super::{FAILED, OK};
 use crate::builtins;
 use crate::diag::suggest;
-use crate::model::Builtin;
+use crate::model::{self, Builtin, Schema};
 
 pub fn run(name: Option<&str>) -> i32 {
     match name {
@@ -12,18 +12,39 @@ pub fn run(name: Option<&str>) -> i32 {
             super::out(&text.join("\n"));
             OK
         }
-        Some(name) => match builtins::get(name) {
-            Some(b) => {
+        Some(name) => match (builtins::get(name), model::schema::ALL.iter().find(|s| s.keyword == name)) {
+            (Some(b), _) => {
                 super::out(&entry(b));
                 OK
             }
-            None => {
-                let hint = suggest(name, builtins::names()).map_or(String::new(), |s| format!(" ({s})"));
+            (None, Some(schema)) => {
+                super::out(&declaration(schema));
+                OK
+            }
+            (None, None) => {
+                let keywords = model::schema::ALL.iter().map(|s| s.keyword);
+                let hint =
+                    suggest(name, builtins::names().chain(keywords)).map_or(String::new(), |s| format!(" ({s})"));
                 super::err(&format!("kenv: no builtin named `{name}`{hint}; `kenv doc` lists them\n"));
                 FAILED
             }
         },
     }
+}
+
+/// A declaration kind: its attributes (with the words some take unquoted) and what its body holds.
+fn declaration(schema: &Schema) -> String {
+    let mut out = format!("{} \"NAME\" {{ … }}\n  attributes:\n", schema.keyword);
+    for attr in schema.attrs {
+        match schema.words_of(attr) {
+            Some(words) => out.push_str(&format!("    {attr} = {}\n", words.join(" | "))),
+            None => out.push_str(&format!("    {attr}\n")),
+        }
+    }
+    if !schema.children.is_empty() {
+        out.push_str(&format!("  its body may also hold: {}\n", schema.children.join(", ")));
+    }
+    out
 }
 
 /// `signature  [effect]` then the doc, indented.

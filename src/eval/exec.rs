@@ -9,7 +9,9 @@ use crate::diag::{suggest, Diag, ErrorKind, Result};
 use crate::model::Mode;
 use crate::model::Scope;
 use crate::model::Value;
-use crate::model::{self, Allow, Attr, Attrs, Decl, Environment, InstallStep, Policy, Role, Rule, Suppression};
+use crate::model::{
+    self, Allow, Attr, Attrs, Children, Decl, Environment, InstallStep, Policy, Role, Rule, Suppression,
+};
 use crate::source::{Span, Spanned};
 use crate::syntax::ast::*;
 
@@ -25,34 +27,14 @@ pub enum Sink {
 pub struct DeclSink {
     kind: DeclKind,
     attrs: Vec<Attr>,
-    children: Vec<Decl>,
+    children: Children,
 }
 
 impl DeclSink {
-    /// Room for what the body's statements will most likely add: one item each.
+    /// Room for the attributes the body sets (one statement each, most likely).
     fn for_body(kind: DeclKind, body: &[Stmt]) -> DeclSink {
         let attrs = body.iter().filter(|s| matches!(s.node, StmtKind::Attr(..))).count();
-        DeclSink { kind, attrs: Vec::with_capacity(attrs), children: Vec::with_capacity(body.len() - attrs) }
-    }
-}
-
-impl DeclKind {
-    fn attrs(self) -> &'static [&'static str] {
-        match self {
-            DeclKind::Environment => model::ENVIRONMENT_ATTRS,
-            DeclKind::Role => model::ROLE_ATTRS,
-            DeclKind::Policy => model::POLICY_ATTRS,
-        }
-    }
-
-    /// The words an attribute may take unquoted (`kind = cloud9`).
-    fn words(self, attr: &str) -> Option<&'static [&'static str]> {
-        let table = match self {
-            DeclKind::Environment => model::ENVIRONMENT_WORDS,
-            DeclKind::Policy => model::POLICY_WORDS,
-            DeclKind::Role => return None,
-        };
-        table.iter().find(|(a, _)| *a == attr).map(|(_, w)| *w)
+        DeclSink { kind, attrs: Vec::with_capacity(attrs), children: Children::default() }
     }
 }
 
@@ -120,7 +102,7 @@ impl Interp {
             .help(format!("use `let {} = …` to name a value", name.node))
             .err();
         };
-        let known = decl.kind.attrs();
+        let known = model::schema(decl.kind).attrs;
         if !known.contains(&&*name.node) {
             let help = suggest(&name.node, known.iter().copied())
                 .unwrap_or_else(|| format!("{} takes: {}", an(decl.kind.keyword()), known.join(", ")));
@@ -130,7 +112,7 @@ impl Interp {
         }
         // `kind = cloud9`: a bare word names a value of a word-valued attribute, unless it is a
         // variable in scope.
-        let v = match (&value.node, decl.kind.words(&name.node)) {
+        let v = match (&value.node, model::schema(decl.kind).words_of(&name.node)) {
             (ExprKind::Var(w), Some(words)) if scope.lookup(w).is_none() && words.contains(&&**w) => {
                 Value::Str(w.clone())
             }
@@ -180,21 +162,10 @@ impl Interp {
                 let what = d.type_name();
                 self.state.add(d).or_else(|_| misplaced(what, "the top level of a file", span))
             }
-            (Value::Decl(d @ (Decl::Rule(_) | Decl::Install(_))), Sink::Decl(decl))
-                if decl.kind == DeclKind::Environment =>
-            {
-                decl.children.push(d);
-                Ok(())
-            }
-            (Value::Decl(d @ Decl::Allow(_)), Sink::Decl(decl)) if decl.kind == DeclKind::Role => {
-                decl.children.push(d);
-                Ok(())
-            }
-            (Value::Decl(d @ Decl::Suppress(_)), Sink::Decl(decl)) if decl.kind != DeclKind::Policy => {
-                decl.children.push(d);
-                Ok(())
-            }
-            (Value::Decl(d), Sink::Decl(decl)) => misplaced(d.type_name(), &an(decl.kind.keyword()), span),
+            (Value::Decl(d), Sink::Decl(decl)) => match decl.children.admit(model::schema(decl.kind), d) {
+                Ok(()) => Ok(()),
+                Err(d) => misplaced(d.type_name(), &an(decl.kind.keyword()), span),
+            },
             (other, Sink::Top) => Diag::new(
                 ErrorKind::Misplaced(format!("this statement's value is {}, not a declaration", an(other.type_name()))),
                 span,
@@ -231,7 +202,7 @@ impl Interp {
 
     /// Builds a declaration from its body's attributes and children, keeping the attributes for
     /// `with`.
-    fn build_decl(&mut self, kind: DeclKind, name: Rc<str>, head: Span, attrs: Vec<Attr>, children: Vec<Decl>) -> Decl {
+    fn build_decl(&mut self, kind: DeclKind, name: Rc<str>, head: Span, attrs: Vec<Attr>, children: Children) -> Decl {
         let body = Rc::new(model::DeclBody { attrs });
         let mut a = Attrs {
             decl: format!("{} `{name}`", kind.keyword()),
@@ -247,9 +218,7 @@ impl Interp {
                 Decl::Env(Rc::new(Environment { body: body.clone(), ..Environment::build(name, &mut a, children) }))
             }
             DeclKind::Role => Decl::Role(Rc::new(Role { body: body.clone(), ..Role::build(name, &mut a, children) })),
-            DeclKind::Policy => {
-                Decl::Policy(Rc::new(Policy { body: body.clone(), ..Policy::build(name, &mut a, children) }))
-            }
+            DeclKind::Policy => Decl::Policy(Rc::new(Policy { body: body.clone(), ..Policy::build(name, &mut a) })),
         }
     }
 
@@ -279,8 +248,13 @@ impl Interp {
         let mut attrs: Vec<Attr> =
             body.attrs.iter().filter(|a| !over.attrs.iter().any(|o| o.name.node == a.name.node)).cloned().collect();
         attrs.extend(over.attrs);
-        let children = children.into_iter().chain(over.children).collect();
-        Ok(Value::Decl(self.build_decl(kind, name, head, attrs, children)))
+        // The declaration's own children first, then the block's (already admitted by the sink).
+        let mut all = Children::default();
+        for child in children {
+            let _ = all.admit(model::schema(kind), child);
+        }
+        all.append(over.children);
+        Ok(Value::Decl(self.build_decl(kind, name, head, attrs, all)))
     }
 
     pub(super) fn eval_rule(&mut self, rule: &RuleExpr, scope: &Scope, span: Span) -> Result<Value> {

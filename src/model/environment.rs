@@ -7,7 +7,7 @@ use crate::source::Span;
 use crate::syntax::strings::format_duration;
 
 use super::validate::{self, MAX_AUTO_STOP_MINUTES};
-use super::{Attrs, Decl, Field, FieldList, InstallStep, Rule, Suppression};
+use super::{Attrs, Children, Decl, Field, FieldList, InstallStep, Rule, Suppression};
 
 pub const ATTRS: &[&str] = &[
     "kind",
@@ -84,7 +84,7 @@ pub struct Environment {
 }
 
 impl Environment {
-    pub fn build(name: Rc<str>, a: &mut Attrs, children: Vec<Decl>) -> Environment {
+    pub fn build(name: Rc<str>, a: &mut Attrs, children: Children) -> Environment {
         let kind = match a.choice("kind", &["cloud9", "ec2"], "cloud9") {
             "ec2" => EnvKind::Ec2,
             _ => EnvKind::Cloud9,
@@ -136,15 +136,6 @@ impl Environment {
             }
             s
         });
-        let (mut rules, mut installs, mut suppressions) = (Vec::new(), Vec::new(), Vec::new());
-        for child in children {
-            match child {
-                Decl::Rule(r) => rules.push(r),
-                Decl::Install(i) => installs.push(i),
-                Decl::Suppress(s) => suppressions.push(s),
-                _ => unreachable!("the environment sink admits only rules, install steps and suppressions"),
-            }
-        }
         Environment {
             name,
             kind,
@@ -159,9 +150,9 @@ impl Environment {
             tags,
             security_groups,
             description,
-            rules,
-            installs,
-            suppressions,
+            rules: children.rules,
+            installs: children.installs,
+            suppressions: children.suppressions,
             body: Rc::default(),
             span: a.span,
         }

@@ -10,6 +10,7 @@ mod policy;
 mod record;
 mod role;
 mod rule;
+pub mod schema;
 mod scope;
 mod stack;
 mod suppress;
@@ -19,16 +20,15 @@ mod value;
 use std::rc::Rc;
 
 pub use attrs::{Attr, Attrs};
-pub use environment::{
-    Connection, EnvKind, Environment, Imds, ATTRS as ENVIRONMENT_ATTRS, WORD_ATTRS as ENVIRONMENT_WORDS,
-};
+pub use environment::{Connection, EnvKind, Environment, Imds};
 pub use fields::{Field, FieldList};
 pub use install::InstallStep;
 pub use native::{Args, Builtin, BuiltinFn, Context, Effect, Grants, Mode, ReadCache};
-pub use policy::{Policy, PolicySeverity, ATTRS as POLICY_ATTRS, WORD_ATTRS as POLICY_WORDS};
+pub use policy::{Policy, PolicySeverity};
 pub use record::Record;
-pub use role::{Allow, Role, ATTRS as ROLE_ATTRS};
+pub use role::{Allow, Role};
 pub use rule::{PeerKind, Protocol, Rule, RuleParts};
+pub use schema::{schema, Children, Schema};
 pub use scope::Scope;
 pub use stack::{plural, DesiredState};
 pub use suppress::Suppression;

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use crate::model::Value;
 use crate::source::Span;
 
-use super::{Attrs, Decl, Field, FieldList};
+use super::{Attrs, Field, FieldList};
 
 pub const ATTRS: &[&str] = &["severity", "message", "check", "description"];
 
@@ -33,7 +33,7 @@ pub struct Policy {
 }
 
 impl Policy {
-    pub fn build(name: Rc<str>, a: &mut Attrs, _children: Vec<Decl>) -> Policy {
+    pub fn build(name: Rc<str>, a: &mut Attrs) -> Policy {
         let severity = match a.choice("severity", &["error", "warning"], "error") {
             "warning" => PolicySeverity::Warning,
             _ => PolicySeverity::Error,

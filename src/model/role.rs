@@ -9,7 +9,7 @@ use crate::source::{Span, Spanned};
 
 use super::attrs::string_items;
 use super::validate;
-use super::{Attrs, Decl, Field, FieldList, Suppression};
+use super::{Attrs, Children, Decl, Field, FieldList, Suppression};
 
 pub const ATTRS: &[&str] = &["trust", "managed", "description"];
 
@@ -37,7 +37,7 @@ pub struct Allow {
 }
 
 impl Role {
-    pub fn build(name: Rc<str>, a: &mut Attrs, children: Vec<Decl>) -> Role {
+    pub fn build(name: Rc<str>, a: &mut Attrs, children: Children) -> Role {
         if let Err(e) = validate::role_name(&name) {
             a.invalid(a.span, "role name", e, None);
         }
@@ -47,15 +47,7 @@ impl Role {
         let trust = checked_list(a, "trust", validate::trust_principal);
         let managed = checked_list(a, "managed", validate::policy_arn);
         let description = a.string("description").map(|(s, _)| s);
-        let mut statements = Vec::new();
-        let mut suppressions = Vec::new();
-        for child in children {
-            match child {
-                Decl::Allow(s) => statements.push(s),
-                Decl::Suppress(s) => suppressions.push(s),
-                _ => unreachable!("the role sink admits only allow statements and suppressions"),
-            }
-        }
+        let (statements, suppressions) = (children.allows, children.suppressions);
         Role { name, trust, managed, statements, suppressions, description, body: Rc::default(), span: a.span }
     }
 

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::aws::{Aws, AwsError, Cloud9Env, ErrorClass, Filters, GroupRule};
 use crate::diag::{Diag, Result};
+use crate::model::typed::{string_items, Strings, Typed};
 use crate::model::Context;
 use crate::model::{record, Decl};
 use crate::model::{Record, Secret, SecretPart, SecretRef, SecretStore, Value};
@@ -58,18 +59,7 @@ fn filters(a: &Args, i: usize) -> Result<Filters> {
     let Some(_) = a.get(i) else { return Ok(Filters::new()) };
     let mut out = Filters::new();
     for (name, value) in a.record(i)?.iter() {
-        let values = match value {
-            Value::Str(s) => vec![s.to_string()],
-            Value::List(items) => items
-                .iter()
-                .map(|v| match v {
-                    Value::Str(s) => Some(s.to_string()),
-                    _ => None,
-                })
-                .collect::<Option<Vec<_>>>()
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        };
+        let values: Vec<String> = string_items(value).unwrap_or_default().iter().map(|s| s.to_string()).collect();
         if values.is_empty() {
             return a.invalid(i, format!("filter `{name}` must be a string or a non-empty list of strings"));
         }
@@ -205,14 +195,8 @@ fn group_rules(a: &Args, i: usize) -> Result<Vec<GroupRule>> {
 
 /// Rules from a record shaped like those `ec2_security_groups` shows (or with `peers`, a list).
 fn rules_of_record(r: &Record) -> Option<Vec<GroupRule>> {
-    let text = |k: &str| match r.get(k) {
-        Some(Value::Str(s)) => Some(s.to_string()),
-        _ => None,
-    };
-    let int = |k: &str| match r.get(k) {
-        Some(Value::Int(n)) => i32::try_from(*n).ok(),
-        _ => None,
-    };
+    let text = |k: &str| r.get(k).and_then(Rc::<str>::from_value).map(|s| s.to_string());
+    let int = |k: &str| r.get(k).and_then(i64::from_value).and_then(|n| i32::try_from(n).ok());
     let ingress = match text("direction")?.as_str() {
         "ingress" => true,
         "egress" => false,
@@ -223,11 +207,9 @@ fn rules_of_record(r: &Record) -> Option<Vec<GroupRule>> {
         p @ ("tcp" | "udp" | "icmp") => p.to_string(),
         _ => return None,
     };
-    let peers = match (r.get("peer"), r.get("peers")) {
-        (Some(Value::Str(p)), _) => vec![p.to_string()],
-        (_, Some(Value::List(ps))) => {
-            ps.iter().map(|p| if let Value::Str(s) = p { Some(s.to_string()) } else { None }).collect::<Option<_>>()?
-        }
+    let peers = match (text("peer"), r.get("peers").and_then(Strings::from_value)) {
+        (Some(peer), _) => vec![peer],
+        (None, Some(peers)) => peers.0.iter().map(|p| p.to_string()).collect(),
         _ => return None,
     };
     let (from_port, to_port) = (int("from_port")?, int("to_port")?);

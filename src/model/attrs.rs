@@ -3,6 +3,7 @@
 
 use std::rc::Rc;
 
+use super::typed::{string_items, Seconds, Typed};
 use crate::diag::{suggest, Diag, ErrorKind};
 use crate::model::{Record, Value};
 use crate::source::{Span, Spanned};
@@ -59,11 +60,23 @@ impl Attrs<'_> {
         self.errors.push(diag);
     }
 
+    /// The attribute as `T` with where it was written; None when absent or null, or (with a
+    /// diagnostic) when it is another type.
+    pub fn typed<T: Typed>(&mut self, name: &str) -> Option<(T, Span)> {
+        let attr = self.get(name)?.clone();
+        if matches!(attr.value, Value::Null) {
+            return None;
+        }
+        let found = T::from_value(&attr.value).map(|t| (t, attr.span));
+        if found.is_none() {
+            self.type_error(&attr, T::EXPECTED, None);
+        }
+        found
+    }
+
     pub fn string(&mut self, name: &str) -> Option<(Rc<str>, Span)> {
         let attr = self.get(name)?.clone();
         match &attr.value {
-            Value::Str(s) => Some((s.clone(), attr.span)),
-            Value::Null => None,
             Value::Secret(_) => {
                 self.invalid(
                     attr.span,
@@ -76,10 +89,7 @@ impl Attrs<'_> {
                 );
                 None
             }
-            _ => {
-                self.type_error(&attr, "a string", None);
-                None
-            }
+            _ => self.typed(name),
         }
     }
 
@@ -105,49 +115,30 @@ impl Attrs<'_> {
         default
     }
 
+    /// true or false; null is not a default here but a mistake (`managed_credentials = null`).
     pub fn bool(&mut self, name: &str, default: bool) -> bool {
-        let Some(attr) = self.get(name).cloned() else {
-            return default;
-        };
-        match attr.value {
-            Value::Bool(b) => b,
-            _ => {
-                self.type_error(&attr, "true or false", None);
+        match self.get(name).cloned() {
+            Some(attr) if matches!(attr.value, Value::Null) => {
+                self.type_error(&attr, bool::EXPECTED, None);
                 default
             }
+            _ => self.typed(name).map_or(default, |(b, _)| b),
         }
     }
 
     pub fn int(&mut self, name: &str) -> Option<(i64, Span)> {
-        let attr = self.get(name)?.clone();
-        match attr.value {
-            Value::Int(n) => Some((n, attr.span)),
-            Value::Null => None,
-            _ => {
-                self.type_error(&attr, "an integer", None);
-                None
-            }
-        }
+        self.typed(name)
     }
 
+    /// A duration in seconds; a bare integer gets a hint to write the unit.
     pub fn duration(&mut self, name: &str) -> Option<(i64, Span)> {
         let attr = self.get(name)?.clone();
-        match attr.value {
-            Value::Duration(s) => Some((s, attr.span)),
-            Value::Null => None,
-            Value::Int(n) => {
-                self.type_error(
-                    &attr,
-                    "a duration",
-                    Some(&format!("write the unit: `{n}m` for minutes, `{n}h` for hours")),
-                );
-                None
-            }
-            _ => {
-                self.type_error(&attr, "a duration like `30m`", None);
-                None
-            }
+        if let Value::Int(n) = attr.value {
+            let help = format!("write the unit: `{n}m` for minutes, `{n}h` for hours");
+            self.type_error(&attr, "a duration", Some(&help));
+            return None;
         }
+        self.typed::<Seconds>(name).map(|(s, span)| (s.0, span))
     }
 
     /// A string or a list of strings, each with the span it was written at (the attribute's).
@@ -166,15 +157,7 @@ impl Attrs<'_> {
     }
 
     pub fn record(&mut self, name: &str) -> Option<(Rc<Record>, Span)> {
-        let attr = self.get(name)?.clone();
-        match &attr.value {
-            Value::Record(r) => Some((r.clone(), attr.span)),
-            Value::Null => None,
-            _ => {
-                self.type_error(&attr, "a record", None);
-                None
-            }
-        }
+        self.typed(name)
     }
 
     /// A record whose values are all strings: ints and bools are written as text (as AWS tags
@@ -212,20 +195,5 @@ impl Attrs<'_> {
                 self.invalid(span, name, format!("unknown key `{key}`"), Some(help));
             }
         }
-    }
-}
-
-/// The strings of a string-or-list value, or the type name found instead.
-pub fn string_items(value: &Value) -> Result<Vec<Rc<str>>, String> {
-    match value {
-        Value::Str(s) => Ok(vec![s.clone()]),
-        Value::List(items) => items
-            .iter()
-            .map(|v| match v {
-                Value::Str(s) => Ok(s.clone()),
-                other => Err(format!("a list holding {}", other.type_name())),
-            })
-            .collect(),
-        other => Err(other.type_name().to_string()),
     }
 }

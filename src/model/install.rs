@@ -7,7 +7,7 @@ use crate::diag::{suggest, Diag, ErrorKind};
 use crate::model::{Record, Value};
 use crate::source::{Span, Spanned};
 
-use super::attrs::string_items;
+use super::typed::{string_items, Strings, Typed};
 use super::{Field, FieldList};
 
 pub const KEYS: &[&str] =
@@ -86,16 +86,15 @@ impl InstallStep {
         }
         let mut text = |key: &str| -> Option<Rc<str>> {
             match rec.get(key)? {
-                Value::Str(s) => Some(s.clone()),
                 Value::Null => None,
                 Value::Secret(_) => {
                     err(format!("`{key}` cannot be a secret"), Some(SECRET_HELP.into()));
                     None
                 }
-                other => {
-                    err(format!("`{key}` must be a string, found {}", other.type_name()), None);
+                other => Rc::<str>::from_value(other).or_else(|| {
+                    err(format!("`{key}` must be {}, found {}", <Rc<str>>::EXPECTED, other.type_name()), None);
                     None
-                }
+                }),
             }
         };
         step.script = text("script");
@@ -163,15 +162,15 @@ fn commands(rec: &Record, err: &mut impl FnMut(String, Option<String>)) -> Optio
     match string_items(value) {
         Ok(items) => Some(items),
         Err(found) => {
-            err(format!("`commands` must be a list of strings, found {found}"), None);
+            err(format!("`commands` must be {}, found {found}", Strings::EXPECTED), None);
             None
         }
     }
 }
 
 fn env_vars(value: &Value, err: &mut impl FnMut(String, Option<String>)) -> Record {
-    let Value::Record(rec) = value else {
-        err(format!("`env` must be a record, found {}", value.type_name()), None);
+    let Some(rec) = Rc::<Record>::from_value(value) else {
+        err(format!("`env` must be {}, found {}", <Rc<Record>>::EXPECTED, value.type_name()), None);
         return Record::new();
     };
     let mut out = Record::new();

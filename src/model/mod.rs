@@ -14,6 +14,7 @@ pub mod schema;
 mod scope;
 mod stack;
 mod suppress;
+pub mod typed;
 pub mod validate;
 mod value;
 

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use super::typed::{Func, Strings, Typed};
 use super::{Record, Value};
 use crate::aws::Aws;
 use crate::diag::{Diag, ErrorKind, Result};
@@ -221,63 +222,46 @@ impl Args {
             .err()
     }
 
+    /// The argument as `T`, or a type error at it.
+    pub fn typed<T: Typed>(&self, i: usize) -> Result<T> {
+        self.get(i).and_then(T::from_value).map_or_else(|| self.wrong(i, T::EXPECTED), Ok)
+    }
+
+    /// `typed`, for an argument that may be left out (or null).
+    pub fn opt<T: Typed>(&self, i: usize) -> Result<Option<T>> {
+        self.get(i).map(|_| self.typed(i)).transpose()
+    }
+
     pub fn str(&self, i: usize) -> Result<Rc<str>> {
-        match self.get(i) {
-            Some(Value::Str(s)) => Ok(s.clone()),
-            _ => self.wrong(i, "a string"),
-        }
+        self.typed(i)
     }
 
     pub fn opt_str(&self, i: usize) -> Result<Option<Rc<str>>> {
-        self.get(i).map(|_| self.str(i)).transpose()
+        self.opt(i)
     }
 
     pub fn int(&self, i: usize) -> Result<i64> {
-        match self.get(i) {
-            Some(Value::Int(n)) => Ok(*n),
-            _ => self.wrong(i, "an integer"),
-        }
+        self.typed(i)
     }
 
     pub fn opt_int(&self, i: usize) -> Result<Option<i64>> {
-        self.get(i).map(|_| self.int(i)).transpose()
+        self.opt(i)
     }
 
     pub fn list(&self, i: usize) -> Result<Rc<Vec<Value>>> {
-        match self.get(i) {
-            Some(Value::List(items)) => Ok(items.clone()),
-            _ => self.wrong(i, "a list"),
-        }
+        self.typed(i)
     }
 
-    /// A list of strings (a secret among them is refused: it would be shown).
     pub fn strings(&self, i: usize) -> Result<Vec<String>> {
-        let items = self.list(i)?;
-        match items
-            .iter()
-            .map(|v| match v {
-                Value::Str(s) => Some(s.to_string()),
-                _ => None,
-            })
-            .collect::<Option<Vec<_>>>()
-        {
-            Some(strings) => Ok(strings),
-            None => self.wrong(i, "a list of strings"),
-        }
+        self.typed::<Strings>(i).map(|s| s.0.iter().map(|s| s.to_string()).collect())
     }
 
     pub fn record(&self, i: usize) -> Result<Rc<Record>> {
-        match self.get(i) {
-            Some(Value::Record(r)) => Ok(r.clone()),
-            _ => self.wrong(i, "a record"),
-        }
+        self.typed(i)
     }
 
     pub fn func(&self, i: usize) -> Result<Value> {
-        match self.get(i) {
-            Some(f @ (Value::Func(_) | Value::Builtin(_))) => Ok(f.clone()),
-            _ => self.wrong(i, "a function"),
-        }
+        self.typed::<Func>(i).map(|f| f.0)
     }
 
     /// An error about the call as a whole.

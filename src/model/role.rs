@@ -7,7 +7,7 @@ use crate::diag::{Diag, ErrorKind};
 use crate::model::Value;
 use crate::source::{Span, Spanned};
 
-use super::attrs::string_items;
+use super::typed::string_items;
 use super::validate;
 use super::{Attrs, Children, Decl, Field, FieldList, Suppression};
 

@@ -6,7 +6,7 @@ use crate::source::{Span, Spanned};
 use crate::syntax::ast::{Direction, Name};
 use std::rc::Rc;
 
-use super::attrs::string_items;
+use super::typed::string_items;
 use super::validate::{self, IpVersion};
 use super::{Field, FieldList};
 

@@ -15,23 +15,142 @@ use crate::model::{record, Decl};
 use crate::model::{Record, Secret, SecretPart, SecretRef, SecretStore, Value};
 
 pub const BUILTINS: &[Builtin] = &[
-    Builtin { name: "aws_whoami", params: &[], effect: ReadsAws, doc: "Who the credentials belong to: `{account, arn, user_id}` (STS GetCallerIdentity).", func: whoami },
-    Builtin { name: "aws_region", params: &[], effect: ReadsAws, doc: "The region kenv talks to (from --region, AWS_REGION or the profile).", func: region },
-    Builtin { name: "cloud9_environments", params: &[], effect: ReadsAws, doc: "Every Cloud9 environment: `{id, name, description, arn, owner, connection, managed_credentials, lifecycle, instance}` where `instance` is its EC2 instance id (or null).", func: cloud9_environments },
-    Builtin { name: "cloud9_environment", params: &["id"], effect: ReadsAws, doc: "One Cloud9 environment by id, with the fields of `cloud9_environments`.", func: cloud9_environment },
-    Builtin { name: "ec2_instances", params: &["filters?"], effect: ReadsAws, doc: "Instances matching EC2 filters (a record: `{\"vpc-id\": \"vpc-…\", \"tag:owner\": [\"alice\"]}`): `{id, type, state, image, subnet, vpc, private_ip, public_ip, security_groups, tags, instance_profile, metadata: {tokens, hop_limit, endpoint}}`.", func: ec2_instances },
-    Builtin { name: "ec2_instance", params: &["id"], effect: ReadsAws, doc: "One instance by id, with the fields of `ec2_instances`.", func: ec2_instance },
-    Builtin { name: "ec2_security_groups", params: &["filters?"], effect: ReadsAws, doc: "Security groups matching EC2 filters: `{id, name, description, vpc, ingress, egress, tags}`; each rule is `{direction, protocol, from_port, to_port, peer, description}`.", func: ec2_security_groups },
-    Builtin { name: "ec2_security_group", params: &["id"], effect: ReadsAws, doc: "One security group by id, with the fields of `ec2_security_groups`.", func: ec2_security_group },
-    Builtin { name: "ec2_subnets", params: &["filters?"], effect: ReadsAws, doc: "Subnets matching EC2 filters: `{id, vpc, cidr, availability_zone, public_ip_on_launch, tags}`.", func: ec2_subnets },
-    Builtin { name: "ec2_route_tables", params: &["filters?"], effect: ReadsAws, doc: "Route tables matching EC2 filters: `{id, vpc, main, subnets, routes: [{destination, target}]}`.", func: ec2_route_tables },
-    Builtin { name: "ec2_vpcs", params: &["filters?"], effect: ReadsAws, doc: "VPCs matching EC2 filters: `{id, cidr, default, tags}`.", func: ec2_vpcs },
-    Builtin { name: "ec2_vpc_endpoints", params: &["filters?"], effect: ReadsAws, doc: "VPC endpoints matching EC2 filters: `{id, vpc, service, type, state, subnets}`.", func: ec2_vpc_endpoints },
-    Builtin { name: "ec2_authorize", params: &["group", "rules"], effect: WritesAws, doc: "Adds security group rules (`ingress …`/`egress …` values, or records like those `ec2_security_groups` returns) to a group, one call per direction; rules already there count as added.", func: ec2_authorize },
-    Builtin { name: "ec2_revoke", params: &["group", "rules"], effect: WritesAws, doc: "Removes security group rules from a group, one call per direction.", func: ec2_revoke },
-    Builtin { name: "iam_role", params: &["name"], effect: ReadsAws, doc: "An IAM role: `{name, arn, path, trust, managed, instance_profiles, tags}` (`trust` lists the services that may assume it; `managed` the attached policy ARNs).", func: iam_role },
-    Builtin { name: "ssm_parameter", params: &["name"], effect: ReadsAws, doc: "An SSM parameter's value: a string (a list for StringList); a SecureString comes back as a secret value, never shown.", func: ssm_parameter },
-    Builtin { name: "ssm_run", params: &["targets", "commands", "comment?", "max_concurrency?", "max_errors?"], effect: WritesAws, doc: "Runs shell commands through SSM Run Command (AWS-RunShellScript) on a list of instance ids, or on a fleet chosen by tags (a record: `{ project: \"kobanzaki\" }`) at most `max_concurrency` at a time (default \"10\"), stopping after `max_errors` failures (default \"0\"); waits, and returns `{command, invocations: [{instance, status, exit_code, stdout, stderr}]}`.", func: ssm_run },
+    Builtin {
+        name: "aws_whoami",
+        params: &[],
+        effect: ReadsAws,
+        doc: "Who the credentials belong to: `{account, arn, user_id}` (STS GetCallerIdentity).",
+        func: whoami,
+    },
+    Builtin {
+        name: "aws_region",
+        params: &[],
+        effect: ReadsAws,
+        doc: "The region kenv talks to (from --region, AWS_REGION or the profile).",
+        func: region,
+    },
+    Builtin {
+        name: "cloud9_environments",
+        params: &[],
+        effect: ReadsAws,
+        doc: "Every Cloud9 environment: `{id, name, description, arn, owner, connection, managed_credentials, \
+        lifecycle, instance}` where `instance` is its EC2 instance id (or null).",
+        func: cloud9_environments,
+    },
+    Builtin {
+        name: "cloud9_environment",
+        params: &["id: string"],
+        effect: ReadsAws,
+        doc: "One Cloud9 environment by id, with the fields of `cloud9_environments`.",
+        func: cloud9_environment,
+    },
+    Builtin {
+        name: "ec2_instances",
+        params: &["filters?"],
+        effect: ReadsAws,
+        doc: "Instances matching EC2 filters (a record: `{\"vpc-id\": \"vpc-…\", \"tag:owner\": [\"alice\"]}`): `{id, \
+        type, state, image, subnet, vpc, private_ip, public_ip, security_groups, tags, instance_profile, metadata: \
+        {tokens, hop_limit, endpoint}}`.",
+        func: ec2_instances,
+    },
+    Builtin {
+        name: "ec2_instance",
+        params: &["id: string"],
+        effect: ReadsAws,
+        doc: "One instance by id, with the fields of `ec2_instances`.",
+        func: ec2_instance,
+    },
+    Builtin {
+        name: "ec2_security_groups",
+        params: &["filters?"],
+        effect: ReadsAws,
+        doc: "Security groups matching EC2 filters: `{id, name, description, vpc, ingress, egress, tags}`; each rule \
+        is `{direction, protocol, from_port, to_port, peer, description}`.",
+        func: ec2_security_groups,
+    },
+    Builtin {
+        name: "ec2_security_group",
+        params: &["id: string"],
+        effect: ReadsAws,
+        doc: "One security group by id, with the fields of `ec2_security_groups`.",
+        func: ec2_security_group,
+    },
+    Builtin {
+        name: "ec2_subnets",
+        params: &["filters?"],
+        effect: ReadsAws,
+        doc: "Subnets matching EC2 filters: `{id, vpc, cidr, availability_zone, public_ip_on_launch, tags}`.",
+        func: ec2_subnets,
+    },
+    Builtin {
+        name: "ec2_route_tables",
+        params: &["filters?"],
+        effect: ReadsAws,
+        doc: "Route tables matching EC2 filters: `{id, vpc, main, subnets, routes: [{destination, target}]}`.",
+        func: ec2_route_tables,
+    },
+    Builtin {
+        name: "ec2_vpcs",
+        params: &["filters?"],
+        effect: ReadsAws,
+        doc: "VPCs matching EC2 filters: `{id, cidr, default, tags}`.",
+        func: ec2_vpcs,
+    },
+    Builtin {
+        name: "ec2_vpc_endpoints",
+        params: &["filters?"],
+        effect: ReadsAws,
+        doc: "VPC endpoints matching EC2 filters: `{id, vpc, service, type, state, subnets}`.",
+        func: ec2_vpc_endpoints,
+    },
+    Builtin {
+        name: "ec2_authorize",
+        params: &["group: string", "rules"],
+        effect: WritesAws,
+        doc: "Adds security group rules (`ingress …`/`egress …` values, or records like those `ec2_security_groups` \
+        returns) to a group, one call per direction; rules already there count as added.",
+        func: ec2_authorize,
+    },
+    Builtin {
+        name: "ec2_revoke",
+        params: &["group: string", "rules"],
+        effect: WritesAws,
+        doc: "Removes security group rules from a group, one call per direction.",
+        func: ec2_revoke,
+    },
+    Builtin {
+        name: "iam_role",
+        params: &["name: string"],
+        effect: ReadsAws,
+        doc: "An IAM role: `{name, arn, path, trust, managed, instance_profiles, tags}` (`trust` lists the services \
+        that may assume it; `managed` the attached policy ARNs).",
+        func: iam_role,
+    },
+    Builtin {
+        name: "ssm_parameter",
+        params: &["name: string"],
+        effect: ReadsAws,
+        doc:
+            "An SSM parameter's value: a string (a list for StringList); a SecureString comes back as a secret value, \
+        never shown.",
+        func: ssm_parameter,
+    },
+    Builtin {
+        name: "ssm_run",
+        params: &[
+            "targets",
+            "commands: strings",
+            "comment?: string",
+            "max_concurrency?: string",
+            "max_errors?: string",
+        ],
+        effect: WritesAws,
+        doc: "Runs shell commands through SSM Run Command (AWS-RunShellScript) on a list of instance ids, or on a \
+        fleet chosen by tags (a record: `{ project: \"kobanzaki\" }`) at most `max_concurrency` at a time (default \
+        \"10\"), stopping after `max_errors` failures (default \"0\"); waits, and returns `{command, invocations: \
+        [{instance, status, exit_code, stdout, stderr}]}`.",
+        func: ssm_run,
+    },
 ];
 
 fn aws_err(cx: &dyn Context, span: crate::source::Span, e: AwsError) -> Box<Diag> {

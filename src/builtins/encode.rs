@@ -17,7 +17,7 @@ pub const BUILTINS: &[Builtin] = &[
     },
     Builtin {
         name: "from_json",
-        params: &["text"],
+        params: &["text: string"],
         effect: Pure,
         doc: "The value JSON text describes.",
         func: from_json,

@@ -11,9 +11,32 @@ use crate::model::{record, Decl, InstallStep};
 use crate::model::{SecretPart, SecretStore, Value};
 
 pub const BUILTINS: &[Builtin] = &[
-    Builtin { name: "imds", params: &["path"], effect: ReadsAws, doc: "The text at an instance metadata path (`/latest/meta-data/instance-id`), read with an IMDSv2 token (never a tokenless request); null when the instance has nothing there. Credentials are not readable this way.", func: imds },
-    Builtin { name: "install_script", params: &["step", "region?"], effect: Pure, doc: "The POSIX shell script kenv runs for an install step: as `kenv run` runs it (secrets in its environment), or with `region` as `kenv apply` sends it through SSM (secrets read on the instance with its own role). Secret values never appear in it.", func: install_script },
-    Builtin { name: "run_step", params: &["steps"], effect: Exec, doc: "Runs install steps (`install \"name\" = …` values) on this machine, in order: each is skipped when its `creates`/`unless` guard says it is done, else shown, confirmed and run with its secrets in its environment. Returns `[{name, status, exit_code}]` (`status` is \"ran\" or \"skipped\").", func: run_step },
+    Builtin {
+        name: "imds",
+        params: &["path: string"],
+        effect: ReadsAws,
+        doc: "The text at an instance metadata path (`/latest/meta-data/instance-id`), read with an IMDSv2 token \
+        (never a tokenless request); null when the instance has nothing there. Credentials are not readable this way.",
+        func: imds,
+    },
+    Builtin {
+        name: "install_script",
+        params: &["step", "region?: string"],
+        effect: Pure,
+        doc: "The POSIX shell script kenv runs for an install step: as `kenv run` runs it (secrets in its \
+        environment), or with `region` as `kenv apply` sends it through SSM (secrets read on the instance with its own \
+        role). Secret values never appear in it.",
+        func: install_script,
+    },
+    Builtin {
+        name: "run_step",
+        params: &["steps"],
+        effect: Exec,
+        doc: "Runs install steps (`install \"name\" = …` values) on this machine, in order: each is skipped when its \
+        `creates`/`unless` guard says it is done, else shown, confirmed and run with its secrets in its environment. \
+        Returns `[{name, status, exit_code}]` (`status` is \"ran\" or \"skipped\").",
+        func: run_step,
+    },
 ];
 
 fn imds(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {

@@ -8,12 +8,51 @@ use crate::model::{Context, Mode};
 use crate::model::{Secret, SecretPart, SecretRef, SecretStore, Value};
 
 pub const BUILTINS: &[Builtin] = &[
-    Builtin { name: "env", params: &["name", "default?"], effect: Pure, doc: "An environment variable of the kenv process, or `default` (null) when unset.", func: env },
-    Builtin { name: "secret", params: &["name"], effect: Pure, doc: "A Secrets Manager secret, by name or ARN, as a secret value: fetched only when an effect needs it, never shown.", func: secret },
-    Builtin { name: "parameter", params: &["name"], effect: Pure, doc: "An SSM SecureString parameter as a secret value: fetched only when an effect needs it, never shown.", func: parameter },
-    Builtin { name: "fail", params: &["message"], effect: Pure, doc: "Stops evaluation with the message, pointing at the call.", func: fail },
-    Builtin { name: "type_of", params: &["value"], effect: Pure, doc: "The name of the value's type: \"int\", \"string\", \"environment\", …", func: type_of },
-    Builtin { name: "print", params: &["value"], effect: Pure, doc: "Prints the value (strings as they are); secrets print as (secret). Output goes to stdout in `kenv run` and the REPL, to stderr elsewhere.", func: print },
+    Builtin {
+        name: "env",
+        params: &["name: string", "default?"],
+        effect: Pure,
+        doc: "An environment variable of the kenv process, or `default` (null) when unset.",
+        func: env,
+    },
+    Builtin {
+        name: "secret",
+        params: &["name"],
+        effect: Pure,
+        doc:
+            "A Secrets Manager secret, by name or ARN, as a secret value: fetched only when an effect needs it, never \
+        shown.",
+        func: secret,
+    },
+    Builtin {
+        name: "parameter",
+        params: &["name"],
+        effect: Pure,
+        doc: "An SSM SecureString parameter as a secret value: fetched only when an effect needs it, never shown.",
+        func: parameter,
+    },
+    Builtin {
+        name: "fail",
+        params: &["message"],
+        effect: Pure,
+        doc: "Stops evaluation with the message, pointing at the call.",
+        func: fail,
+    },
+    Builtin {
+        name: "type_of",
+        params: &["value"],
+        effect: Pure,
+        doc: "The name of the value's type: \"int\", \"string\", \"environment\", …",
+        func: type_of,
+    },
+    Builtin {
+        name: "print",
+        params: &["value"],
+        effect: Pure,
+        doc: "Prints the value (strings as they are); secrets print as (secret). Output goes to stdout in `kenv run` \
+        and the REPL, to stderr elsewhere.",
+        func: print,
+    },
 ];
 
 fn env(_: &mut dyn Context, a: &mut Args) -> Result<Value> {

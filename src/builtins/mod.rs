@@ -43,3 +43,21 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 pub fn all() -> impl Iterator<Item = &'static Builtin> {
     GROUPS.iter().flat_map(|g| g.iter())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{param_type, typed, Value};
+
+    #[test]
+    fn every_declared_parameter_type_is_a_type_and_every_name_is_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for b in super::all() {
+            assert!(seen.insert(b.name), "`{}` is registered twice", b.name);
+            for spec in b.params {
+                if let Some(ty) = param_type(spec) {
+                    assert!(typed::check(ty, &Value::Null).is_some(), "`{}`: `{spec}` names no type", b.name);
+                }
+            }
+        }
+    }
+}

@@ -9,10 +9,35 @@ use crate::model::Context;
 use crate::model::Value;
 
 pub const BUILTINS: &[Builtin] = &[
-    Builtin { name: "is_cidr", params: &["s"], effect: Pure, doc: "Whether `s` is a CIDR block like \"10.0.0.0/8\" (no host bits set).", func: is_cidr },
-    Builtin { name: "cidr_contains", params: &["cidr", "addr"], effect: Pure, doc: "Whether the block holds an address or a whole smaller block.", func: cidr_contains },
-    Builtin { name: "cidr_subnet", params: &["cidr", "newbits", "netnum"], effect: Pure, doc: "Subnet number `netnum` of the block, `newbits` longer: cidr_subnet(\"10.0.0.0/16\", 8, 2) is \"10.0.2.0/24\".", func: cidr_subnet },
-    Builtin { name: "cidr_host", params: &["cidr", "hostnum"], effect: Pure, doc: "Address number `hostnum` in the block: cidr_host(\"10.0.0.0/24\", 5) is \"10.0.0.5\".", func: cidr_host },
+    Builtin {
+        name: "is_cidr",
+        params: &["s: string"],
+        effect: Pure,
+        doc: "Whether `s` is a CIDR block like \"10.0.0.0/8\" (no host bits set).",
+        func: is_cidr,
+    },
+    Builtin {
+        name: "cidr_contains",
+        params: &["cidr", "addr"],
+        effect: Pure,
+        doc: "Whether the block holds an address or a whole smaller block.",
+        func: cidr_contains,
+    },
+    Builtin {
+        name: "cidr_subnet",
+        params: &["cidr", "newbits: int", "netnum: int"],
+        effect: Pure,
+        doc: "Subnet number `netnum` of the block, `newbits` longer: cidr_subnet(\"10.0.0.0/16\", 8, 2) is \
+        \"10.0.2.0/24\".",
+        func: cidr_subnet,
+    },
+    Builtin {
+        name: "cidr_host",
+        params: &["cidr", "hostnum: int"],
+        effect: Pure,
+        doc: "Address number `hostnum` in the block: cidr_host(\"10.0.0.0/24\", 5) is \"10.0.0.5\".",
+        func: cidr_host,
+    },
 ];
 
 /// A parsed block: the address as bits, the prefix length and the address width.

@@ -8,45 +8,51 @@ use crate::model::Context;
 use crate::model::{Record, Value};
 
 pub const BUILTINS: &[Builtin] = &[
-    Builtin { name: "keys", params: &["record"], effect: Pure, doc: "The record's keys, in order.", func: keys },
+    Builtin {
+        name: "keys",
+        params: &["record: record"],
+        effect: Pure,
+        doc: "The record's keys, in order.",
+        func: keys,
+    },
     Builtin {
         name: "values",
-        params: &["record"],
+        params: &["record: record"],
         effect: Pure,
         doc: "The record's values, in key order.",
         func: values,
     },
     Builtin {
         name: "items",
-        params: &["record"],
+        params: &["record: record"],
         effect: Pure,
         doc: "`[key, value]` pairs, in key order.",
         func: items,
     },
     Builtin {
         name: "has",
-        params: &["record", "key"],
+        params: &["record: record", "key: string"],
         effect: Pure,
         doc: "Whether the record has the key.",
         func: has,
     },
     Builtin {
         name: "get",
-        params: &["record", "key", "default?"],
+        params: &["record: record", "key: string", "default?"],
         effect: Pure,
         doc: "The value at `key`, or `default` (null) when it is missing.",
         func: get,
     },
     Builtin {
         name: "merge",
-        params: &["base", "over"],
+        params: &["base: record", "over: record"],
         effect: Pure,
         doc: "`base` with `over` laid on top; records inside both are merged too.",
         func: merge,
     },
     Builtin {
         name: "omit",
-        params: &["record", "keys"],
+        params: &["record: record", "keys: list"],
         effect: Pure,
         doc: "The record without the given keys.",
         func: omit,

@@ -6,8 +6,8 @@ use std::rc::Rc;
 use super::exec::Sink;
 use super::interp::{Interp, MAX_CALL_DEPTH};
 use crate::diag::{suggest, Diag, ErrorKind, Frame, Result};
-use crate::model::Builtin;
 use crate::model::Scope;
+use crate::model::{param_name, Builtin};
 use crate::model::{Closure, Value};
 use crate::source::{Span, Spanned};
 use crate::syntax::ast::*;
@@ -116,6 +116,7 @@ impl Interp {
         }
         let bound = bind(b.name, b.params, args, span, None)?;
         let mut call = crate::model::Args { values: bound, span, name: b.name };
+        call.check_types(b.params)?;
         (b.func)(self, &mut call)
     }
 }
@@ -179,7 +180,7 @@ fn bind(
     span: Span,
     decl: Option<Span>,
 ) -> Result<Vec<Option<(Value, Span)>>> {
-    let clean: Vec<&str> = params.iter().map(|p| p.trim_end_matches('?')).collect();
+    let clean: Vec<&str> = params.iter().map(|p| param_name(p).trim_end_matches('?')).collect();
     let mut out: Vec<Option<(Value, Span)>> = vec![None; params.len()];
     let mut next = 0;
     for arg in args {
@@ -214,7 +215,8 @@ fn bind(
         out[slot] = Some((arg.value, arg.span));
     }
     if decl.is_none() {
-        if let Some(i) = params.iter().enumerate().position(|(i, p)| !p.ends_with('?') && out[i].is_none()) {
+        if let Some(i) = params.iter().enumerate().position(|(i, p)| !param_name(p).ends_with('?') && out[i].is_none())
+        {
             return Diag::new(ErrorKind::Args(format!("missing argument `{}` in a call to `{name}`", clean[i])), span)
                 .help(format!("`{name}({})`", clean.join(", ")))
                 .err();

@@ -24,7 +24,7 @@ pub use attrs::{Attr, Attrs};
 pub use environment::{Connection, EnvKind, Environment, Imds};
 pub use fields::{Field, FieldList};
 pub use install::InstallStep;
-pub use native::{Args, Builtin, BuiltinFn, Context, Effect, Grants, Mode, ReadCache};
+pub use native::{param_name, param_type, Args, Builtin, BuiltinFn, Context, Effect, Grants, Mode, ReadCache};
 pub use policy::{Policy, PolicySeverity};
 pub use record::Record;
 pub use role::{Allow, Role};

@@ -160,7 +160,8 @@ pub type BuiltinFn = fn(&mut dyn Context, &mut Args) -> Result<Value>;
 
 pub struct Builtin {
     pub name: &'static str,
-    /// Parameter names; a trailing `?` marks an optional one.
+    /// Parameters as `name`, `name?` (optional) or with the type an argument must have,
+    /// `name: string` / `name?: int` (a `typed::Typed` name), checked before the call.
     pub params: &'static [&'static str],
     pub effect: Effect,
     pub doc: &'static str,
@@ -170,8 +171,19 @@ pub struct Builtin {
 impl Builtin {
     /// `join(items, sep?)`
     pub fn signature(&self) -> String {
-        format!("{}({})", self.name, self.params.join(", "))
+        let names: Vec<&str> = self.params.iter().map(|p| param_name(p)).collect();
+        format!("{}({})", self.name, names.join(", "))
     }
+}
+
+/// A parameter's name as bound (`sep?` for `sep?: string`).
+pub fn param_name(spec: &str) -> &str {
+    spec.split_once(':').map_or(spec, |(name, _)| name)
+}
+
+/// The type a parameter declares (`string` for `sep?: string`).
+pub fn param_type(spec: &str) -> Option<&str> {
+    spec.split_once(':').map(|(_, ty)| ty.trim())
 }
 
 /// What a builtin may ask of the interpreter that calls it.
@@ -220,6 +232,18 @@ impl Args {
         Diag::new(ErrorKind::Type { expected: expected.into(), found: found.into() }, self.span(i))
             .label(format!("argument of `{}`", self.name))
             .err()
+    }
+
+    /// Checks each argument against the type its parameter declares (`name: string`), before
+    /// the builtin runs.
+    pub fn check_types(&self, params: &[&str]) -> Result<()> {
+        for (i, spec) in params.iter().enumerate() {
+            let (Some(ty), Some(v)) = (param_type(spec), self.get(i)) else { continue };
+            if let Some(Err(expected)) = super::typed::check(ty, v) {
+                return self.wrong(i, expected);
+            }
+        }
+        Ok(())
     }
 
     /// The argument as `T`, or a type error at it.

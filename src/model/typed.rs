@@ -103,6 +103,25 @@ impl Typed for Strings {
     }
 }
 
+/// Whether `v` is of the type a builtin parameter declares by name (`string`, `int`, `bool`,
+/// `list`, `record`, `function`, `strings`); Err with how messages name the type when it is not.
+/// None for a name that is no type (the registry's test keeps every declaration to known ones).
+pub fn check(ty: &str, v: &Value) -> Option<Result<(), &'static str>> {
+    fn is<T: Typed>(v: &Value) -> Result<(), &'static str> {
+        T::from_value(v).map(drop).ok_or(T::EXPECTED)
+    }
+    Some(match ty {
+        "string" => is::<Rc<str>>(v),
+        "int" => is::<i64>(v),
+        "bool" => is::<bool>(v),
+        "list" => is::<Rc<Vec<Value>>>(v),
+        "record" => is::<Rc<Record>>(v),
+        "function" => is::<Func>(v),
+        "strings" => is::<Strings>(v),
+        _ => return None,
+    })
+}
+
 /// The strings of a string-or-list value (attributes that take one or several), or the type
 /// name found instead.
 pub fn string_items(value: &Value) -> Result<Vec<Rc<str>>, String> {

@@ -49,7 +49,7 @@ impl Hinter for KenvHelper {
         let name = &before[name_start..open];
         let builtin = crate::builtins::get(name)?;
         let typed = before[open + 1..].matches(',').count();
-        let rest: Vec<&str> = builtin.params.iter().skip(typed).copied().collect();
+        let rest: Vec<&str> = builtin.params.iter().skip(typed).map(|p| crate::model::param_name(p)).collect();
         (!before.ends_with(' ') || typed == 0).then(|| format!("{})", rest.join(", ")))
     }
 }

@@ -42,7 +42,8 @@ fn declaration(schema: &Schema) -> String {
         }
     }
     if !schema.children.is_empty() {
-        out.push_str(&format!("  its body may also hold: {}\n", schema.children.join(", ")));
+        let children: Vec<&str> = schema.children.iter().map(|c| c.name()).collect();
+        out.push_str(&format!("  its body may also hold: {}\n", children.join(", ")));
     }
     out
 }

@@ -215,8 +215,9 @@ fn bind(
         out[slot] = Some((arg.value, arg.span));
     }
     if decl.is_none() {
-        if let Some(i) = params.iter().enumerate().position(|(i, p)| !param_name(p).ends_with('?') && out[i].is_none())
-        {
+        // Optional parameters are marked `name?`: the character after the clean name.
+        let optional = |i: usize| params[i].as_bytes().get(clean[i].len()) == Some(&b'?');
+        if let Some(i) = (0..params.len()).position(|i| !optional(i) && out[i].is_none()) {
             return Diag::new(ErrorKind::Args(format!("missing argument `{}` in a call to `{name}`", clean[i])), span)
                 .help(format!("`{name}({})`", clean.join(", ")))
                 .err();

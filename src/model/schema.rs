@@ -12,19 +12,39 @@ pub struct Schema {
     pub attrs: &'static [&'static str],
     /// Attributes whose value may be a bare word, and the words.
     pub words: &'static [(&'static str, &'static [&'static str])],
-    /// The declarations (by type name) its body may hold.
-    pub children: &'static [&'static str],
+    /// The declarations its body may hold.
+    pub children: &'static [Child],
+}
+
+/// A declaration that goes inside another's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Child {
+    Rule,
+    Install,
+    Allow,
+    Suppress,
+}
+
+impl Child {
+    pub fn name(self) -> &'static str {
+        match self {
+            Child::Rule => "rule",
+            Child::Install => "install step",
+            Child::Allow => "allow statement",
+            Child::Suppress => "suppression",
+        }
+    }
 }
 
 pub const ENVIRONMENT: Schema = Schema {
     keyword: "environment",
     attrs: super::environment::ATTRS,
     words: super::environment::WORD_ATTRS,
-    children: &["rule", "install step", "suppression"],
+    children: &[Child::Rule, Child::Install, Child::Suppress],
 };
 
 pub const ROLE: Schema =
-    Schema { keyword: "role", attrs: super::role::ATTRS, words: &[], children: &["allow statement", "suppression"] };
+    Schema { keyword: "role", attrs: super::role::ATTRS, words: &[], children: &[Child::Allow, Child::Suppress] };
 
 pub const POLICY: Schema =
     Schema { keyword: "policy", attrs: super::policy::ATTRS, words: super::policy::WORD_ATTRS, children: &[] };
@@ -58,14 +78,12 @@ pub struct Children {
 impl Children {
     /// Takes `decl` when a body of `schema`'s kind may hold it; hands it back otherwise.
     pub fn admit(&mut self, schema: &Schema, decl: Decl) -> Result<(), Decl> {
-        if !schema.children.contains(&decl.type_name()) {
-            return Err(decl);
-        }
+        let admits = |child| schema.children.contains(&child);
         match decl {
-            Decl::Rule(r) => self.rules.push(r),
-            Decl::Install(i) => self.installs.push(i),
-            Decl::Allow(a) => self.allows.push(a),
-            Decl::Suppress(s) => self.suppressions.push(s),
+            Decl::Rule(r) if admits(Child::Rule) => self.rules.push(r),
+            Decl::Install(i) if admits(Child::Install) => self.installs.push(i),
+            Decl::Allow(a) if admits(Child::Allow) => self.allows.push(a),
+            Decl::Suppress(s) if admits(Child::Suppress) => self.suppressions.push(s),
             other => return Err(other),
         }
         Ok(())

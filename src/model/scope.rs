@@ -46,10 +46,14 @@ impl Vars {
     }
 
     fn define(&mut self, name: Name, value: Value) {
-        if let Some(i) = self.position(&name) {
-            self.list[i].1 = value;
-            return;
+        match self.position(&name) {
+            Some(i) => self.list[i].1 = value,
+            None => self.push(name, value),
         }
+    }
+
+    /// Adds a name this frame does not bind yet.
+    fn push(&mut self, name: Name, value: Value) {
         self.list.push((name.clone(), value));
         match &mut self.index {
             Some(index) => {
@@ -85,7 +89,7 @@ impl Scope {
     /// leaving what earlier closures see as it was.
     pub fn bind(&mut self, name: Name, value: Value) {
         if !self.block_defines(&name) {
-            return self.block_root().define(name, value);
+            return self.block_root().0.vars.borrow_mut().push(name, value);
         }
         if self.0.captured.get() || self.defines(&name) {
             *self = self.frame(true);

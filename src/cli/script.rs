@@ -17,6 +17,7 @@ pub fn run(file: &Path, args: &AwsArgs, yes: bool, style: Style) -> i32 {
             } else {
                 report(&program.interp.errors, &program.interp.sources, style)
             };
+            // The process ends soon after: freeing a large program value by value only costs time.
             std::mem::forget(program);
             code
         }

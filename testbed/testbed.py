@@ -11,9 +11,14 @@ import signal
 import sys
 import threading
 
-import boto3
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import make_server
+# As EC2 does, RunInstances refuses an image id that is not an AMI it knows (an alias such as
+# `amazonlinux-2023-x86_64` is InvalidAMIID.Malformed). MOTO_ENABLE_AMI_VALIDATION=false in the
+# environment turns this off. Set before moto is imported: moto reads it then.
+os.environ.setdefault("MOTO_ENABLE_AMI_VALIDATION", "true")
+
+import boto3  # noqa: E402
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cloud9  # noqa: E402

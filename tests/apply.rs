@@ -394,3 +394,35 @@ environment "box" {{
     ok(d.kenv(&tb, &["destroy", "--yes"]));
     assert_eq!(owned(&tb, "stack"), (0, 0, 0));
 }
+
+#[test]
+fn an_ec2_environment_from_an_image_alias_launches_the_ami_the_alias_names_today() {
+    // RunInstances takes only AMI ids (the testbed refuses an alias as EC2 does): the plan
+    // resolves the alias through its SSM public parameter and shows the AMI it will launch.
+    let tb = fresh();
+    let d = Dir::new();
+    d.write(&format!(
+        "environment \"box\" {{\n  kind = ec2\n  instance_type = \"t3.small\"\n  image = \"amazonlinux-2023-x86_64\"\n  \
+         subnet = \"{}\"\n}}\n",
+        tb.subnet_id
+    ));
+    let ami = rt().block_on(async {
+        let ssm = aws_sdk_ssm::Client::new(&tb.config().await);
+        let p = ssm.get_parameter().name("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64");
+        p.send().await.unwrap().parameter().unwrap().value().unwrap().to_string()
+    });
+    let plan = ok(d.kenv(&tb, &["plan"]));
+    assert!(plan.stdout.contains(&format!("image: \"amazonlinux-2023-x86_64\" ({ami})")), "{}", plan.stdout);
+    ok(d.kenv(&tb, &["apply", "--yes"]));
+    rt().block_on(async {
+        let (ec2, _, _) = sdk(&tb).await;
+        let f = Filter::builder().name("tag:kenv:address").values("environment.box").build();
+        let found = ec2.describe_instances().filters(f).send().await.unwrap();
+        let i = &found.reservations()[0].instances()[0];
+        assert_eq!(i.image_id(), Some(ami.as_str()));
+        let image_tag = i.tags().iter().find(|t| t.key() == Some("kenv:image")).and_then(|t| t.value());
+        assert_eq!(image_tag, Some("amazonlinux-2023-x86_64"), "the tag keeps what the file says");
+    });
+    assert!(ok(d.kenv(&tb, &["plan"])).stdout.starts_with("No changes"));
+    ok(d.kenv(&tb, &["destroy", "--yes"]));
+}

@@ -44,6 +44,20 @@ pub fn cloud9_image(s: &str) -> Result<(), String> {
     }
 }
 
+/// The SSM public parameter that holds the current AMI of an image alias, for a plain EC2
+/// instance (RunInstances takes only AMI ids; Cloud9 resolves its aliases itself). None for an
+/// AMI id.
+pub fn ec2_image_parameter(image: &str) -> Option<&'static str> {
+    match image.strip_prefix(CLOUD9_AMI_PARAMETER).unwrap_or(image) {
+        "amazonlinux-2023-x86_64" => Some("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"),
+        "amazonlinux-2-x86_64" => Some("/aws/service/ami-amazon-linux-latest/amzn2-ami-hvm-x86_64-gp2"),
+        "ubuntu-22.04-x86_64" => {
+            Some("/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id")
+        }
+        _ => None,
+    }
+}
+
 /// An image for a plain EC2 instance: an alias (resolved at plan time) or an AMI id.
 pub fn ec2_image(s: &str) -> Result<(), String> {
     if cloud9_image(s).is_ok() || resource_id(s, "ami").is_ok() {

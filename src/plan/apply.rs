@@ -101,8 +101,8 @@ pub fn apply(plan: &Plan, aws: &Aws, progress: &dyn Fn(&str)) -> Result<Applied,
     for batch in of(is_env, &[Action::Create, Action::Replace]).chunks(PARALLEL) {
         let mut launched = Vec::new();
         for c in batch {
-            let Resource::Env { desired: Some(env), live } = &c.resource else { continue };
-            launched.push((c, env, ctx.step(c, |ctx| launch(ctx, env, live.as_deref()))?));
+            let Resource::Env { desired: Some(env), live, ami } = &c.resource else { continue };
+            launched.push((c, env, ctx.step(c, |ctx| launch(ctx, env, live.as_deref(), ami.as_deref()))?));
         }
         for (c, env, id) in launched {
             let live = ctx.step(c, |ctx| wait_ready(ctx, env, &id))?;
@@ -111,7 +111,7 @@ pub fn apply(plan: &Plan, aws: &Aws, progress: &dyn Fn(&str)) -> Result<Applied,
         }
     }
     for c in of(is_env, &[Action::Update]) {
-        let Resource::Env { desired: Some(env), live: Some(live) } = &c.resource else { continue };
+        let Resource::Env { desired: Some(env), live: Some(live), .. } = &c.resource else { continue };
         ctx.step(c, |ctx| converge_env(ctx, env, live))?;
         ctx.finished(c);
     }
@@ -209,8 +209,8 @@ fn env_tags(ctx: &Ctx, env: &Environment) -> BTreeMap<String, String> {
 }
 
 /// Starts making an environment (after removing the one it replaces); returns the id to wait on:
-/// the Cloud9 environment's, or the instance's.
-fn launch(ctx: &mut Ctx, env: &Environment, replaced: Option<&LiveEnv>) -> Result<String, AwsError> {
+/// the Cloud9 environment's, or the instance's. `ami`: what an EC2 image alias resolved to at plan time.
+fn launch(ctx: &mut Ctx, env: &Environment, replaced: Option<&LiveEnv>, ami: Option<&str>) -> Result<String, AwsError> {
     if let Some(old) = replaced {
         (ctx.progress)(&format!("  deleting {} to replace it", env_address(&env.name)));
         delete_env(ctx.aws, old)?;
@@ -231,7 +231,7 @@ fn launch(ctx: &mut Ctx, env: &Environment, replaced: Option<&LiveEnv>) -> Resul
             token: &token,
         }),
         EnvKind::Ec2 => ctx.aws.run_instance(&NewInstance {
-            image: &env.image,
+            image: ami.unwrap_or(&env.image),
             instance_type: &env.instance_type,
             subnet: &env.subnet,
             profile: env.role.as_deref(),

@@ -184,7 +184,7 @@ fn env_change(desired: Option<&Rc<Environment>>, live: Option<&LiveEnv>) -> Opti
         action,
         diffs,
         span: desired.map(|d| d.span),
-        resource: Resource::Env { desired: desired.cloned(), live: live.cloned().map(Box::new) },
+        resource: Resource::Env { desired: desired.cloned(), live: live.cloned().map(Box::new), ami: None },
     })
 }
 

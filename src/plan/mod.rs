@@ -18,7 +18,7 @@ pub use render::{render, to_json};
 use crate::aws::{Aws, AwsError, GroupInfo, LiveRole};
 use crate::diag::Diag;
 use crate::install;
-use crate::model::{DesiredState, Environment, Role};
+use crate::model::{validate, DesiredState, EnvKind, Environment, Role};
 use crate::source::Span;
 
 pub const TAG_STACK: &str = "kenv:stack";
@@ -77,6 +77,9 @@ pub enum Resource {
     Env {
         desired: Option<Rc<Environment>>,
         live: Option<Box<LiveEnv>>,
+        /// For a plain EC2 instance made from an image alias: the AMI the alias resolved to when
+        /// the plan was made (RunInstances takes only AMI ids).
+        ami: Option<String>,
     },
     /// An install step delivered to an environment's instance through SSM Run Command.
     Install {
@@ -139,7 +142,28 @@ pub fn prepare(state: Option<&DesiredState>, aws: &Aws, stack: &str) -> Result<P
     let state = state.unwrap_or(&empty);
     let scripts = scripts(state, &region)?;
     let live = live::read(aws, stack).map_err(aws_error)?;
-    Ok(plan(state, &live, &scripts, stack, region))
+    let mut plan = plan(state, &live, &scripts, stack, region);
+    resolve_images(&mut plan, aws)?;
+    Ok(plan)
+}
+
+/// The AMI of each EC2 instance the plan launches from an image alias, read from the SSM public
+/// parameter AWS keeps current for it, and shown in the plan beside the alias.
+fn resolve_images(plan: &mut Plan, aws: &Aws) -> Result<(), Box<Diag>> {
+    for change in plan.changes.iter_mut().filter(|c| matches!(c.action, Action::Create | Action::Replace)) {
+        let Resource::Env { desired: Some(env), ami, .. } = &mut change.resource else { continue };
+        let Some(parameter) = validate::ec2_image_parameter(&env.image).filter(|_| env.kind == EnvKind::Ec2) else {
+            continue;
+        };
+        let at = Some(env.span_of("image"));
+        let (_, value) = aws.parameter(parameter).map_err(|e| e.diag(at, aws.region().as_deref()).boxed())?;
+        let Some(found) = value else { continue };
+        if let Some(d) = change.diffs.iter_mut().find(|d| d.attribute == "image") {
+            d.after = d.after.take().map(|alias| format!("{alias} ({found})"));
+        }
+        *ami = Some(found);
+    }
+    Ok(())
 }
 
 /// Compares the file's desired state with what the stack has on AWS.

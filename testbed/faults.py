@@ -43,7 +43,7 @@ class Faults:
 
     def check(self, environ):
         """Records the call; returns an error response when a fault is pending for its action."""
-        service, action, json_protocol = identify(environ)
+        service, action, json_protocol, _ = identify(environ)
         with self.lock:
             if action:
                 self.calls.append((service, action))
@@ -58,19 +58,19 @@ class Faults:
 
 
 def identify(environ):
-    """(service, action, uses the JSON protocol) of an AWS request. Reading a query-protocol body
-    puts it back so that the app behind sees it untouched."""
+    """(service, action, uses the JSON protocol, the query form) of an AWS request. Reading a
+    query-protocol body puts it back so that the app behind sees it untouched."""
     auth = environ.get("HTTP_AUTHORIZATION", "")
     scope = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", auth)
     service = scope.group(1) if scope else ""
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if target:
-        return service, target.rsplit(".", 1)[-1], True
+        return service, target.rsplit(".", 1)[-1], True, {}
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length) if length else b""
     environ["wsgi.input"] = io.BytesIO(body)
     form = parse_qs(body.decode("utf-8", "replace")) if body else parse_qs(environ.get("QUERY_STRING", ""))
-    return service, (form.get("Action") or [""])[0], False
+    return service, (form.get("Action") or [""])[0], False, form
 
 
 def error_response(service, fault, json_protocol):

@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cloud9  # noqa: E402
 import faults  # noqa: E402
 import imds  # noqa: E402
+import propagation  # noqa: E402
 
 ACCOUNT = "123456789012"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -83,6 +84,8 @@ def main():
     ap.add_argument("--create-seconds", type=float, default=1.0, help="how long a Cloud9 environment stays 'creating'")
     ap.add_argument("--no-seed", action="store_true")
     ap.add_argument("--imds-allow-v1", action="store_true", help="honour HttpTokens=optional (tokenless reads allowed) as AWS does")
+    ap.add_argument("--iam-propagation-seconds", type=float, default=2.0,
+                    help="how long EC2 refuses a new instance profile, as AWS does while IAM propagates (0: never)")
     ap.add_argument("--watch-stdin", action="store_true", help="exit when standard input closes")
     args = ap.parse_args()
     os.environ.update(CREDENTIALS)
@@ -94,9 +97,10 @@ def main():
     moto_app = DomainDispatcherApplication(create_backend_app)
     holder = {}
     injected = faults.Faults()
+    iam_lag = propagation.Propagation(args.iam_propagation_seconds)
 
     def app(environ, start_response):
-        answer = injected.admin(environ) or injected.check(environ)
+        answer = injected.admin(environ) or injected.check(environ) or iam_lag.check(environ)
         if answer is not None:
             return answer(environ, start_response)
         if environ.get("HTTP_X_AMZ_TARGET", "").startswith(cloud9.TARGET_PREFIX):
@@ -117,6 +121,7 @@ def main():
     info = {"endpoint": endpoint, "imds": f"http://127.0.0.1:{imds_server.server_address[1]}", "region": args.region, "account": ACCOUNT}
     if not args.no_seed:
         info.update(seed(clients))
+    iam_lag.armed = True
     print(json.dumps(info), flush=True)
 
     stop = threading.Event()

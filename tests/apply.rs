@@ -426,3 +426,33 @@ fn an_ec2_environment_from_an_image_alias_launches_the_ami_the_alias_names_today
     assert!(ok(d.kenv(&tb, &["plan"])).stdout.starts_with("No changes"));
     ok(d.kenv(&tb, &["destroy", "--yes"]));
 }
+
+#[test]
+fn a_fresh_instance_profile_is_waited_for_while_iam_propagates_then_used() {
+    // As on AWS, EC2 refuses an instance profile for some seconds after it is made (the testbed:
+    // 2 s); the first apply of a role and its instance waits that out instead of failing.
+    let tb = fresh();
+    let d = Dir::new();
+    d.write(&format!(
+        "role \"fresh-role\" {{ trust = [\"ec2.amazonaws.com\"] }}\nenvironment \"box\" {{\n  kind = ec2\n  \
+         instance_type = \"t3.small\"\n  image = \"ami-12c6146b\"\n  subnet = \"{}\"\n  role = \"fresh-role\"\n}}\n",
+        tb.subnet_id
+    ));
+    let applied = ok(d.kenv(&tb, &["apply", "--yes"]));
+    assert!(
+        applied.stderr.contains("environment.box: EC2 does not see instance profile `fresh-role` yet (IAM propagates)"),
+        "{}",
+        applied.stderr
+    );
+    let launches = tb.calls().iter().filter(|c| *c == "ec2:RunInstances").count();
+    assert!(launches >= 2, "the refused launch was tried again ({launches} RunInstances)");
+    rt().block_on(async {
+        let (ec2, _, _) = sdk(&tb).await;
+        let f = Filter::builder().name("tag:kenv:address").values("environment.box").build();
+        let found = ec2.describe_instances().filters(f).send().await.unwrap();
+        let instances: Vec<_> = found.reservations().iter().flat_map(|r| r.instances()).collect();
+        assert_eq!(instances.len(), 1, "one instance, however many tries");
+        assert!(instances[0].iam_instance_profile().unwrap().arn().unwrap().ends_with("/fresh-role"));
+    });
+    ok(d.kenv(&tb, &["destroy", "--yes"]));
+}

@@ -33,6 +33,12 @@ pub struct AwsError {
 }
 
 impl AwsError {
+    /// EC2 refusing an instance profile IAM has not propagated yet (for some seconds after it is
+    /// made): worth waiting out, unlike any other error.
+    pub fn is_iam_propagation(&self) -> bool {
+        self.code.as_deref() == Some("InvalidParameterValue") && self.message.contains("Invalid IAM Instance Profile")
+    }
+
     pub fn local(message: String) -> AwsError {
         AwsError { class: ErrorClass::Local, op: None, code: None, message }
     }

@@ -23,6 +23,10 @@ const PARALLEL: usize = 8;
 /// How long an environment may take to become ready.
 const READY_WAIT: Duration = Duration::from_secs(900);
 
+/// How long apply waits for IAM to make a new instance profile usable to EC2 (AWS documents
+/// "a few seconds"; seen up to about 15).
+const PROPAGATION_WAIT: Duration = Duration::from_secs(60);
+
 /// What an apply did: the addresses it changed, in order.
 #[derive(Debug, Default)]
 pub struct Applied {
@@ -230,16 +234,19 @@ fn launch(ctx: &mut Ctx, env: &Environment, replaced: Option<&LiveEnv>, ami: Opt
             tags: &tags,
             token: &token,
         }),
-        EnvKind::Ec2 => ctx.aws.run_instance(&NewInstance {
-            image: ami.unwrap_or(&env.image),
-            instance_type: &env.instance_type,
-            subnet: &env.subnet,
-            profile: env.role.as_deref(),
-            tokens: &env.imds.tokens,
-            hop_limit: env.imds.hop_limit,
-            tags: &tags,
-            token: &token,
-        }),
+        EnvKind::Ec2 => {
+            let new = NewInstance {
+                image: ami.unwrap_or(&env.image),
+                instance_type: &env.instance_type,
+                subnet: &env.subnet,
+                profile: env.role.as_deref(),
+                tokens: &env.imds.tokens,
+                hop_limit: env.imds.hop_limit,
+                tags: &tags,
+                token: &token,
+            };
+            while_iam_propagates(ctx, env, || ctx.aws.run_instance(&new))
+        }
     }
 }
 
@@ -278,6 +285,32 @@ fn wait_ready(ctx: &mut Ctx, env: &Environment, id: &str) -> Result<LiveEnv, Aws
     }
 }
 
+/// Makes a call that names an instance profile; while EC2 refuses the profile because IAM has not
+/// propagated it yet, waits (0.5 s, doubling to 8 s, at most PROPAGATION_WAIT in all) and tries
+/// again, saying so. Every other error returns at once.
+fn while_iam_propagates<T>(
+    ctx: &Ctx,
+    env: &Environment,
+    mut call: impl FnMut() -> Result<T, AwsError>,
+) -> Result<T, AwsError> {
+    let (started, mut pause) = (Instant::now(), Duration::from_millis(500));
+    loop {
+        match call() {
+            Err(e) if e.is_iam_propagation() && started.elapsed() + pause <= PROPAGATION_WAIT => {
+                let profile = env.role.as_deref().unwrap_or_default();
+                (ctx.progress)(&format!(
+                    "  {}: EC2 does not see instance profile `{profile}` yet (IAM propagates); retrying in {:.1} s",
+                    env_address(&env.name),
+                    pause.as_secs_f64()
+                ));
+                ctx.aws.sleep(pause)?;
+                pause = (pause * 2).min(Duration::from_secs(8));
+            }
+            done => return done,
+        }
+    }
+}
+
 /// Brings an existing environment's changeable settings to the file's values.
 fn converge_env(ctx: &mut Ctx, env: &Environment, live: &LiveEnv) -> Result<(), AwsError> {
     let aws = ctx.aws;
@@ -292,7 +325,7 @@ fn converge_env(ctx: &mut Ctx, env: &Environment, live: &LiveEnv) -> Result<(), 
     }
     if let Some(role) = &env.role {
         if i.instance_profile.as_deref().and_then(|a| a.rsplit('/').next()) != Some(&**role) {
-            aws.set_instance_profile(&i.id, role)?;
+            while_iam_propagates(ctx, env, || aws.set_instance_profile(&i.id, role))?;
         }
     }
     if *i.metadata.tokens != *env.imds.tokens || i.metadata.hop_limit != env.imds.hop_limit {

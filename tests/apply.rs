@@ -160,6 +160,8 @@ fn the_example_applies_then_plans_no_changes_reapplies_nothing_and_destroys_clea
         assert_eq!(commands.commands().len(), 2, "one command per environment");
         for c in commands.commands() {
             assert_eq!(c.document_name(), Some("AWS-RunShellScript"));
+            // The step's own timeout (std/c1ws: 30m) bounds the script on the instance.
+            assert_eq!(c.parameters().unwrap()["executionTimeout"], ["1800"]);
             let script = c.parameters().unwrap()["commands"].join("\n");
             assert!(script.contains("/opt/ds_agent/dsa_control -m \"RecommendationScan:true\""), "{script}");
             assert!(script.contains("--secret-id 'kobanzaki/c1ws-token'"), "{script}");

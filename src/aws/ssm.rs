@@ -28,8 +28,9 @@ pub struct Invocation {
 
 const TERMINAL: &[&str] = &["Success", "Failed", "TimedOut", "Cancelled", "Undeliverable", "Terminated"];
 
-/// How long to wait for Run Command invocations before giving up.
-const WAIT: Duration = Duration::from_secs(600);
+/// How long SSM may take to hand a command to the instance's agent (SendCommand's
+/// TimeoutSeconds); once it runs, the document's `executionTimeout` bounds it.
+pub const DELIVERY_TIMEOUT: i32 = 600;
 
 impl Aws {
     /// A parameter's type and, unless it is a SecureString, its value.
@@ -60,15 +61,16 @@ impl Aws {
         to: &Targets,
         commands: &[String],
         comment: &str,
-        timeout: i32,
+        execution_timeout: i64,
     ) -> Result<String, AwsError> {
         let req = self
             .ssm()?
             .send_command()
             .document_name("AWS-RunShellScript")
             .parameters("commands", commands.to_vec())
+            .parameters("executionTimeout", vec![execution_timeout.to_string()])
             .comment(comment)
-            .timeout_seconds(timeout);
+            .timeout_seconds(DELIVERY_TIMEOUT);
         let req = match to {
             Targets::Instances(ids) => req.set_instance_ids(Some(ids.to_vec())),
             Targets::Tags { tags, max_concurrency, max_errors } => {
@@ -84,9 +86,15 @@ impl Aws {
     }
 
     /// Waits until each instance's invocation of a command has finished.
-    pub fn wait_command(&self, command: &str, instances: &[String]) -> Result<Vec<Invocation>, AwsError> {
+    /// Waits for a command's invocations to finish, at most `wait` in all.
+    pub fn wait_command(
+        &self,
+        command: &str,
+        instances: &[String],
+        wait: Duration,
+    ) -> Result<Vec<Invocation>, AwsError> {
         let ssm = self.ssm()?;
-        let deadline = std::time::Instant::now() + WAIT;
+        let deadline = std::time::Instant::now() + wait;
         let mut done = Vec::new();
         for instance in instances {
             loop {

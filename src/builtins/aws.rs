@@ -418,8 +418,10 @@ fn ssm_run(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
             let found = aws.instances(&f, &[])?.into_iter().filter(|i| i.state == "running").map(|i| i.id).collect();
             (crate::aws::Targets::Tags { tags: &tags, max_concurrency: &concurrency, max_errors: &errors }, found)
         };
-        let id = aws.send_command(&to, &commands, &comment, 600)?;
-        let done = aws.wait_command(&id, &instances)?;
+        // AWS-RunShellScript's default execution timeout; the wait covers delivery and that.
+        let id = aws.send_command(&to, &commands, &comment, 3600)?;
+        let wait = std::time::Duration::from_secs(3600 + crate::aws::DELIVERY_TIMEOUT as u64);
+        let done = aws.wait_command(&id, &instances, wait)?;
         Ok(record([("command", Value::str(&id)), ("invocations", shown(done))]))
     };
     run().map_err(|e| aws_err(cx, a.span, e))

@@ -23,7 +23,7 @@ use std::rc::Rc;
 pub use attrs::{Attr, Attrs};
 pub use environment::{Connection, EnvKind, Environment, Imds};
 pub use fields::{Field, FieldList};
-pub use install::InstallStep;
+pub use install::{InstallStep, DEFAULT_TIMEOUT};
 pub use native::{param_name, param_type, Args, Builtin, BuiltinFn, Context, Effect, Grants, Mode, ReadCache};
 pub use policy::{Policy, PolicySeverity};
 pub use record::Record;

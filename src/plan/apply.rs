@@ -126,8 +126,8 @@ pub fn apply(plan: &Plan, aws: &Aws, progress: &dyn Fn(&str)) -> Result<Applied,
     }
     let is_install = |r: &Resource| matches!(r, Resource::Install { .. });
     for c in of(is_install, &[Action::Create, Action::Update]) {
-        let Resource::Install { env, step, script, hash } = &c.resource else { continue };
-        ctx.step(c, |ctx| deliver(ctx, env, step, script, hash))?;
+        let Resource::Install { env, step, script, hash, timeout } = &c.resource else { continue };
+        ctx.step(c, |ctx| deliver(ctx, env, step, script, hash, *timeout))?;
         ctx.finished(c);
     }
     for c in of(is_env, &[Action::Delete]) {
@@ -406,16 +406,17 @@ fn delete_env(aws: &Aws, live: &LiveEnv) -> Result<(), AwsError> {
 
 /// Runs an install step on its environment's instance through SSM Run Command and waits for it;
 /// on success the instance is tagged with the script's hash, so the next plan has nothing to do.
-fn deliver(ctx: &mut Ctx, env: &str, step: &str, script: &str, hash: &str) -> Result<(), AwsError> {
+fn deliver(ctx: &mut Ctx, env: &str, step: &str, script: &str, hash: &str, timeout: i64) -> Result<(), AwsError> {
     let aws = ctx.aws;
     let instance = ctx.instance_of(env, &format!("run install step `{step}` on"))?;
     let lines: Vec<String> = script.lines().map(String::from).collect();
     let comment = format!("kenv {}: {step} on {env}", ctx.stack);
-    let timeout = 3600;
-    let command =
-        aws.send_command(&Targets::Instances(std::slice::from_ref(&instance.id)), &lines, &comment, timeout)?;
+    let only = std::slice::from_ref(&instance.id);
+    let command = aws.send_command(&Targets::Instances(only), &lines, &comment, timeout)?;
     (ctx.progress)(&format!("  running install step `{step}` on {} (command {command}) …", instance.id));
-    let done = aws.wait_command(&command, std::slice::from_ref(&instance.id))?;
+    // SSM stops the script at its timeout; the wait allows for delivery on top.
+    let wait = Duration::from_secs(timeout.unsigned_abs() + crate::aws::DELIVERY_TIMEOUT as u64);
+    let done = aws.wait_command(&command, only, wait)?;
     for inv in &done {
         if inv.status != "Success" {
             let tail: Vec<&str> = inv.stderr.lines().rev().take(5).collect();

@@ -37,13 +37,12 @@ pub fn changes(state: &DesiredState, live: &LiveState, scripts: &Scripts) -> Vec
     }
     for ((env, step), script) in scripts {
         let instance = live.envs.iter().find(|e| &e.name == env && !replaced.contains(&e.name));
-        let span = state
+        let declared = state
             .environments
             .iter()
             .find(|e| *e.name == **env)
-            .and_then(|e| e.installs.iter().find(|i| *i.name == **step))
-            .map(|i| i.span);
-        out.extend(install_change(env, step, script, instance, span));
+            .and_then(|e| e.installs.iter().find(|i| *i.name == **step));
+        out.extend(install_change(env, step, script, instance, declared.map(|i| i.as_ref())));
     }
     let declared = |name: &str| state.environments.iter().any(|e| &*e.name == name);
     for env in live.envs.iter().filter(|e| !declared(&e.name)) {
@@ -244,7 +243,7 @@ fn install_change(
     step: &str,
     script: &str,
     live: Option<&LiveEnv>,
-    span: Option<crate::source::Span>,
+    declared: Option<&crate::model::InstallStep>,
 ) -> Option<Change> {
     let hash = crate::install::hash(script);
     let done = live.and_then(|l| l.instance.tags.get(&install_tag(step)));
@@ -261,8 +260,14 @@ fn install_change(
             after: Some(short(&hash)),
             forces_replacement: false,
         }],
-        span,
-        resource: Resource::Install { env: env.into(), step: step.into(), script: script.into(), hash },
+        span: declared.map(|i| i.span),
+        resource: Resource::Install {
+            env: env.into(),
+            step: step.into(),
+            script: script.into(),
+            hash,
+            timeout: declared.map_or(crate::model::DEFAULT_TIMEOUT, |i| i.timeout),
+        },
     })
 }
 

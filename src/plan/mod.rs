@@ -87,6 +87,8 @@ pub enum Resource {
         step: String,
         script: String,
         hash: String,
+        /// The step's `timeout`, in seconds: SSM stops the script after it (executionTimeout).
+        timeout: i64,
     },
     /// The kenv-owned security group of an environment, holding its rules.
     Group {

@@ -79,6 +79,16 @@ async fn sdk(tb: &Testbed) -> (aws_sdk_ec2::Client, aws_sdk_cloud9::Client, aws_
     (aws_sdk_ec2::Client::new(&config), aws_sdk_cloud9::Client::new(&config), aws_sdk_iam::Client::new(&config))
 }
 
+/// The instances tagged with a kenv address (a retried or repeated launch shows as more than one).
+fn instances_at(tb: &Testbed, address: &str) -> Vec<aws_sdk_ec2::types::Instance> {
+    rt().block_on(async {
+        let (ec2, _, _) = sdk(tb).await;
+        let f = Filter::builder().name("tag:kenv:address").values(address).build();
+        let found = ec2.describe_instances().filters(f).send().await.unwrap();
+        found.reservations().iter().flat_map(|r| r.instances()).cloned().collect()
+    })
+}
+
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
@@ -364,23 +374,17 @@ environment "box" {{
     };
     d.write(&file("carol"));
     ok(d.kenv(&tb, &["apply", "--yes"]));
-    rt().block_on(async {
-        let (ec2, _, _) = sdk(&tb).await;
-        let f = Filter::builder().name("tag:kenv:address").values("environment.box").build();
-        let found = ec2.describe_instances().filters(f).send().await.unwrap();
-        let i = &found.reservations()[0].instances()[0];
-        assert_eq!(i.instance_type().unwrap().as_str(), "t3.small");
-        assert_eq!(i.subnet_id(), Some(tb.subnet_id.as_str()));
-        assert_eq!(i.public_ip_address(), None, "no public IP");
-        assert!(i.iam_instance_profile().unwrap().arn().unwrap().ends_with("/box-role"));
-        assert_eq!(i.metadata_options().unwrap().http_tokens().unwrap().as_str(), "required");
-        let tags: Vec<(&str, &str)> = i.tags().iter().map(|t| (t.key().unwrap(), t.value().unwrap())).collect();
-        for want in [("Name", "box"), ("owner", "carol"), ("kenv:stack", "stack"), ("kenv:address", "environment.box")]
-        {
-            assert!(tags.contains(&want), "{want:?} not in {tags:?}");
-        }
-        assert!(i.security_groups().iter().any(|g| g.group_name().unwrap() == "kenv-stack-box"));
-    });
+    let i = &instances_at(&tb, "environment.box")[0];
+    assert_eq!(i.instance_type().unwrap().as_str(), "t3.small");
+    assert_eq!(i.subnet_id(), Some(tb.subnet_id.as_str()));
+    assert_eq!(i.public_ip_address(), None, "no public IP");
+    assert!(i.iam_instance_profile().unwrap().arn().unwrap().ends_with("/box-role"));
+    assert_eq!(i.metadata_options().unwrap().http_tokens().unwrap().as_str(), "required");
+    let tags: Vec<(&str, &str)> = i.tags().iter().map(|t| (t.key().unwrap(), t.value().unwrap())).collect();
+    for want in [("Name", "box"), ("owner", "carol"), ("kenv:stack", "stack"), ("kenv:address", "environment.box")] {
+        assert!(tags.contains(&want), "{want:?} not in {tags:?}");
+    }
+    assert!(i.security_groups().iter().any(|g| g.group_name().unwrap() == "kenv-stack-box"));
     assert!(ok(d.kenv(&tb, &["plan"])).stdout.starts_with("No changes"));
 
     d.write(&file("dave"));
@@ -416,15 +420,10 @@ fn an_ec2_environment_from_an_image_alias_launches_the_ami_the_alias_names_today
     let plan = ok(d.kenv(&tb, &["plan"]));
     assert!(plan.stdout.contains(&format!("image: \"amazonlinux-2023-x86_64\" ({ami})")), "{}", plan.stdout);
     ok(d.kenv(&tb, &["apply", "--yes"]));
-    rt().block_on(async {
-        let (ec2, _, _) = sdk(&tb).await;
-        let f = Filter::builder().name("tag:kenv:address").values("environment.box").build();
-        let found = ec2.describe_instances().filters(f).send().await.unwrap();
-        let i = &found.reservations()[0].instances()[0];
-        assert_eq!(i.image_id(), Some(ami.as_str()));
-        let image_tag = i.tags().iter().find(|t| t.key() == Some("kenv:image")).and_then(|t| t.value());
-        assert_eq!(image_tag, Some("amazonlinux-2023-x86_64"), "the tag keeps what the file says");
-    });
+    let i = &instances_at(&tb, "environment.box")[0];
+    assert_eq!(i.image_id(), Some(ami.as_str()));
+    let image_tag = i.tags().iter().find(|t| t.key() == Some("kenv:image")).and_then(|t| t.value());
+    assert_eq!(image_tag, Some("amazonlinux-2023-x86_64"), "the tag keeps what the file says");
     assert!(ok(d.kenv(&tb, &["plan"])).stdout.starts_with("No changes"));
     ok(d.kenv(&tb, &["destroy", "--yes"]));
 }
@@ -448,13 +447,8 @@ fn a_fresh_instance_profile_is_waited_for_while_iam_propagates_then_used() {
     );
     let launches = tb.calls().iter().filter(|c| *c == "ec2:RunInstances").count();
     assert!(launches >= 2, "the refused launch was tried again ({launches} RunInstances)");
-    rt().block_on(async {
-        let (ec2, _, _) = sdk(&tb).await;
-        let f = Filter::builder().name("tag:kenv:address").values("environment.box").build();
-        let found = ec2.describe_instances().filters(f).send().await.unwrap();
-        let instances: Vec<_> = found.reservations().iter().flat_map(|r| r.instances()).collect();
-        assert_eq!(instances.len(), 1, "one instance, however many tries");
-        assert!(instances[0].iam_instance_profile().unwrap().arn().unwrap().ends_with("/fresh-role"));
-    });
+    let instances = instances_at(&tb, "environment.box");
+    assert_eq!(instances.len(), 1, "one instance, however many tries");
+    assert!(instances[0].iam_instance_profile().unwrap().arn().unwrap().ends_with("/fresh-role"));
     ok(d.kenv(&tb, &["destroy", "--yes"]));
 }

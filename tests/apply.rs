@@ -452,3 +452,37 @@ fn a_fresh_instance_profile_is_waited_for_while_iam_propagates_then_used() {
     assert!(instances[0].iam_instance_profile().unwrap().arn().unwrap().ends_with("/fresh-role"));
     ok(d.kenv(&tb, &["destroy", "--yes"]));
 }
+
+#[test]
+fn an_install_step_for_a_stopped_instance_is_refused_naming_the_instance_and_the_fix() {
+    let tb = fresh();
+    let d = Dir::new();
+    let file = |script: &str| {
+        format!(
+            "environment \"box\" {{\n  kind = ec2\n  instance_type = \"t3.small\"\n  image = \"ami-12c6146b\"\n  \
+             subnet = \"{}\"\n  install \"hello\" = \"{script}\"\n}}\n",
+            tb.subnet_id
+        )
+    };
+    d.write(&file("echo hello"));
+    ok(d.kenv(&tb, &["apply", "--yes"]));
+    let id = instances_at(&tb, "environment.box")[0].instance_id().unwrap().to_string();
+    rt().block_on(async {
+        let (ec2, _, _) = sdk(&tb).await;
+        ec2.stop_instances().instance_ids(&id).send().await.unwrap();
+    });
+    d.write(&file("echo hello again"));
+    let sent_before = tb.calls().iter().filter(|c| *c == "ssm:SendCommand").count();
+    let refused = d.kenv(&tb, &["apply", "--yes"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    // The diagnostic wraps at the terminal's width (inside the instance id, too): compare it flat.
+    let flat = |s: &str| s.chars().filter(|c| !c.is_whitespace() && *c != '│').collect::<String>();
+    for said in [
+        format!("its instance {id} is stopped, and SSM reaches only a running instance"),
+        format!("aws ec2 start-instances --instance-ids {id}"),
+    ] {
+        assert!(flat(&refused.stderr).contains(&flat(&said)), "{said:?} not in {}", refused.stderr);
+    }
+    let sent_after = tb.calls().iter().filter(|c| *c == "ssm:SendCommand").count();
+    assert_eq!(sent_after, sent_before, "nothing was sent to the stopped instance");
+}

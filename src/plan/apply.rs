@@ -409,6 +409,16 @@ fn delete_env(aws: &Aws, live: &LiveEnv) -> Result<(), AwsError> {
 fn deliver(ctx: &mut Ctx, env: &str, step: &str, script: &str, hash: &str, timeout: i64) -> Result<(), AwsError> {
     let aws = ctx.aws;
     let instance = ctx.instance_of(env, &format!("run install step `{step}` on"))?;
+    // Run Command reaches only a running instance's agent. Starting a box someone stopped is
+    // not apply's call to make (it costs money, and it may be stopped for a reason): say so.
+    if instance.state != "running" {
+        return Err(AwsError::local(format!(
+            "install step `{step}` cannot run on {env}: its instance {id} is {state}, and SSM reaches only a \
+             running instance; start it (`aws ec2 start-instances --instance-ids {id}`), then apply again",
+            id = instance.id,
+            state = instance.state
+        )));
+    }
     let lines: Vec<String> = script.lines().map(String::from).collect();
     let comment = format!("kenv {}: {step} on {env}", ctx.stack);
     let only = std::slice::from_ref(&instance.id);

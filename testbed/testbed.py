@@ -21,6 +21,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import agent  # noqa: E402
 import cloud9  # noqa: E402
 import faults  # noqa: E402
 import imds  # noqa: E402
@@ -101,6 +102,8 @@ def main():
 
     def app(environ, start_response):
         answer = injected.admin(environ) or injected.check(environ) or iam_lag.check(environ)
+        if answer is None and "agent" in holder:
+            answer = holder["agent"].check(environ)
         if answer is not None:
             return answer(environ, start_response)
         if environ.get("HTTP_X_AMZ_TARGET", "").startswith(cloud9.TARGET_PREFIX):
@@ -116,6 +119,7 @@ def main():
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
     holder["cloud9"] = cloud9.Cloud9(clients, args.region, ACCOUNT, args.create_seconds)
+    holder["agent"] = agent.Agent(clients, ACCOUNT)
     metadata = imds.Imds(clients, allow_v1=args.imds_allow_v1)
     imds_server = imds.serve(metadata, args.imds_port)
     info = {"endpoint": endpoint, "imds": f"http://127.0.0.1:{imds_server.server_address[1]}", "region": args.region, "account": ACCOUNT}

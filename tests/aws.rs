@@ -518,3 +518,22 @@ fn ssm_run_reaches_a_fleet_by_tags_with_its_concurrency_and_error_limits() {
     assert_eq!(sent.targets()[0].values(), [fleet.as_str()]);
     assert_eq!((sent.max_concurrency(), sent.max_errors()), (Some("1"), Some("0")));
 }
+
+#[test]
+fn ssm_run_to_a_stopped_instance_is_refused_as_aws_refuses_it() {
+    // AWS answers InvalidInstanceId for an instance whose agent cannot be online; the testbed
+    // does the same (moto alone reports the command successful).
+    let tb = testbed();
+    let name = unique("stopped-box");
+    let instance = rt().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&tb.config().await);
+        let instance = instance_in_new_vpc(&ec2, &name).await.2;
+        ec2.stop_instances().instance_ids(&instance).send().await.unwrap();
+        instance
+    });
+    let out = script(tb, &format!(r#"ssm_run(["{instance}"], ["echo hello"])"#), &["--yes"], &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("InvalidInstanceId"), "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("[{instance}]")), "{}", out.stderr);
+    assert!(out.stderr.contains("Run Command reaches only a running instance whose SSM agent is online"));
+}

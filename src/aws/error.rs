@@ -90,6 +90,11 @@ impl AwsError {
                 "the caller's IAM policy must allow `{}`; ask for it, or use a profile whose role has it",
                 self.op.as_deref().unwrap_or("this action")
             ),
+            // SSM's word for an instance it cannot reach: stopped, or its agent not online.
+            ErrorClass::NotFound if self.op.as_deref() == Some("ssm:SendCommand") => "Run Command reaches only a \
+                running instance whose SSM agent is online (`aws ssm describe-instance-information` lists them); \
+                start the instance, or give its role the SSM permissions (AmazonSSMManagedInstanceCore)"
+                .into(),
             ErrorClass::NotFound => {
                 format!("check the id or name, and that it lives in {region} (pass --region for another)")
             }

@@ -14,7 +14,7 @@ use super::diff::{inline_policy, rule_changes};
 use super::live::{LiveEnv, CLOUD9_TAG};
 use super::{env_address, group_address, role_path, Action, Change, Plan, Resource};
 use super::{TAG_ADDRESS, TAG_AUTO_STOP, TAG_CONNECTION, TAG_IMAGE, TAG_STACK};
-use crate::aws::{Aws, AwsError, Filters, GroupInfo, InstanceInfo, LiveRole, NewCloud9, NewInstance, Targets};
+use crate::aws::{Aws, AwsError, Filters, GroupInfo, InstanceInfo, LiveRole, NewCloud9, NewInstance};
 use crate::model::{EnvKind, Environment, Role};
 use crate::source::Span;
 
@@ -42,11 +42,11 @@ pub struct Failed {
     pub done: Vec<String>,
 }
 
-struct Ctx<'a> {
-    aws: &'a Aws,
-    stack: &'a str,
-    done: Vec<String>,
-    progress: &'a dyn Fn(&str),
+pub(super) struct Ctx<'a> {
+    pub aws: &'a Aws,
+    pub stack: &'a str,
+    pub done: Vec<String>,
+    pub progress: &'a dyn Fn(&str),
 }
 
 impl Ctx<'_> {
@@ -57,7 +57,7 @@ impl Ctx<'_> {
         })
     }
 
-    fn finished(&mut self, c: &Change) {
+    pub fn finished(&mut self, c: &Change) {
         (self.progress)(&format!("  {} {}", past(c.action), c.address));
         self.done.push(c.address.clone());
     }
@@ -125,11 +125,7 @@ pub fn apply(plan: &Plan, aws: &Aws, progress: &dyn Fn(&str)) -> Result<Applied,
         ctx.finished(c);
     }
     let is_install = |r: &Resource| matches!(r, Resource::Install { .. });
-    for c in of(is_install, &[Action::Create, Action::Update]) {
-        let Resource::Install { env, step, script, hash, timeout } = &c.resource else { continue };
-        ctx.step(c, |ctx| deliver(ctx, env, step, script, hash, *timeout))?;
-        ctx.finished(c);
-    }
+    super::deliver::deliver_all(&mut ctx, &of(is_install, &[Action::Create, Action::Update]))?;
     for c in of(is_env, &[Action::Delete]) {
         let Resource::Env { live: Some(live), .. } = &c.resource else { continue };
         ctx.step(c, |ctx| delete_env(ctx.aws, live))?;
@@ -402,46 +398,4 @@ fn delete_env(aws: &Aws, live: &LiveEnv) -> Result<(), AwsError> {
         Some(c9) => aws.cloud9_delete(&c9.id),
         None => aws.terminate(&live.instance.id),
     }
-}
-
-/// Runs an install step on its environment's instance through SSM Run Command and waits for it;
-/// on success the instance is tagged with the script's hash, so the next plan has nothing to do.
-fn deliver(ctx: &mut Ctx, env: &str, step: &str, script: &str, hash: &str, timeout: i64) -> Result<(), AwsError> {
-    let aws = ctx.aws;
-    let instance = ctx.instance_of(env, &format!("run install step `{step}` on"))?;
-    // Run Command reaches only a running instance's agent. Starting a box someone stopped is
-    // not apply's call to make (it costs money, and it may be stopped for a reason): say so.
-    if instance.state != "running" {
-        return Err(AwsError::local(format!(
-            "install step `{step}` cannot run on {env}: its instance {id} is {state}, and SSM reaches only a \
-             running instance; start it (`aws ec2 start-instances --instance-ids {id}`), then apply again",
-            id = instance.id,
-            state = instance.state
-        )));
-    }
-    let lines: Vec<String> = script.lines().map(String::from).collect();
-    let comment = format!("kenv {}: {step} on {env}", ctx.stack);
-    let only = std::slice::from_ref(&instance.id);
-    let command = aws.send_command(&Targets::Instances(only), &lines, &comment, timeout)?;
-    (ctx.progress)(&format!("  running install step `{step}` on {} (command {command}) …", instance.id));
-    // SSM stops the script at its timeout; the wait allows for delivery on top.
-    let wait = Duration::from_secs(timeout.unsigned_abs() + crate::aws::DELIVERY_TIMEOUT as u64);
-    let done = aws.wait_command(&command, only, wait)?;
-    for inv in &done {
-        if inv.status != "Success" {
-            let tail: Vec<&str> = inv.stderr.lines().rev().take(5).collect();
-            return Err(AwsError::local(format!(
-                "install step `{step}` on {}: {} (exit code {}); its error output ends: {}",
-                inv.instance,
-                inv.status,
-                inv.exit_code,
-                tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
-            )));
-        }
-        let out = inv.stdout.trim();
-        if !out.is_empty() {
-            (ctx.progress)(&format!("    {}", out.replace('\n', "\n    ")));
-        }
-    }
-    aws.create_tags(&instance.id, &BTreeMap::from([(super::install_tag(step), hash.to_string())]))
 }

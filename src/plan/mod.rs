@@ -4,6 +4,7 @@
 //! attribute-level diffs; `apply` makes them in dependency order; `render` shows them.
 
 mod apply;
+mod deliver;
 mod diff;
 mod live;
 mod render;

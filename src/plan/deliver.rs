@@ -1,0 +1,115 @@
+//! Install steps through SSM Run Command. One command per distinct script goes to every instance
+//! that needs it at once, so SSM runs them side by side (a C1WS install takes minutes: twenty
+//! environments one after another would take an hour); each instance's result is its own, and the
+//! instances that succeeded are tagged even when another failed.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::apply::{Ctx, Failed};
+use super::{env_address, install_tag, Change, Resource, TAG_ADDRESS, TAG_STACK};
+use crate::aws::{AwsError, InstanceInfo, Invocation, Targets, DELIVERY_TIMEOUT};
+
+/// SendCommand names at most this many instances.
+const MAX_TARGETS: usize = 50;
+
+/// Delivers every install change, grouped by step and script.
+pub(super) fn deliver_all(ctx: &mut Ctx, changes: &[&Change]) -> Result<(), Box<Failed>> {
+    let mut groups: BTreeMap<(&str, &str), Vec<&Change>> = BTreeMap::new();
+    for c in changes {
+        if let Resource::Install { step, hash, .. } = &c.resource {
+            groups.entry((step.as_str(), hash.as_str())).or_default().push(c);
+        }
+    }
+    for group in groups.values() {
+        for chunk in group.chunks(MAX_TARGETS) {
+            deliver(ctx, chunk)?;
+        }
+    }
+    Ok(())
+}
+
+/// One script (the same step, the same hash) to the instances of `changes`.
+fn deliver(ctx: &mut Ctx, changes: &[&Change]) -> Result<(), Box<Failed>> {
+    let Resource::Install { step, script, hash, timeout, .. } = &changes[0].resource else { return Ok(()) };
+    let targets = instances(ctx, changes, step)?;
+    let ids: Vec<String> = targets.iter().map(|(_, id)| id.clone()).collect();
+    let lines: Vec<String> = script.lines().map(String::from).collect();
+    let comment = format!("kenv {}: {step} on {} environment(s)", ctx.stack, ids.len());
+    let sent = ctx.aws.send_command(&Targets::Instances(&ids), &lines, &comment, *timeout);
+    let command = sent.map_err(|e| failed(ctx, changes[0], e))?;
+    (ctx.progress)(&format!("  running install step `{step}` on {} (command {command}) …", ids.join(", ")));
+    // SSM stops the script at its timeout; the wait allows for delivery on top.
+    let wait = Duration::from_secs(timeout.unsigned_abs() + DELIVERY_TIMEOUT as u64);
+    let done = ctx.aws.wait_command(&command, &ids, wait).map_err(|e| failed(ctx, changes[0], e))?;
+    let mut first_failure = None;
+    for (c, id) in &targets {
+        let Some(run) = done.iter().find(|i| &i.instance == id) else { continue };
+        if run.status != "Success" {
+            first_failure = first_failure.or_else(|| Some(failed(ctx, c, step_failed(step, run))));
+            continue;
+        }
+        let out = run.stdout.trim();
+        if !out.is_empty() {
+            (ctx.progress)(&format!("    {id}: {}", out.replace('\n', &format!("\n    {id}: "))));
+        }
+        let tagged = ctx.aws.create_tags(id, &BTreeMap::from([(install_tag(step), hash.to_string())]));
+        tagged.map_err(|e| failed(ctx, c, e))?;
+        ctx.finished(c);
+    }
+    first_failure.map_or(Ok(()), Err)
+}
+
+/// The running instance each change's environment has, read in one call.
+fn instances<'c>(ctx: &Ctx, changes: &[&'c Change], step: &str) -> Result<Vec<(&'c Change, String)>, Box<Failed>> {
+    let env_of = |c: &Change| match &c.resource {
+        Resource::Install { env, .. } => env_address(env),
+        _ => String::new(),
+    };
+    let addresses = changes.iter().map(|c| env_of(c)).collect();
+    let found = ctx.aws.live_instances(TAG_ADDRESS, addresses).map_err(|e| failed(ctx, changes[0], e))?;
+    let ours = |i: &&InstanceInfo, address: &str| {
+        i.tags.get(TAG_ADDRESS).map(String::as_str) == Some(address)
+            && i.tags.get(TAG_STACK).map(String::as_str) == Some(ctx.stack)
+    };
+    let mut out = Vec::new();
+    for c in changes {
+        let address = env_of(c);
+        let Some(instance) = found.iter().find(|i| ours(i, &address)) else {
+            let error = AwsError::local(format!("{address} has no instance to run install step `{step}` on"));
+            return Err(failed(ctx, c, error));
+        };
+        // Run Command reaches only a running instance's agent. Starting a box someone stopped
+        // is not apply's call to make (it costs money, and it may be stopped for a reason).
+        if instance.state != "running" {
+            return Err(failed(ctx, c, stopped(step, &address, instance)));
+        }
+        out.push((*c, instance.id.clone()));
+    }
+    Ok(out)
+}
+
+fn failed(ctx: &Ctx, c: &Change, error: AwsError) -> Box<Failed> {
+    Box::new(Failed { address: c.address.clone(), span: c.span, error, done: ctx.done.clone() })
+}
+
+fn stopped(step: &str, address: &str, instance: &InstanceInfo) -> AwsError {
+    AwsError::local(format!(
+        "install step `{step}` cannot run on {env}: its instance {id} is {state}, and SSM reaches only a running \
+         instance; start it (`aws ec2 start-instances --instance-ids {id}`), then apply again",
+        env = address.trim_start_matches("environment."),
+        id = instance.id,
+        state = instance.state
+    ))
+}
+
+fn step_failed(step: &str, run: &Invocation) -> AwsError {
+    let tail: Vec<&str> = run.stderr.lines().rev().take(5).collect();
+    AwsError::local(format!(
+        "install step `{step}` on {}: {} (exit code {}); its error output ends: {}",
+        run.instance,
+        run.status,
+        run.exit_code,
+        tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
+    ))
+}

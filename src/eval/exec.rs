@@ -229,7 +229,9 @@ impl Interp {
         let (kind, name, body, head, children) = match &v {
             Value::Decl(Decl::Env(e)) => (DeclKind::Environment, e.name.clone(), e.body.clone(), e.span, e.children()),
             Value::Decl(Decl::Role(r)) => (DeclKind::Role, r.name.clone(), r.body.clone(), r.span, r.children()),
-            Value::Decl(Decl::Policy(p)) => (DeclKind::Policy, p.name.clone(), p.body.clone(), p.span, Vec::new()),
+            Value::Decl(Decl::Policy(p)) => {
+                (DeclKind::Policy, p.name.clone(), p.body.clone(), p.span, Children::default())
+            }
             other => {
                 return Diag::new(
                     ErrorKind::Type {
@@ -248,11 +250,8 @@ impl Interp {
         let mut attrs: Vec<Attr> =
             body.attrs.iter().filter(|a| !over.attrs.iter().any(|o| o.name.node == a.name.node)).cloned().collect();
         attrs.extend(over.attrs);
-        // The declaration's own children first, then the block's (already admitted by the sink).
-        let mut all = Children::default();
-        for child in children {
-            let _ = all.admit(model::schema(kind), child);
-        }
+        // The declaration's own children first, then the block's (admitted by the sink).
+        let mut all = children;
         all.append(over.children);
         Ok(Value::Decl(self.build_decl(kind, name, head, attrs, all)))
     }

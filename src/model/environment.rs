@@ -206,11 +206,10 @@ impl Environment {
         ]
     }
 
-    /// The rules, install steps and suppressions, as the declarations they were made from.
-    pub fn children(&self) -> Vec<Decl> {
-        let rules = self.rules.iter().cloned().map(Decl::Rule);
-        let installs = self.installs.iter().cloned().map(Decl::Install);
-        rules.chain(installs).chain(self.suppressions.iter().cloned().map(Decl::Suppress)).collect()
+    /// The rules, install steps and suppressions it was built with (for `with`).
+    pub fn children(&self) -> Children {
+        let (rules, installs) = (self.rules.clone(), self.installs.clone());
+        Children { rules, installs, suppressions: self.suppressions.clone(), ..Children::default() }
     }
 
     /// One line for summaries: `cloud9 t3.medium amazonlinux-2023-x86_64, auto-stop 30m`.

@@ -51,10 +51,9 @@ impl Role {
         Role { name, trust, managed, statements, suppressions, description, body: Rc::default(), span: a.span }
     }
 
-    /// The allow statements and suppressions, as the declarations they were made from.
-    pub fn children(&self) -> Vec<Decl> {
-        let statements = self.statements.iter().cloned().map(Decl::Allow);
-        statements.chain(self.suppressions.iter().cloned().map(Decl::Suppress)).collect()
+    /// The allow statements and suppressions it was built with (for `with`).
+    pub fn children(&self) -> Children {
+        Children { allows: self.statements.clone(), suppressions: self.suppressions.clone(), ..Children::default() }
     }
 
     pub fn fields(&self) -> FieldList<'_, 6> {

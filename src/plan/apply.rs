@@ -64,12 +64,18 @@ impl Ctx<'_> {
 
     /// The stack's live instance of an environment (`purpose` says what it is wanted for).
     fn instance_of(&self, env: &str, purpose: &str) -> Result<InstanceInfo, AwsError> {
-        let address = env_address(env);
-        let found = self.aws.live_instances(TAG_ADDRESS, vec![address.clone()])?;
-        found
-            .into_iter()
-            .find(|i| i.tags.get(TAG_STACK).map(String::as_str) == Some(self.stack))
-            .ok_or_else(|| AwsError::local(format!("{address} has no instance to {purpose}")))
+        let found = self.instances_of(&[env])?.pop().flatten();
+        found.ok_or_else(|| AwsError::local(format!("{} has no instance to {purpose}", env_address(env))))
+    }
+
+    /// The stack's live instances of these environments, in their order (None where one has
+    /// none), read in one call.
+    pub fn instances_of(&self, envs: &[&str]) -> Result<Vec<Option<InstanceInfo>>, AwsError> {
+        let addresses: Vec<String> = envs.iter().map(|e| env_address(e)).collect();
+        let found = self.aws.live_instances(TAG_ADDRESS, addresses.clone())?;
+        let tag = |i: &InstanceInfo, key: &str| i.tags.get(key).cloned().unwrap_or_default();
+        let ours = |i: &&InstanceInfo, address: &str| tag(i, TAG_ADDRESS) == address && tag(i, TAG_STACK) == self.stack;
+        Ok(addresses.iter().map(|a| found.iter().find(|i| ours(i, a)).cloned()).collect())
     }
 
     fn tags(&self, address: &str) -> BTreeMap<String, String> {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::apply::{Ctx, Failed};
-use super::{env_address, install_tag, Change, Resource, TAG_ADDRESS, TAG_STACK};
+use super::{env_address, install_tag, Change, Resource};
 use crate::aws::{AwsError, InstanceInfo, Invocation, Targets, DELIVERY_TIMEOUT};
 
 /// SendCommand names at most this many instances.
@@ -62,29 +62,27 @@ fn deliver(ctx: &mut Ctx, changes: &[&Change]) -> Result<(), Box<Failed>> {
 
 /// The running instance each change's environment has, read in one call.
 fn instances<'c>(ctx: &Ctx, changes: &[&'c Change], step: &str) -> Result<Vec<(&'c Change, String)>, Box<Failed>> {
-    let env_of = |c: &Change| match &c.resource {
-        Resource::Install { env, .. } => env_address(env),
-        _ => String::new(),
-    };
-    let addresses = changes.iter().map(|c| env_of(c)).collect();
-    let found = ctx.aws.live_instances(TAG_ADDRESS, addresses).map_err(|e| failed(ctx, changes[0], e))?;
-    let ours = |i: &&InstanceInfo, address: &str| {
-        i.tags.get(TAG_ADDRESS).map(String::as_str) == Some(address)
-            && i.tags.get(TAG_STACK).map(String::as_str) == Some(ctx.stack)
-    };
+    let envs: Vec<&str> = changes
+        .iter()
+        .map(|c| match &c.resource {
+            Resource::Install { env, .. } => env.as_str(),
+            _ => "",
+        })
+        .collect();
+    let found = ctx.instances_of(&envs).map_err(|e| failed(ctx, changes[0], e))?;
     let mut out = Vec::new();
-    for c in changes {
-        let address = env_of(c);
-        let Some(instance) = found.iter().find(|i| ours(i, &address)) else {
-            let error = AwsError::local(format!("{address} has no instance to run install step `{step}` on"));
+    for ((c, env), instance) in changes.iter().zip(&envs).zip(found) {
+        let Some(instance) = instance else {
+            let error =
+                AwsError::local(format!("{} has no instance to run install step `{step}` on", env_address(env)));
             return Err(failed(ctx, c, error));
         };
         // Run Command reaches only a running instance's agent. Starting a box someone stopped
         // is not apply's call to make (it costs money, and it may be stopped for a reason).
         if instance.state != "running" {
-            return Err(failed(ctx, c, stopped(step, &address, instance)));
+            return Err(failed(ctx, c, stopped(step, env, &instance)));
         }
-        out.push((*c, instance.id.clone()));
+        out.push((*c, instance.id));
     }
     Ok(out)
 }
@@ -93,11 +91,10 @@ fn failed(ctx: &Ctx, c: &Change, error: AwsError) -> Box<Failed> {
     Box::new(Failed { address: c.address.clone(), span: c.span, error, done: ctx.done.clone() })
 }
 
-fn stopped(step: &str, address: &str, instance: &InstanceInfo) -> AwsError {
+fn stopped(step: &str, env: &str, instance: &InstanceInfo) -> AwsError {
     AwsError::local(format!(
         "install step `{step}` cannot run on {env}: its instance {id} is {state}, and SSM reaches only a running \
          instance; start it (`aws ec2 start-instances --instance-ids {id}`), then apply again",
-        env = address.trim_start_matches("environment."),
         id = instance.id,
         state = instance.state
     ))

@@ -126,7 +126,7 @@ impl Plan {
 }
 
 /// The rendered script of each install step, by environment and step name, as SSM will run it.
-pub type Scripts = std::collections::BTreeMap<(String, String), String>;
+type Scripts = std::collections::BTreeMap<(String, String), String>;
 
 /// The instance tag recording which script of a step last succeeded there.
 pub fn install_tag(step: &str) -> String {
@@ -151,16 +151,21 @@ pub fn prepare(state: Option<&DesiredState>, aws: &Aws, stack: &str) -> Result<P
 }
 
 /// The AMI of each EC2 instance the plan launches from an image alias, read from the SSM public
-/// parameter AWS keeps current for it, and shown in the plan beside the alias.
+/// parameter AWS keeps current for it (once per alias, however many environments use it), and
+/// shown in the plan beside the alias.
 fn resolve_images(plan: &mut Plan, aws: &Aws) -> Result<(), Box<Diag>> {
+    let mut read: std::collections::BTreeMap<&str, Option<String>> = Default::default();
     for change in plan.changes.iter_mut().filter(|c| matches!(c.action, Action::Create | Action::Replace)) {
         let Resource::Env { desired: Some(env), ami, .. } = &mut change.resource else { continue };
         let Some(parameter) = validate::ec2_image_parameter(&env.image).filter(|_| env.kind == EnvKind::Ec2) else {
             continue;
         };
-        let at = Some(env.span_of("image"));
-        let (_, value) = aws.parameter(parameter).map_err(|e| e.diag(at, aws.region().as_deref()).boxed())?;
-        let Some(found) = value else { continue };
+        if !read.contains_key(parameter) {
+            let at = Some(env.span_of("image"));
+            let (_, value) = aws.parameter(parameter).map_err(|e| e.diag(at, aws.region().as_deref()).boxed())?;
+            read.insert(parameter, value);
+        }
+        let Some(found) = read[parameter].clone() else { continue };
         if let Some(d) = change.diffs.iter_mut().find(|d| d.attribute == "image") {
             d.after = d.after.take().map(|alias| format!("{alias} ({found})"));
         }
@@ -170,7 +175,7 @@ fn resolve_images(plan: &mut Plan, aws: &Aws) -> Result<(), Box<Diag>> {
 }
 
 /// Compares the file's desired state with what the stack has on AWS.
-pub fn plan(state: &DesiredState, live: &LiveState, scripts: &Scripts, stack: &str, region: String) -> Plan {
+fn plan(state: &DesiredState, live: &LiveState, scripts: &Scripts, stack: &str, region: String) -> Plan {
     Plan { stack: stack.to_string(), region, changes: diff::changes(state, live, scripts) }
 }
 

@@ -66,11 +66,26 @@ def identify(environ):
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if target:
         return service, target.rsplit(".", 1)[-1], True, {}
+    body = read_body(environ)
+    form = parse_qs(body.decode("utf-8", "replace")) if body else parse_qs(environ.get("QUERY_STRING", ""))
+    return service, (form.get("Action") or [""])[0], False, form
+
+
+def read_body(environ):
+    """The request's body, put back for whatever reads it next."""
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length) if length else b""
     environ["wsgi.input"] = io.BytesIO(body)
-    form = parse_qs(body.decode("utf-8", "replace")) if body else parse_qs(environ.get("QUERY_STRING", ""))
-    return service, (form.get("Action") or [""])[0], False, form
+    return body
+
+
+def json_body(environ):
+    """A JSON-protocol request's parameters ({} when the body is not JSON)."""
+    try:
+        found = json.loads(read_body(environ) or b"{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def error_response(service, fault, json_protocol):

@@ -6,22 +6,35 @@ instance's HttpTokens is "required" — and, strictly, also when it is "optional
 default) unless the testbed runs with --imds-allow-v1, which honours "optional" as AWS does;
 HttpEndpoint "disabled" answers 404. Every tokenless request is counted; tests read the counts
 at GET /_testbed/stats.
+
+`iam/security-credentials/<role>` serves real temporary credentials of the instance's role,
+from moto's STS (AssumeRole, renewed before they expire): requests signed with them are
+authorized against that role's policies (authz.py). The testbed runs one endpoint that tests
+point at an instance (POST /_testbed/instance) and one per instance its commands run on.
 """
 
 import json
 import secrets
 import threading
 import time
+from datetime import timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from moto.sts.models import sts_backends
+
+CREDENTIAL_SECONDS = 3600
 
 
 class Imds:
-    def __init__(self, clients, allow_v1=False):
+    def __init__(self, clients, account, region, allow_v1=False, instance_id=None):
         self.allow_v1 = allow_v1
+        self.account = account
+        self.region = region
         self.ec2 = clients("ec2")
         self.iam = clients("iam")
-        self.instance_id = None
+        self.instance_id = instance_id
         self.tokens = {}  # token -> expiry (monotonic seconds)
+        self.credentials = {}  # (role ARN, session) -> moto's AssumedRole
         self.stats = {"requests": 0, "tokenless": 0, "rejected": 0}
         self.lock = threading.Lock()
 
@@ -68,12 +81,25 @@ class Imds:
             })
         if role:
             t["iam/security-credentials/"] = role
+            c = self.role_credentials(profile["Roles"][0]["Arn"], inst["InstanceId"])
             t[f"iam/security-credentials/{role}"] = json.dumps({
-                "Code": "Success", "LastUpdated": "2026-01-01T00:00:00Z", "Type": "AWS-HMAC",
-                "AccessKeyId": "ASIATESTBEDTESTBED00", "SecretAccessKey": "testbed-secret-key",
-                "Token": "testbed-session-token", "Expiration": "2099-01-01T00:00:00Z",
+                "Code": "Success", "LastUpdated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "Type": "AWS-HMAC",
+                "AccessKeyId": c.access_key_id, "SecretAccessKey": c.secret_access_key,
+                "Token": c.session_token, "Expiration": c.expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
             })
         return t
+
+    def role_credentials(self, role_arn, session):
+        """The role's temporary credentials, as EC2 hands them to the instance: renewed well
+        before they expire."""
+        with self.lock:
+            held = self.credentials.get((role_arn, session))
+            if held is None or held.expiration.replace(tzinfo=timezone.utc).timestamp() - time.time() < CREDENTIAL_SECONDS / 2:
+                sts = sts_backends[self.account]["aws"]
+                held = sts.assume_role(region_name=self.region, role_session_name=session, role_arn=role_arn,
+                                       policy=None, duration=CREDENTIAL_SECONDS, external_id=None)
+                self.credentials[(role_arn, session)] = held
+            return held
 
 
 def listing(tree, path):

@@ -1,14 +1,21 @@
 """kenv's local AWS testbed: moto (EC2, IAM, SSM, STS, Secrets Manager) with the Cloud9 API
-mounted on the same endpoint, and a strict IMDSv2 endpoint beside it. Everything binds to
-127.0.0.1. On start it seeds what a real account has, then prints one JSON line saying where
-everything is, and serves until stopped (or, with --watch-stdin, until its stdin closes).
+mounted on the same endpoint, and a strict IMDSv2 endpoint beside it. It fails where AWS fails:
+IAM is enforced for every principal but the operator (authz.py), a new instance profile is
+refused while IAM propagates (propagation.py), instances' SSM agents register some seconds after
+launch and only with the permissions they need, and Run Command really runs (agent.py,
+sandbox.py), against a Cloud One Workload Security manager stand-in (c1ws.py). Durations are
+AWS's typical ones times --time-scale. Everything binds to 127.0.0.1. On start it seeds what a
+real account has, then prints one JSON line saying where everything is, and serves until stopped
+(or, with --watch-stdin, until its stdin closes).
 """
 
 import argparse
 import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 
 # As EC2 does, RunInstances refuses an image id that is not an AMI it knows (an alias such as
@@ -22,13 +29,20 @@ from werkzeug.serving import make_server  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import agent  # noqa: E402
+import authz  # noqa: E402
+import c1ws  # noqa: E402
 import cloud9  # noqa: E402
 import faults  # noqa: E402
 import imds  # noqa: E402
 import propagation  # noqa: E402
+import sandbox  # noqa: E402
 
 ACCOUNT = "123456789012"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# How long things take on AWS, typically, in seconds; the testbed takes these times --time-scale.
+TYPICAL_SECONDS = {"cloud9_create": 40, "iam_propagation": 10, "agent_register": 30}
+# The project secrets of the example (examples/kobanzaki), as the team's account has them.
+SECRETS = {"kobanzaki/c1ws-tenant": "testbed-tenant-0d4c", "kobanzaki/c1ws-token": "testbed-token-7a91"}
 TRUST_EC2_AND_CLOUD9 = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": ["ec2.amazonaws.com", "cloud9.amazonaws.com"]}, "Action": "sts:AssumeRole"}],
@@ -36,11 +50,11 @@ TRUST_EC2_AND_CLOUD9 = {
 
 
 def patch_moto():
-    """Where moto differs from AWS in what kenv relies on, make it behave as AWS does.
-    ReplaceIamInstanceProfileAssociation: AWS's DescribeInstances then shows the new profile;
-    moto 5.2.5 keeps showing the old one."""
+    """Where moto differs from AWS in what kenv relies on, make it behave as AWS does."""
     from moto.ec2.models.iam_instance_profile import IamInstanceProfileAssociationBackend
 
+    # ReplaceIamInstanceProfileAssociation: AWS's DescribeInstances then shows the new profile;
+    # moto 5.2.5 keeps showing the old one.
     original = IamInstanceProfileAssociationBackend.replace_iam_instance_profile_association
 
     def replace(self, association_id, iam_instance_profile_name=None, iam_instance_profile_arn=None):
@@ -51,6 +65,22 @@ def patch_moto():
 
     IamInstanceProfileAssociationBackend.replace_iam_instance_profile_association = replace
 
+    # RunInstances with a count above one: AWS gives every instance the profile; moto only the
+    # first (its response associates instances[0]).
+    from moto.ec2.models.instances import InstanceBackend
+
+    run_instances = InstanceBackend.run_instances
+
+    def run(self, image_id, count, user_data, security_group_names, **kwargs):
+        reservation = run_instances(self, image_id, count, user_data, security_group_names, **kwargs)
+        name, arn = kwargs.get("iam_instance_profile_name"), kwargs.get("iam_instance_profile_arn")
+        for instance in reservation.instances[1:] if name or arn else []:
+            self.associate_iam_instance_profile(instance_id=instance.id, iam_instance_profile_name=name,
+                                                iam_instance_profile_arn=arn)
+        return reservation
+
+    InstanceBackend.run_instances = run
+
 
 class QuietHandler(MotoRequestHandler):
     def log_request(self, *args):
@@ -60,7 +90,8 @@ class QuietHandler(MotoRequestHandler):
 def seed(clients):
     """A VPC with a private subnet (no internet gateway) and the ssm, ssmmessages and ec2messages
     interface endpoints SSM reaches it through, its default security group, and the role and
-    instance profile Cloud9 SSM environments need, which the Cloud9 API does not make."""
+    instance profile Cloud9 SSM environments need, which the Cloud9 API does not make (with the
+    managed policy AWS attaches to it), and the example's project secrets."""
     ec2, iam = clients("ec2"), clients("iam")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     ec2.create_tags(Resources=[vpc], Tags=[{"Key": "Name", "Value": "kenv-testbed"}])
@@ -74,6 +105,9 @@ def seed(clients):
     iam.create_role(RoleName="AWSCloud9SSMAccessRole", Path="/service-role/", AssumeRolePolicyDocument=json.dumps(TRUST_EC2_AND_CLOUD9))
     iam.create_instance_profile(InstanceProfileName=cloud9.SSM_PROFILE, Path="/cloud9/")
     iam.add_role_to_instance_profile(InstanceProfileName=cloud9.SSM_PROFILE, RoleName="AWSCloud9SSMAccessRole")
+    iam.attach_role_policy(RoleName="AWSCloud9SSMAccessRole", PolicyArn="arn:aws:iam::aws:policy/AWSCloud9SSMInstanceProfile")
+    for name, value in SECRETS.items():
+        clients("secretsmanager").create_secret(Name=name, SecretString=value)
     return {"vpc_id": vpc, "subnet_id": subnet["SubnetId"], "availability_zone": subnet["AvailabilityZone"], "default_sg": groups["SecurityGroups"][0]["GroupId"]}
 
 
@@ -82,13 +116,22 @@ def main():
     ap.add_argument("--port", type=int, default=0, help="AWS endpoint port (0: a free one)")
     ap.add_argument("--imds-port", type=int, default=0, help="IMDS endpoint port (0: a free one)")
     ap.add_argument("--region", default="ap-northeast-1")
-    ap.add_argument("--create-seconds", type=float, default=1.0, help="how long a Cloud9 environment stays 'creating'")
+    ap.add_argument("--time-scale", type=float, default=0.05,
+                    help="the testbed's durations are AWS's typical ones times this (default: a twentieth)")
+    ap.add_argument("--create-seconds", type=float, help="how long a Cloud9 environment stays 'creating' (default: scaled)")
     ap.add_argument("--no-seed", action="store_true")
     ap.add_argument("--imds-allow-v1", action="store_true", help="honour HttpTokens=optional (tokenless reads allowed) as AWS does")
-    ap.add_argument("--iam-propagation-seconds", type=float, default=2.0,
-                    help="how long EC2 refuses a new instance profile, as AWS does while IAM propagates (0: never)")
+    ap.add_argument("--iam-propagation-seconds", type=float,
+                    help="how long EC2 refuses a new instance profile, as AWS does while IAM propagates (0: never; default: scaled)")
+    ap.add_argument("--agent-register-seconds", type=float,
+                    help="how long after it runs an instance's SSM agent is Online (default: scaled)")
+    ap.add_argument("--instances-dir", help="where instances' commands run (default: a temporary directory, removed at exit)")
     ap.add_argument("--watch-stdin", action="store_true", help="exit when standard input closes")
     args = ap.parse_args()
+    for name, typical in TYPICAL_SECONDS.items():
+        key = {"cloud9_create": "create_seconds"}.get(name, name + "_seconds")
+        if getattr(args, key) is None:
+            setattr(args, key, typical * args.time_scale)
     os.environ.update(CREDENTIALS)
     os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "true")
     # AWS's managed policies exist in every real account; roles attach them by ARN.
@@ -99,9 +142,11 @@ def main():
     holder = {}
     injected = faults.Faults()
     iam_lag = propagation.Propagation(args.iam_propagation_seconds)
+    enforced = authz.Authz(ACCOUNT, args.region)
 
     def app(environ, start_response):
-        answer = injected.admin(environ) or injected.check(environ) or iam_lag.check(environ)
+        answer = (injected.admin(environ) or injected.check(environ) or enforced.check(environ)
+                  or iam_lag.check(environ))
         if answer is None and "agent" in holder:
             answer = holder["agent"].check(environ)
         if answer is not None:
@@ -119,10 +164,25 @@ def main():
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
     holder["cloud9"] = cloud9.Cloud9(clients, args.region, ACCOUNT, args.create_seconds)
-    holder["agent"] = agent.Agent(clients, ACCOUNT)
-    metadata = imds.Imds(clients, allow_v1=args.imds_allow_v1)
+    metadata = imds.Imds(clients, ACCOUNT, args.region, allow_v1=args.imds_allow_v1)
     imds_server = imds.serve(metadata, args.imds_port)
-    info = {"endpoint": endpoint, "imds": f"http://127.0.0.1:{imds_server.server_address[1]}", "region": args.region, "account": ACCOUNT}
+    instances_dir = args.instances_dir or tempfile.mkdtemp(prefix="kenv-testbed-instances-")
+    aws_cli = os.path.join(os.path.dirname(sys.executable), "aws")
+    sandboxes = sandbox.Sandboxes(instances_dir, endpoint, args.region, args.time_scale, aws_cli)
+    instance_imds, imds_lock = {}, threading.Lock()
+
+    def imds_for(instance_id):
+        """The instance's own IMDS endpoint, started on first use."""
+        with imds_lock:
+            if instance_id not in instance_imds:
+                own = imds.Imds(clients, ACCOUNT, args.region, allow_v1=args.imds_allow_v1, instance_id=instance_id)
+                instance_imds[instance_id] = f"http://127.0.0.1:{imds.serve(own, 0).server_address[1]}"
+            return instance_imds[instance_id]
+
+    holder["agent"] = agent.Agent(ACCOUNT, args.region, enforced, sandboxes, imds_for, args.agent_register_seconds, moto_app)
+    manager = c1ws.serve(c1ws.Manager())
+    info = {"endpoint": endpoint, "imds": f"http://127.0.0.1:{imds_server.server_address[1]}", "region": args.region,
+            "account": ACCOUNT, "c1ws": f"http://127.0.0.1:{manager.server_address[1]}", "instances": instances_dir}
     if not args.no_seed:
         info.update(seed(clients))
     iam_lag.armed = True
@@ -135,6 +195,8 @@ def main():
         threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
     stop.wait()
     server.shutdown()
+    if not args.instances_dir:
+        shutil.rmtree(instances_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 mod support;
 
 use aws_sdk_ec2::types::Filter;
-use support::testbed::{fresh, Testbed};
+use support::testbed::{fresh, fresh_with, Testbed};
 use support::Output;
 
 /// `total: R read, M mutating` from `--stats` output.
@@ -52,6 +52,12 @@ for i in range({count}) {{
 }}
 "#
     )
+}
+
+/// The text without whitespace or box drawing: a diagnostic wraps at the terminal's width,
+/// inside an instance id too.
+fn squeezed(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace() && !"│·╭╰─┬".contains(*c)).collect()
 }
 
 struct Dir {
@@ -111,15 +117,17 @@ fn owned(tb: &Testbed, stack: &str) -> (usize, usize, usize) {
 fn the_example_applies_then_plans_no_changes_reapplies_nothing_and_destroys_clean() {
     let tb = fresh();
     let repo = support::repo_dir();
-    let run = |args: &[&str]| tb.kenv(&repo, args, &[("KOBANZAKI_SUBNET", tb.subnet_id.as_str())]);
+    let vars = [("KOBANZAKI_SUBNET", tb.subnet_id.as_str()), ("KOBANZAKI_C1WS_MANAGER", tb.c1ws.as_str())];
+    let run = |args: &[&str]| tb.kenv(&repo, args, &vars);
     let example = "examples/kobanzaki/main.kenv";
 
-    // A canary in the secrets the C1WS step uses: it must appear nowhere kenv writes or sends.
+    // A canary in the secrets the C1WS step uses (the testbed seeds them, as the team's account
+    // has them): it must appear nowhere kenv writes or sends, and reach the C1WS manager.
     let canary = "canary-5e1f0c2d";
     rt().block_on(async {
         let sm = aws_sdk_secretsmanager::Client::new(&tb.config().await);
         for name in ["kobanzaki/c1ws-tenant", "kobanzaki/c1ws-token"] {
-            sm.create_secret().name(name).secret_string(format!("{canary}-{name}")).send().await.unwrap();
+            sm.put_secret_value().secret_id(name).secret_string(format!("{canary}-{name}")).send().await.unwrap();
         }
     });
     let applied = ok(run(&["apply", example, "--yes", "--stats"]));
@@ -131,6 +139,45 @@ fn the_example_applies_then_plans_no_changes_reapplies_nothing_and_destroys_clea
     );
     assert!(applied.stdout.ends_with("Apply complete: 7 change(s) made to stack `kobanzaki`.\n"), "{}", applied.stdout);
     assert!(applied.stderr.contains("environment.kobanzaki-alice ready after"), "{}", applied.stderr);
+
+    // The C1WS step really ran on each instance: it read the secrets there with the instance's
+    // role, downloaded the agent from the manager, activated it and asked for a scan.
+    let seen = tb.c1ws_records();
+    let mut activated: Vec<(String, String, String, String)> = seen["activations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let f = |k: &str| a[k].as_str().unwrap().to_string();
+            (f("instance"), f("tenant"), f("token"), f("policy"))
+        })
+        .collect();
+    activated.sort();
+    let ids = rt().block_on(async {
+        let (ec2, _, _) = sdk(&tb).await;
+        let tag = Filter::builder().name("tag:kenv:stack").values("kobanzaki").build();
+        let found = ec2.describe_instances().filters(tag).send().await.unwrap();
+        let mut ids: Vec<String> = found
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .map(|i| i.instance_id().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    });
+    let want: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let secret = |name: &str| format!("{canary}-kobanzaki/c1ws-{name}");
+            (id.clone(), secret("tenant"), secret("token"), "42".to_string())
+        })
+        .collect();
+    assert_eq!(activated, want);
+    let mut scanned: Vec<&str> =
+        seen["scans"].as_array().unwrap().iter().map(|s| s["instance"].as_str().unwrap()).collect();
+    scanned.sort();
+    assert_eq!(scanned, ids);
 
     // Everything the file declares, as AWS sees it.
     rt().block_on(async {
@@ -178,7 +225,8 @@ fn the_example_applies_then_plans_no_changes_reapplies_nothing_and_destroys_clea
             let script = c.parameters().unwrap()["commands"].join("\n");
             assert!(script.contains("/opt/ds_agent/dsa_control -m \"RecommendationScan:true\""), "{script}");
             assert!(script.contains("--secret-id 'kobanzaki/c1ws-token'"), "{script}");
-            assert!(script.contains("ACTIVATION_URL=\"dsm://agents.workload.jp-1.cloudone.trendmicro.com:443/\""));
+            let activation = tb.c1ws.replace("http://", "dsm://");
+            assert!(script.contains(&format!("ACTIVATION_URL=\"{activation}/\"")), "{script}");
             assert!(!script.contains(canary), "a secret value was sent: {script}");
             assert!(!c.comment().unwrap_or("").contains(canary));
         }
@@ -456,17 +504,22 @@ fn a_fresh_instance_profile_is_waited_for_while_iam_propagates_then_used() {
     ok(d.kenv(&tb, &["destroy", "--yes"]));
 }
 
+/// A file with one ec2 environment whose role lets its SSM agent register, with `body` added.
+fn on_ssm_box(tb: &Testbed, body: &str) -> String {
+    format!(
+        "let ssm = role \"box-ssm\" {{\n  trust = [\"ec2.amazonaws.com\"]\n  \
+         managed = [\"arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore\"]\n}}\nssm\n\
+         environment \"box\" {{\n  kind = ec2\n  instance_type = \"t3.small\"\n  image = \"ami-12c6146b\"\n  \
+         subnet = \"{}\"\n  role = ssm\n  {body}\n}}\n",
+        tb.subnet_id
+    )
+}
+
 #[test]
 fn an_install_step_for_a_stopped_instance_is_refused_naming_the_instance_and_the_fix() {
     let tb = fresh();
     let d = Dir::new();
-    let file = |script: &str| {
-        format!(
-            "environment \"box\" {{\n  kind = ec2\n  instance_type = \"t3.small\"\n  image = \"ami-12c6146b\"\n  \
-             subnet = \"{}\"\n  install \"hello\" = \"{script}\"\n}}\n",
-            tb.subnet_id
-        )
-    };
+    let file = |script: &str| on_ssm_box(&tb, &format!("install \"hello\" = \"{script}\""));
     d.write(&file("echo hello"));
     ok(d.kenv(&tb, &["apply", "--yes"]));
     let id = instances_at(&tb, "environment.box")[0].instance_id().unwrap().to_string();
@@ -478,14 +531,109 @@ fn an_install_step_for_a_stopped_instance_is_refused_naming_the_instance_and_the
     let sent_before = tb.calls().iter().filter(|c| *c == "ssm:SendCommand").count();
     let refused = d.kenv(&tb, &["apply", "--yes"]);
     assert_eq!(refused.code, 1, "{}", refused.stderr);
-    // The diagnostic wraps at the terminal's width (inside the instance id, too): compare it flat.
-    let flat = |s: &str| s.chars().filter(|c| !c.is_whitespace() && *c != '│').collect::<String>();
     for said in [
         format!("its instance {id} is stopped, and SSM reaches only a running instance"),
         format!("aws ec2 start-instances --instance-ids {id}"),
     ] {
-        assert!(flat(&refused.stderr).contains(&flat(&said)), "{said:?} not in {}", refused.stderr);
+        assert!(squeezed(&refused.stderr).contains(&squeezed(&said)), "{said:?} not in {}", refused.stderr);
     }
     let sent_after = tb.calls().iter().filter(|c| *c == "ssm:SendCommand").count();
     assert_eq!(sent_after, sent_before, "nothing was sent to the stopped instance");
+}
+
+/// Both environments of a two-box stack on SSM, each with `body` added.
+fn two_ssm_boxes(tb: &Testbed, body: &str) -> String {
+    format!(
+        "let ssm = role \"boxes-ssm\" {{\n  trust = [\"ec2.amazonaws.com\"]\n  \
+         managed = [\"arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore\"]\n}}\nssm\n\
+         for n in [\"a\", \"b\"] {{\n  environment \"box-${{n}}\" {{\n    kind = ec2\n    instance_type = \"t3.small\"\n    \
+         image = \"ami-12c6146b\"\n    subnet = \"{}\"\n    role = ssm\n    {body}\n  }}\n}}\n",
+        tb.subnet_id
+    )
+}
+
+#[test]
+fn install_steps_wait_for_the_agent_then_really_run_on_the_instance_with_its_role() {
+    // The agent registers 3 s after launch: sent at once, the command would be refused.
+    let tb = fresh_with(&["--agent-register-seconds=3"]);
+    let d = Dir::new();
+    let step =
+        "install \"hello\" = { commands: [\"aws sts get-caller-identity --query Arn --output text > /opt/whoami\", \
+                \"echo hello from $(id -u) on $(grep ^ID= /etc/os-release)\"], creates: \"/opt/whoami\" }";
+    d.write(&on_ssm_box(&tb, step));
+    let out = ok(d.kenv(&tb, &["apply", "--yes"]));
+    assert!(out.stderr.contains("waiting for the SSM agent of 1 instance(s) to come online"), "{}", out.stderr);
+    let calls = tb.calls();
+    let sent = calls.iter().position(|c| c == "ssm:SendCommand").expect("the step was sent");
+    assert!(calls[..sent].iter().any(|c| c == "ssm:DescribeInstanceInformation"), "{calls:?}");
+    // It ran on the box, as its root, with the role's credentials from the box's own IMDS.
+    let id = instances_at(&tb, "environment.box")[0].instance_id().unwrap().to_string();
+    assert!(out.stderr.contains(&format!("{id}: hello from 0 on ID=\"amzn\"")), "{}", out.stderr);
+    let whoami = std::fs::read_to_string(tb.instances.join(&id).join("opt/whoami")).unwrap();
+    assert_eq!(whoami.trim(), format!("arn:aws:sts::123456789012:assumed-role/box-ssm/{id}"));
+    let again = ok(d.kenv(&tb, &["apply", "--yes", "--stats"]));
+    assert_eq!(totals(&again).1, 0, "a second apply makes no mutating call:\n{}", again.stderr);
+}
+
+#[test]
+fn an_on_instance_read_the_role_may_not_make_is_access_denied_as_a_diagnostic() {
+    let tb = fresh();
+    let d = Dir::new();
+    let step = "install \"token\" = { commands: [\"test -n \\\"$TOKEN\\\"\"], env: { TOKEN: secret(\"kobanzaki/c1ws-token\") } }";
+    d.write(&on_ssm_box(&tb, step));
+    let denied = d.kenv(&tb, &["apply", "--yes"]);
+    assert_eq!(denied.code, 1, "{}", denied.stderr);
+    let id = instances_at(&tb, "environment.box")[0].instance_id().unwrap().to_string();
+    for said in [
+        format!("install step `token` on {id} failed with exit code"),
+        "AccessDeniedException".to_string(),
+        format!("assumed-role/box-ssm/{id} is not authorized to perform: secretsmanager:GetSecretValue"),
+    ] {
+        assert!(squeezed(&denied.stderr).contains(&squeezed(&said)), "{said:?} not in {}", denied.stderr);
+    }
+    assert!(!denied.stderr.contains("testbed-token-7a91") && !denied.stdout.contains("testbed-token-7a91"));
+    // With the permission on the role, the same step reads the secret on the box.
+    let allowed = on_ssm_box(&tb, step).replace(
+        "managed = [",
+        "allow [\"secretsmanager:GetSecretValue\"] on \"arn:aws:secretsmanager:*:*:secret:kobanzaki/*\"\n  managed = [",
+    );
+    d.write(&allowed);
+    let out = ok(d.kenv(&tb, &["apply", "--yes"]));
+    assert!(!out.stderr.contains("testbed-token-7a91") && !out.stdout.contains("testbed-token-7a91"));
+}
+
+#[test]
+fn a_step_that_outlives_its_timeout_is_stopped_and_reported_timed_out() {
+    let tb = fresh();
+    let d = Dir::new();
+    d.write(&on_ssm_box(&tb, "install \"slow\" = { commands: [\"sleep 600\"], timeout: 1s }"));
+    let out = d.kenv(&tb, &["apply", "--yes"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let id = instances_at(&tb, "environment.box")[0].instance_id().unwrap().to_string();
+    let said = format!("install step `slow` on {id} was stopped at its timeout (1 s)");
+    assert!(squeezed(&out.stderr).contains(&squeezed(&said)), "{said:?} not in {}", out.stderr);
+}
+
+#[test]
+fn a_step_failing_on_one_instance_fails_the_apply_naming_it_and_keeps_the_others_results() {
+    let tb = fresh();
+    let d = Dir::new();
+    d.write(&two_ssm_boxes(&tb, ""));
+    ok(d.kenv(&tb, &["apply", "--yes"]));
+    // Box a is broken in a way only running the step finds out.
+    let a = instances_at(&tb, "environment.box-a")[0].instance_id().unwrap().to_string();
+    std::fs::create_dir_all(tb.instances.join(&a).join("opt")).unwrap();
+    std::fs::write(tb.instances.join(&a).join("opt/broken"), "").unwrap();
+    let step =
+        "install \"check\" = \"if [ -e /opt/broken ]; then echo 'this box is broken' >&2; exit 3; fi; echo fine\"";
+    d.write(&two_ssm_boxes(&tb, step));
+    let out = d.kenv(&tb, &["apply", "--yes"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let said = format!("install step `check` on {a} failed with exit code 3; its output ends: this box is broken");
+    assert!(squeezed(&out.stderr).contains(&squeezed(&said)), "{said:?} not in {}", out.stderr);
+    assert!(out.stderr.contains("created install.box-b.check"), "{}", out.stderr);
+    // Only the failed instance's step is left to do.
+    let plan = ok(d.kenv(&tb, &["plan"]));
+    assert!(plan.stdout.contains("+ install.box-a.check"), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("install.box-b.check"), "{}", plan.stdout);
 }

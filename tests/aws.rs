@@ -4,10 +4,11 @@
 mod support;
 
 use aws_sdk_ec2::types::{
-    Filter, HttpTokensState, InstanceMetadataOptionsRequest, IpPermission, IpRange, ResourceType, Tag, TagSpecification,
+    Filter, HttpTokensState, IamInstanceProfileSpecification, InstanceMetadataOptionsRequest, IpPermission, IpRange,
+    ResourceType, Tag, TagSpecification,
 };
 use serde_json::{json, Value};
-use support::testbed::{fresh, testbed, Testbed};
+use support::testbed::{fresh, testbed, Testbed, SSM_PROFILE};
 use support::Output;
 
 fn unique(prefix: &str) -> String {
@@ -58,6 +59,7 @@ async fn instance_in_new_vpc(ec2: &aws_sdk_ec2::Client, name: &str) -> (String, 
         .subnet_id(&subnet)
         .tag_specifications(tags)
         .metadata_options(metadata)
+        .iam_instance_profile(IamInstanceProfileSpecification::builder().name(SSM_PROFILE).build())
         .send()
         .await
         .unwrap();
@@ -105,7 +107,8 @@ fn instances_subnets_vpcs_and_route_tables_read_field_by_field() {
     assert!(inst["private_ip"].as_str().unwrap().starts_with("10.9.1."));
     assert_eq!(inst["public_ip"], Value::Null, "no public IP in a subnet that does not map one");
     assert_eq!(inst["tags"], json!({ "Name": name }));
-    assert_eq!(inst["instance_profile"], Value::Null);
+    let profile = format!("arn:aws:iam::123456789012:instance-profile/cloud9/{SSM_PROFILE}");
+    assert_eq!(inst["instance_profile"], profile.as_str());
     assert_eq!(inst["metadata"], json!({ "tokens": "required", "hop_limit": 2, "endpoint": "enabled" }));
     assert!(inst["security_groups"].is_array());
 
@@ -302,12 +305,14 @@ fn ssm_run_sends_the_commands_and_waits_for_each_invocation() {
     let name = unique("ssm-box");
     let instance = rt().block_on(async {
         let ec2 = aws_sdk_ec2::Client::new(&tb.config().await);
-        instance_in_new_vpc(&ec2, &name).await.2
+        let instance = instance_in_new_vpc(&ec2, &name).await.2;
+        tb.online(std::slice::from_ref(&instance)).await;
+        instance
     });
     let out = script(
         tb,
         &format!(
-            r#"let r = ssm_run(["{instance}"], ["echo hello", "uname -a"], "kenv test")
+            r#"let r = ssm_run(["{instance}"], ["echo hello", "echo $((6 * 7))"], "kenv test")
                     print(to_json(r))"#
         ),
         &["--yes"],
@@ -315,14 +320,14 @@ fn ssm_run_sends_the_commands_and_waits_for_each_invocation() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stderr.contains(&format!("kenv will run on {instance}:\n    echo hello\n    uname -a")),
+        out.stderr.contains(&format!("kenv will run on {instance}:\n    echo hello\n    echo $((6 * 7))")),
         "{}",
         out.stderr
     );
     let got: Value = serde_json::from_str(out.stdout.trim()).unwrap();
     assert_eq!(
         got["invocations"],
-        json!([{ "instance": instance, "status": "Success", "exit_code": 0, "stdout": "", "stderr": "" }])
+        json!([{ "instance": instance, "status": "Success", "exit_code": 0, "stdout": "hello\n42\n", "stderr": "" }])
     );
     let command = got["command"].as_str().unwrap();
     let sent = rt().block_on(async {
@@ -339,7 +344,7 @@ fn ssm_run_sends_the_commands_and_waits_for_each_invocation() {
         sent,
         (
             "AWS-RunShellScript".to_string(),
-            vec!["echo hello".to_string(), "uname -a".to_string()],
+            vec!["echo hello".to_string(), "echo $((6 * 7))".to_string()],
             "kenv test".to_string()
         )
     );
@@ -489,11 +494,13 @@ fn ssm_run_reaches_a_fleet_by_tags_with_its_concurrency_and_error_limits() {
             .max_count(2)
             .subnet_id(&tb.subnet_id)
             .tag_specifications(tags)
+            .iam_instance_profile(IamInstanceProfileSpecification::builder().name(SSM_PROFILE).build())
             .send()
             .await
             .unwrap();
         let mut ids: Vec<String> = run.instances().iter().map(|i| i.instance_id().unwrap().to_string()).collect();
         ids.sort();
+        tb.online(&ids).await;
         ids
     });
     let out = script(

@@ -122,11 +122,23 @@ fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
-/// The baseline's pass fixture, as stack `name` in `subnet`.
-fn stack_file(dir: &Path, name: &str, subnet: &str) {
+/// The baseline's pass fixture, as stack `name` in `subnet`, its C1WS agent from the testbed's
+/// manager with the activation secrets it reads on the instance.
+fn stack_file(tb: &Testbed, dir: &Path, name: &str, subnet: &str) {
     let fixture = std::fs::read_to_string(cases_dir().join("baseline/ssm-only-pass.kenv")).unwrap();
-    let text = fixture.replace("subnet-0123456789abcdef0", subnet).replace("\"dev\"", &format!("\"{name}\""));
+    let text = fixture
+        .replace("subnet-0123456789abcdef0", subnet)
+        .replace("\"dev\"", &format!("\"{name}\""))
+        .replace("policy: 42)", &format!("policy: 42, manager: \"{}\")", tb.c1ws));
     std::fs::write(dir.join(format!("{name}.kenv")), text).unwrap();
+    rt().block_on(async {
+        let sm = aws_sdk_secretsmanager::Client::new(&tb.config().await);
+        for secret in ["dev/c1ws-tenant", "dev/c1ws-token"] {
+            if sm.describe_secret().secret_id(secret).send().await.is_err() {
+                sm.create_secret().name(secret).secret_string("not-shown").send().await.unwrap();
+            }
+        }
+    });
 }
 
 fn live_check(tb: &Testbed, dir: &Path, name: &str) -> Output {
@@ -134,7 +146,7 @@ fn live_check(tb: &Testbed, dir: &Path, name: &str) -> Output {
 }
 
 fn applied(tb: &Testbed, dir: &Path, name: &str, subnet: &str) {
-    stack_file(dir, name, subnet);
+    stack_file(tb, dir, name, subnet);
     let out = tb.kenv(dir, &["apply", &format!("{name}.kenv"), "--yes"], &[]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
 }

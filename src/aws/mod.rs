@@ -27,7 +27,7 @@ pub use ec2::{
 pub use ec2_write::NewInstance;
 pub use error::{AwsError, ErrorClass};
 pub use iam::LiveRole;
-pub use ssm::{Invocation, Targets, DELIVERY_TIMEOUT};
+pub use ssm::{Invocation, Targets, AGENT_WAIT, DELIVERY_TIMEOUT};
 pub use sts::Identity;
 
 /// Where to find AWS: `--profile` and `--region`, else aws-config's chain decides.

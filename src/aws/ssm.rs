@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use aws_sdk_ssm::types::Target;
+use aws_sdk_ssm::types::{InstanceInformationStringFilter, PingStatus, Target};
 
 use super::{read, write, Aws, AwsError};
 
@@ -32,6 +32,9 @@ const TERMINAL: &[&str] = &["Success", "Failed", "TimedOut", "Cancelled", "Undel
 /// TimeoutSeconds); once it runs, the document's `executionTimeout` bounds it.
 pub const DELIVERY_TIMEOUT: i32 = 600;
 
+/// How long a new instance's SSM agent may take to register (AWS: usually under a minute).
+pub const AGENT_WAIT: Duration = Duration::from_secs(600);
+
 impl Aws {
     /// A parameter's type and, unless it is a SecureString, its value.
     pub fn parameter(&self, name: &str) -> Result<(String, Option<String>), AwsError> {
@@ -53,6 +56,46 @@ impl Aws {
         let req = self.secrets()?.get_secret_value().secret_id(name);
         let out = self.call(read("secretsmanager", "GetSecretValue"), req.send())?;
         Ok(out.secret_string().unwrap_or("").to_string())
+    }
+
+    /// Waits, at most `wait`, until the SSM agent of every instance (at most 50) is Online:
+    /// Run Command reaches nothing else. `waiting` hears once how many are not online yet.
+    pub fn wait_online(&self, ids: &[String], wait: Duration, waiting: &dyn Fn(usize)) -> Result<(), AwsError> {
+        let ssm = self.ssm()?;
+        let filter = InstanceInformationStringFilter::builder().key("InstanceIds").set_values(Some(ids.to_vec()));
+        let filter = filter.build().map_err(|e| AwsError::local(e.to_string()))?;
+        let deadline = std::time::Instant::now() + wait;
+        let (mut delay, mut told) = (Duration::from_millis(250), false);
+        loop {
+            let req = ssm.describe_instance_information().filters(filter.clone());
+            let out = self.call(read("ssm", "DescribeInstanceInformation"), req.send())?;
+            let online: Vec<&str> = out
+                .instance_information_list()
+                .iter()
+                .filter(|i| i.ping_status() == Some(&PingStatus::Online))
+                .filter_map(|i| i.instance_id())
+                .collect();
+            let offline: Vec<&str> = ids.iter().map(String::as_str).filter(|i| !online.contains(i)).collect();
+            if offline.is_empty() {
+                return Ok(());
+            }
+            if std::time::Instant::now() + delay > deadline {
+                return Err(AwsError::local(format!(
+                    "the SSM agent of {} is not online after {} s; Run Command reaches an instance only through its \
+                     agent, which registers when the instance profile's role allows ssm:UpdateInstanceInformation \
+                     (AmazonSSMManagedInstanceCore or AWSCloud9SSMInstanceProfile) and the instance reaches the ssm, \
+                     ssmmessages and ec2messages endpoints",
+                    offline.join(", "),
+                    wait.as_secs()
+                )));
+            }
+            if !told {
+                waiting(offline.len());
+                told = true;
+            }
+            self.sleep(delay)?;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
     }
 
     /// Sends `AWS-RunShellScript` to instances and returns the command id.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::apply::{Ctx, Failed};
 use super::{env_address, install_tag, Change, Resource};
-use crate::aws::{AwsError, InstanceInfo, Invocation, Targets, DELIVERY_TIMEOUT};
+use crate::aws::{AwsError, InstanceInfo, Invocation, Targets, AGENT_WAIT, DELIVERY_TIMEOUT};
 
 /// SendCommand names at most this many instances.
 const MAX_TARGETS: usize = 50;
@@ -35,6 +35,9 @@ fn deliver(ctx: &mut Ctx, changes: &[&Change]) -> Result<(), Box<Failed>> {
     let targets = instances(ctx, changes, step)?;
     let ids: Vec<String> = targets.iter().map(|(_, id)| id.clone()).collect();
     let lines: Vec<String> = script.lines().map(String::from).collect();
+    let waiting =
+        |n: usize| (ctx.progress)(&format!("  waiting for the SSM agent of {n} instance(s) to come online …"));
+    ctx.aws.wait_online(&ids, AGENT_WAIT, &waiting).map_err(|e| failed(ctx, changes[0], e))?;
     let comment = format!("kenv {}: {step} on {} environment(s)", ctx.stack, ids.len());
     let sent = ctx.aws.send_command(&Targets::Instances(&ids), &lines, &comment, *timeout);
     let command = sent.map_err(|e| failed(ctx, changes[0], e))?;
@@ -46,7 +49,7 @@ fn deliver(ctx: &mut Ctx, changes: &[&Change]) -> Result<(), Box<Failed>> {
     for (c, id) in &targets {
         let Some(run) = done.iter().find(|i| &i.instance == id) else { continue };
         if run.status != "Success" {
-            first_failure = first_failure.or_else(|| Some(failed(ctx, c, step_failed(step, run))));
+            first_failure = first_failure.or_else(|| Some(failed(ctx, c, step_failed(step, run, *timeout))));
             continue;
         }
         let out = run.stdout.trim();
@@ -82,6 +85,9 @@ fn instances<'c>(ctx: &Ctx, changes: &[&'c Change], step: &str) -> Result<Vec<(&
         if instance.state != "running" {
             return Err(failed(ctx, c, stopped(step, env, &instance)));
         }
+        if instance.instance_profile.is_none() {
+            return Err(failed(ctx, c, no_profile(step, env, &instance)));
+        }
         out.push((*c, instance.id));
     }
     Ok(out)
@@ -100,13 +106,24 @@ fn stopped(step: &str, env: &str, instance: &InstanceInfo) -> AwsError {
     ))
 }
 
-fn step_failed(step: &str, run: &Invocation) -> AwsError {
-    let tail: Vec<&str> = run.stderr.lines().rev().take(5).collect();
+fn no_profile(step: &str, env: &str, instance: &InstanceInfo) -> AwsError {
     AwsError::local(format!(
-        "install step `{step}` on {}: {} (exit code {}); its error output ends: {}",
-        run.instance,
-        run.status,
-        run.exit_code,
-        tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
+        "install step `{step}` cannot run on {env}: its instance {} has no instance profile, so its SSM agent cannot \
+         register and Run Command cannot reach it; give the environment a `role` that carries \
+         arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        instance.id
     ))
+}
+
+fn step_failed(step: &str, run: &Invocation, timeout: i64) -> AwsError {
+    let what = match run.status.as_str() {
+        "Failed" => format!("failed with exit code {}", run.exit_code),
+        "TimedOut" => format!("was stopped at its timeout ({timeout} s)"),
+        other => format!("ended {other}"),
+    };
+    let output = if run.stderr.trim().is_empty() { &run.stdout } else { &run.stderr };
+    let tail: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).rev().take(5).collect();
+    let tail = tail.into_iter().rev().collect::<Vec<_>>().join(" / ");
+    let ends = if tail.is_empty() { "it wrote nothing".to_string() } else { format!("its output ends: {tail}") };
+    AwsError::local(format!("install step `{step}` on {} {what}; {ends}", run.instance))
 }

@@ -19,21 +19,33 @@ pub struct Testbed {
     pub subnet_id: String,
     pub vpc_id: String,
     pub default_sg: String,
+    /// The Cloud One Workload Security manager stand-in.
+    pub c1ws: String,
+    /// Where the instances' commands run, a directory per instance.
+    pub instances: PathBuf,
     /// How long the testbed took from start to ready (Python and moto already installed).
     pub ready_after: Duration,
     _process: Mutex<(Child, ChildStdin)>,
 }
 
+/// An instance profile the testbed seeds, whose role lets the SSM agent register.
+pub const SSM_PROFILE: &str = "AWSCloud9SSMInstanceProfile";
+
 static TESTBED: OnceLock<Testbed> = OnceLock::new();
 
 /// The test binary's shared testbed: tests on it make their own resources and find them by id.
 pub fn testbed() -> &'static Testbed {
-    TESTBED.get_or_init(start)
+    TESTBED.get_or_init(|| start(&[]))
 }
 
 /// A testbed of the test's own, for tests that inject faults or count every call.
 pub fn fresh() -> Testbed {
-    start()
+    start(&[])
+}
+
+/// A testbed of the test's own, started with these options of testbed.py.
+pub fn fresh_with(options: &[&str]) -> Testbed {
+    start(options)
 }
 
 /// The testbed's Python, with moto and the other pinned tools installed (on first use).
@@ -52,13 +64,14 @@ pub fn venv_program(name: &str) -> PathBuf {
     python().with_file_name(name)
 }
 
-fn start() -> Testbed {
+fn start(options: &[&str]) -> Testbed {
     let dir = super::repo_dir().join("testbed");
     let started = Instant::now();
     let mut child = Command::new(python())
         .arg(dir.join("testbed.py"))
         .arg("--watch-stdin")
         .arg("--create-seconds=0.5")
+        .args(options)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -76,6 +89,8 @@ fn start() -> Testbed {
         subnet_id: text("subnet_id"),
         vpc_id: text("vpc_id"),
         default_sg: text("default_sg"),
+        c1ws: text("c1ws"),
+        instances: PathBuf::from(text("instances")),
         ready_after: started.elapsed(),
         _process: Mutex::new((child, stdin)),
     }
@@ -90,6 +105,37 @@ impl Testbed {
             .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "testbed"))
             .load()
             .await
+    }
+
+    /// Waits until these instances' SSM agents are Online (the testbed registers them some
+    /// seconds after launch, as AWS does), at most 30 s.
+    pub async fn online(&self, ids: &[String]) {
+        let ssm = aws_sdk_ssm::Client::new(&self.config().await);
+        let filter = aws_sdk_ssm::types::InstanceInformationStringFilter::builder()
+            .key("InstanceIds")
+            .set_values(Some(ids.to_vec()))
+            .build()
+            .unwrap();
+        for _ in 0..300 {
+            let found = ssm.describe_instance_information().filters(filter.clone()).send().await.unwrap();
+            let online = found
+                .instance_information_list()
+                .iter()
+                .filter(|i| i.ping_status() == Some(&aws_sdk_ssm::types::PingStatus::Online))
+                .count();
+            if online == ids.len() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the SSM agents of {ids:?} did not come online in 30 s");
+    }
+
+    /// What the C1WS manager stand-in recorded: downloads, activations, scans.
+    pub fn c1ws_records(&self) -> Value {
+        let (status, _, body) = http(&self.c1ws, "GET", "/_testbed/c1ws", &[], "");
+        assert_eq!(status, 200);
+        serde_json::from_str(&body).unwrap()
     }
 
     /// Makes the IMDS endpoint answer for this instance.

@@ -154,7 +154,7 @@ class Agent:
             if inst is None or self.ping_status(inst) != "Online":
                 run.status = "Undeliverable"
                 continue
-            self.sandboxes.start(run, command_id, commands, self.imds_for(instance_id))
+            self.sandboxes.start(run, command_id, commands, self.imds_for)
         with self.lock:
             self.runs[command_id] = runs
 

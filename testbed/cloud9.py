@@ -90,8 +90,11 @@ class Cloud9:
         return [g["GroupId"] for g in groups["SecurityGroups"]]
 
     def image_id(self):
-        images = self.ec2.describe_images(Owners=["amazon"])["Images"] or self.ec2.describe_images()["Images"]
-        return images[0]["ImageId"]
+        """The AMI environments launch (read once: describing moto's images takes most of a second)."""
+        if not hasattr(self, "_image"):
+            images = self.ec2.describe_images(Owners=["amazon"])["Images"] or self.ec2.describe_images()["Images"]
+            self._image = images[0]["ImageId"]
+        return self._image
 
     @staticmethod
     def tags_of(body, key="tags"):

@@ -26,12 +26,12 @@ CREDENTIAL_SECONDS = 3600
 
 
 class Imds:
-    def __init__(self, clients, account, region, allow_v1=False, instance_id=None):
+    def __init__(self, ec2, iam, account, region, allow_v1=False, instance_id=None):
         self.allow_v1 = allow_v1
         self.account = account
         self.region = region
-        self.ec2 = clients("ec2")
-        self.iam = clients("iam")
+        self.ec2 = ec2
+        self.iam = iam
         self.instance_id = instance_id
         self.tokens = {}  # token -> expiry (monotonic seconds)
         self.credentials = {}  # (role ARN, session) -> moto's AssumedRole
@@ -52,11 +52,13 @@ class Imds:
         roles = self.iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
         return roles, (roles["Roles"][0]["RoleName"] if roles["Roles"] else None)
 
-    def tree(self, inst):
-        """The metadata paths this endpoint serves, as a dict path -> text."""
+    def tree(self, inst, path=""):
+        """The metadata paths this endpoint serves, as a dict path -> text: all of them, or those
+        a request for `path` may need (the VPC and the role are read only for their paths)."""
         iface = inst["NetworkInterfaces"][0] if inst.get("NetworkInterfaces") else {}
         mac = iface.get("MacAddress") or "02:00:00:00:00:01"
-        vpc = self.ec2.describe_vpcs(VpcIds=[inst["VpcId"]])["Vpcs"][0] if inst.get("VpcId") else {}
+        wants = lambda prefix: path == "" or path.startswith(prefix)  # noqa: E731
+        vpc = self.ec2.describe_vpcs(VpcIds=[inst["VpcId"]])["Vpcs"][0] if inst.get("VpcId") and wants("network") else {}
         az = inst["Placement"]["AvailabilityZone"]
         macp = f"network/interfaces/macs/{mac}/"
         t = {
@@ -73,7 +75,7 @@ class Imds:
             macp + "vpc-id": inst.get("VpcId", ""),
             macp + "vpc-ipv4-cidr-block": vpc.get("CidrBlock", ""),
         }
-        profile, role = self.role_of(inst)
+        profile, role = self.role_of(inst) if wants("iam") else (None, None)
         if profile:
             t["iam/info"] = json.dumps({
                 "Code": "Success", "LastUpdated": "2026-01-01T00:00:00Z",
@@ -176,7 +178,8 @@ def handler_for(imds):
             prefix = "/latest/meta-data/"
             if not self.path.startswith(prefix):
                 return self.reply(404, "Not Found")
-            path, tree = self.path[len(prefix):], imds.tree(inst)
+            path = self.path[len(prefix):]
+            tree = imds.tree(inst, path)
             if path in tree:
                 return self.reply(200, tree[path])
             found = listing(tree, path if path == "" or path.endswith("/") else path + "/")

@@ -105,11 +105,13 @@ class Sandboxes:
             os.symlink(self.aws_cli, os.path.join(base, "bin", "aws"))
         return base
 
-    def start(self, run, command_id, commands, imds_url):
-        """Runs the commands on a thread of their own; `run` follows them."""
-        threading.Thread(target=self.execute, args=(run, command_id, commands, imds_url), daemon=True).start()
+    def start(self, run, command_id, commands, imds_for):
+        """Runs the commands on a thread of their own; `run` follows them. `imds_for` gives the
+        instance's IMDS endpoint."""
+        threading.Thread(target=self.execute, args=(run, command_id, commands, imds_for), daemon=True).start()
 
-    def execute(self, run, command_id, commands, imds_url):
+    def execute(self, run, command_id, commands, imds_for):
+        imds_url = imds_for(run.instance)
         base = self.home(run.instance)
         work = os.path.join(base, "var/lib/amazon/ssm", run.instance, "document/orchestration", command_id,
                             "awsrunShellScript/0.awsrunShellScript")

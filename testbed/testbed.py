@@ -164,7 +164,9 @@ def main():
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
     holder["cloud9"] = cloud9.Cloud9(clients, args.region, ACCOUNT, args.create_seconds)
-    metadata = imds.Imds(clients, ACCOUNT, args.region, allow_v1=args.imds_allow_v1)
+    # One pair of clients for every IMDS endpoint (making a boto3 client takes tens of ms).
+    ec2, iam = clients("ec2"), clients("iam")
+    metadata = imds.Imds(ec2, iam, ACCOUNT, args.region, allow_v1=args.imds_allow_v1)
     imds_server = imds.serve(metadata, args.imds_port)
     instances_dir = args.instances_dir or tempfile.mkdtemp(prefix="kenv-testbed-instances-")
     aws_cli = os.path.join(os.path.dirname(sys.executable), "aws")
@@ -175,7 +177,7 @@ def main():
         """The instance's own IMDS endpoint, started on first use."""
         with imds_lock:
             if instance_id not in instance_imds:
-                own = imds.Imds(clients, ACCOUNT, args.region, allow_v1=args.imds_allow_v1, instance_id=instance_id)
+                own = imds.Imds(ec2, iam, ACCOUNT, args.region, allow_v1=args.imds_allow_v1, instance_id=instance_id)
                 instance_imds[instance_id] = f"http://127.0.0.1:{imds.serve(own, 0).server_address[1]}"
             return instance_imds[instance_id]
 

@@ -18,8 +18,10 @@ use crate::aws::{Aws, AwsError, Filters, GroupInfo, InstanceInfo, LiveRole, NewC
 use crate::model::{EnvKind, Environment, Role};
 use crate::source::Span;
 
-/// Environments launched at once (each then waits for the others in the batch).
-const PARALLEL: usize = 8;
+/// Environments launched at once (each then waits for the others in the batch). Launches are
+/// quick calls and the waits are AWS's, so a team's environments go in one batch: 25 is also what
+/// one DescribeEnvironments names.
+const PARALLEL: usize = 25;
 /// How long an environment may take to become ready.
 const READY_WAIT: Duration = Duration::from_secs(900);
 

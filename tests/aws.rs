@@ -544,3 +544,22 @@ fn ssm_run_to_a_stopped_instance_is_refused_as_aws_refuses_it() {
     assert!(out.stderr.contains(&format!("[{instance}]")), "{}", out.stderr);
     assert!(out.stderr.contains("Run Command reaches only a running instance whose SSM agent is online"));
 }
+
+#[test]
+fn verbose_logs_every_aws_call_with_its_endpoint_attempts_and_request_id_and_never_a_value() {
+    let tb = fresh();
+    tb.fault("DescribeInstances", "InternalError", 500, 1);
+    let text = "print(len(ec2_instances({ \"tag:none\": \"none\" })))\n\
+                run_step(install \"token\" = { commands: [\"test -n \\\"$T\\\"\"], env: { T: secret(\"kobanzaki/c1ws-token\") } })\n";
+    let out = script(&tb, text, &["--yes", "-v"], &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "0\n", "the log goes to stderr");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let line = |op: &str| lines.iter().find(|l| l.contains(op)).unwrap_or_else(|| panic!("no {op} in {}", out.stderr));
+    let describe = line("ec2:DescribeInstances at ");
+    assert!(describe.contains(&format!("at {} ok in ", tb.endpoint)), "{describe}");
+    assert!(describe.contains("(2 attempt(s), request "), "{describe}");
+    assert!(out.stderr.contains("attempt 1 answered HTTP 500; the SDK retries it"), "{}", out.stderr);
+    assert!(line("secretsmanager:GetSecretValue at ").contains("ok in "));
+    assert!(!out.stderr.contains("testbed-token-7a91"), "a secret value was logged: {}", out.stderr);
+}

@@ -12,6 +12,7 @@ mod imds;
 mod paginate;
 mod ssm;
 mod sts;
+mod trace;
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
@@ -66,6 +67,7 @@ pub struct Aws {
     writes: std::cell::Cell<u64>,
     imds_client: OnceCell<aws_config::imds::Client>,
     interruptible: std::cell::Cell<bool>,
+    tracer: trace::Tracer,
 }
 
 #[derive(Default)]
@@ -82,7 +84,8 @@ macro_rules! client {
     ($name:ident, $krate:ident) => {
         pub fn $name(&self) -> Result<&$krate::Client, AwsError> {
             let config = self.config()?;
-            Ok(self.clients.$name.get_or_init(|| $krate::Client::new(config)))
+            let traced = || $krate::config::Builder::from(config).interceptor(self.tracer.clone()).build();
+            Ok(self.clients.$name.get_or_init(|| $krate::Client::from_conf(traced())))
         }
     };
 }
@@ -98,6 +101,7 @@ impl Aws {
             writes: std::cell::Cell::new(0),
             imds_client: OnceCell::new(),
             interruptible: std::cell::Cell::new(false),
+            tracer: trace::Tracer::default(),
         }
     }
 
@@ -182,7 +186,22 @@ impl Aws {
             // Counted before it is sent: a write that fails may still have changed something.
             self.writes.set(self.writes.get() + 1);
         }
-        self.block_on(future)?.map_err(|e| AwsError::from_sdk(op, e))
+        if !tracing::enabled!(target: "kenv::aws", tracing::Level::DEBUG) {
+            return self.block_on(future)?.map_err(|e| AwsError::from_sdk(op, e));
+        }
+        self.tracer.start();
+        let started = std::time::Instant::now();
+        let result = self.block_on(future)?.map_err(|e| AwsError::from_sdk(op, e));
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let a = self.tracer.attempts();
+        let outcome = match &result {
+            Ok(_) => "ok".to_string(),
+            Err(e) => format!("failed: {}", e.code.as_deref().unwrap_or("no answer")),
+        };
+        let id = a.request_id.map_or(String::new(), |id| format!(", request {id}"));
+        let (service, name, n) = (op.service, op.name, a.count);
+        tracing::debug!(target: "kenv::aws", "{service}:{name} at {} {outcome} in {ms:.0} ms ({n} attempt(s){id})", a.endpoint);
+        result
     }
 
     /// How many mutating calls were made: what a cache of reads checks to know it is stale.

@@ -14,6 +14,10 @@ pub struct Cli {
     /// Fetch nothing: remote imports come from the cache (pinned content is cached by its hash).
     #[arg(long, global = true)]
     pub offline: bool,
+    /// Log every AWS call to stderr: operation, endpoint, duration, attempts, request id (never
+    /// a parameter or a value).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -45,6 +45,9 @@ pub fn main() -> i32 {
     };
     let style = style(cli.color);
     crate::remote::set_offline(cli.offline);
+    if cli.verbose {
+        verbose();
+    }
     let worked = std::panic::catch_unwind(move || stacker::grow(STACK_BYTES, move || run(cli.command, style)));
     match worked {
         Ok(code) => code,
@@ -53,6 +56,20 @@ pub fn main() -> i32 {
             FAILED
         }
     }
+}
+
+/// `-v`: kenv's own debug events (the AWS calls) to stderr, with the time since start.
+fn verbose() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let only_kenv = tracing_subscriber::filter::Targets::new().with_target("kenv", tracing::Level::DEBUG);
+    let log = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_level(false)
+        .with_timer(tracing_subscriber::fmt::time::Uptime::default())
+        .with_max_level(tracing::Level::DEBUG)
+        .finish();
+    let _ = tracing::subscriber::set_global_default(log.with(only_kenv));
 }
 
 fn run(command: Command, style: Style) -> i32 {

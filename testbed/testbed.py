@@ -81,6 +81,19 @@ def patch_moto():
 
     InstanceBackend.run_instances = run
 
+    # DescribeSecurityGroupRules: AWS gives a rule from another group its description; moto only
+    # a CIDR rule's.
+    from moto.ec2.models.security_groups import SecurityGroupRule
+
+    # SendCommand naming instances (no Targets): moto adds every instance in the region to them.
+    from moto.ssm.models import Command
+
+    from_targets = Command._get_instance_ids_from_targets
+    Command._get_instance_ids_from_targets = lambda command: from_targets(command) if command.targets else []
+
+    SecurityGroupRule.description = property(
+        lambda rule: rule.ip_range.get("Description") or rule.source_group.get("Description"))
+
 
 class QuietHandler(MotoRequestHandler):
     def log_request(self, *args):
@@ -91,7 +104,9 @@ def seed(clients):
     """A VPC with a private subnet (no internet gateway) and the ssm, ssmmessages and ec2messages
     interface endpoints SSM reaches it through, its default security group, and the role and
     instance profile Cloud9 SSM environments need, which the Cloud9 API does not make (with the
-    managed policy AWS attaches to it), and the example's project secrets."""
+    managed policy AWS attaches to it), the example's project secrets, and an internal server the
+    environments reach: a GitHub Enterprise stand-in (an instance with a security group of its
+    own, kenv's to add to but not to own, holding an admins' SSH rule someone else made)."""
     ec2, iam = clients("ec2"), clients("iam")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     ec2.create_tags(Resources=[vpc], Tags=[{"Key": "Name", "Value": "kenv-testbed"}])
@@ -108,7 +123,13 @@ def seed(clients):
     iam.attach_role_policy(RoleName="AWSCloud9SSMAccessRole", PolicyArn="arn:aws:iam::aws:policy/AWSCloud9SSMInstanceProfile")
     for name, value in SECRETS.items():
         clients("secretsmanager").create_secret(Name=name, SecretString=value)
-    return {"vpc_id": vpc, "subnet_id": subnet["SubnetId"], "availability_zone": subnet["AvailabilityZone"], "default_sg": groups["SecurityGroups"][0]["GroupId"]}
+    ghe = ec2.create_security_group(GroupName="internal-ghe", Description="internal GitHub Enterprise", VpcId=vpc)["GroupId"]
+    admins = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/16", "Description": "admins"}]}
+    ec2.authorize_security_group_ingress(GroupId=ghe, IpPermissions=[admins])
+    ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, InstanceType="m5.large", SubnetId=subnet["SubnetId"],
+                      SecurityGroupIds=[ghe], TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "internal-ghe"}]}])
+    return {"vpc_id": vpc, "subnet_id": subnet["SubnetId"], "availability_zone": subnet["AvailabilityZone"],
+            "default_sg": groups["SecurityGroups"][0]["GroupId"], "ghe_sg": ghe}
 
 
 def main():

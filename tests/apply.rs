@@ -95,6 +95,29 @@ fn instances_at(tb: &Testbed, address: &str) -> Vec<aws_sdk_ec2::types::Instance
     })
 }
 
+/// The ingress rules on the testbed's GHE group, as `tcp 443 from PEER (description), ADDRESS`.
+fn ghe_rules(tb: &Testbed) -> Vec<String> {
+    rt().block_on(async {
+        let (ec2, _, _) = sdk(tb).await;
+        let on = Filter::builder().name("group-id").values(&tb.ghe_sg).build();
+        let rules = ec2.describe_security_group_rules().filters(on).send().await.unwrap();
+        let mut out: Vec<String> = rules
+            .security_group_rules()
+            .iter()
+            .filter(|r| r.is_egress() == Some(false))
+            .map(|r| {
+                let peer = r.referenced_group_info().and_then(|g| g.group_id()).or(r.cidr_ipv4()).unwrap_or("");
+                let address = r.tags().iter().find(|t| t.key() == Some("kenv:address")).and_then(|t| t.value());
+                let (proto, port, desc) =
+                    (r.ip_protocol().unwrap(), r.from_port().unwrap(), r.description().unwrap_or(""));
+                format!("{proto} {port} from {peer} ({desc}), {}", address.unwrap_or("untagged"))
+            })
+            .collect();
+        out.sort();
+        out
+    })
+}
+
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
@@ -117,7 +140,11 @@ fn owned(tb: &Testbed, stack: &str) -> (usize, usize, usize) {
 fn the_example_applies_then_plans_no_changes_reapplies_nothing_and_destroys_clean() {
     let tb = fresh();
     let repo = support::repo_dir();
-    let vars = [("KOBANZAKI_SUBNET", tb.subnet_id.as_str()), ("KOBANZAKI_C1WS_MANAGER", tb.c1ws.as_str())];
+    let vars = [
+        ("KOBANZAKI_SUBNET", tb.subnet_id.as_str()),
+        ("KOBANZAKI_C1WS_MANAGER", tb.c1ws.as_str()),
+        ("KOBANZAKI_GHE_GROUP", tb.ghe_sg.as_str()),
+    ];
     let run = |args: &[&str]| tb.kenv(&repo, args, &vars);
     let example = "examples/kobanzaki/main.kenv";
 
@@ -133,11 +160,11 @@ fn the_example_applies_then_plans_no_changes_reapplies_nothing_and_destroys_clea
     let applied = ok(run(&["apply", example, "--yes", "--stats"]));
     assert!(!applied.stdout.contains(canary) && !applied.stderr.contains(canary));
     assert!(
-        applied.stdout.contains("Plan: 7 to create, 0 to update, 0 to replace, 0 to delete."),
+        applied.stdout.contains("Plan: 9 to create, 0 to update, 0 to replace, 0 to delete."),
         "{}",
         applied.stdout
     );
-    assert!(applied.stdout.ends_with("Apply complete: 7 change(s) made to stack `kobanzaki`.\n"), "{}", applied.stdout);
+    assert!(applied.stdout.ends_with("Apply complete: 9 change(s) made to stack `kobanzaki`.\n"), "{}", applied.stdout);
     assert!(applied.stderr.contains("environment.kobanzaki-alice ready after"), "{}", applied.stderr);
 
     // The C1WS step really ran on each instance: it read the secrets there with the instance's
@@ -200,16 +227,18 @@ fn the_example_applies_then_plans_no_changes_reapplies_nothing_and_destroys_clea
                 i.security_groups().iter().find(|g| g.group_name().unwrap().starts_with("kenv-kobanzaki-"));
             let gid = kenv_group.expect("the kenv group is attached").group_id().unwrap();
             let g = ec2.describe_security_groups().group_ids(gid).send().await.unwrap();
-            let perms = g.security_groups()[0].ip_permissions();
-            assert_eq!(perms.len(), 1);
-            assert_eq!(
-                (perms[0].ip_protocol(), perms[0].from_port(), perms[0].to_port()),
-                (Some("tcp"), Some(443), Some(443))
-            );
-            let mut cidrs: Vec<&str> = perms[0].ip_ranges().iter().filter_map(|r| r.cidr_ip()).collect();
-            cidrs.sort();
-            assert_eq!(cidrs, ["10.0.0.0/8", "172.16.0.0/12"]);
-            assert_eq!(perms[0].ip_ranges()[0].description(), Some("internal GitHub Enterprise"));
+            assert!(g.security_groups()[0].ip_permissions().is_empty(), "no way into the box");
+            // The box reaches the GHE server: one rule on the server's group, from the box's.
+            let name = e.name().unwrap();
+            let address = format!("reach.{name}.{}.tcp.443", tb.ghe_sg);
+            let tagged = Filter::builder().name("tag:kenv:address").values(&address).build();
+            let rules = ec2.describe_security_group_rules().filters(tagged).send().await.unwrap();
+            let rule = &rules.security_group_rules()[0];
+            assert_eq!(rules.security_group_rules().len(), 1);
+            assert_eq!(rule.group_id(), Some(tb.ghe_sg.as_str()));
+            assert_eq!((rule.is_egress(), rule.ip_protocol(), rule.from_port()), (Some(false), Some("tcp"), Some(443)));
+            assert_eq!(rule.referenced_group_info().and_then(|r| r.group_id()), Some(gid));
+            assert_eq!(rule.description(), Some("internal GitHub Enterprise"));
         }
         // The install step went through SSM: the rendered script, the secrets' names, no value.
         let ssm = aws_sdk_ssm::Client::new(&tb.config().await);
@@ -248,13 +277,15 @@ fn the_example_applies_then_plans_no_changes_reapplies_nothing_and_destroys_clea
     assert_eq!(owned(&tb, "kobanzaki"), (2, 2, 1));
     let destroyed = ok(run(&["destroy", example, "--yes"]));
     assert!(
-        destroyed.stdout.contains("Plan: 0 to create, 0 to update, 0 to replace, 5 to delete."),
+        destroyed.stdout.contains("Plan: 0 to create, 0 to update, 0 to replace, 7 to delete."),
         "{}",
         destroyed.stdout
     );
     assert_eq!(owned(&tb, "kobanzaki"), (0, 0, 0), "destroy leaves nothing tagged with the stack");
     let after = ok(run(&["plan", example]));
-    assert!(after.stdout.contains("Plan: 7 to create"), "{}", after.stdout);
+    assert!(after.stdout.contains("Plan: 9 to create"), "{}", after.stdout);
+    // Destroy took kenv's rules off the GHE group, and left the admins' rule someone else made.
+    assert_eq!(ghe_rules(&tb), ["tcp 22 from 10.0.0.0/16 (admins), untagged"]);
 }
 
 #[test]
@@ -347,7 +378,7 @@ fn plan_makes_the_same_few_calls_for_1_10_and_50_environments() {
     let reads: Vec<u64> = counts.iter().map(|(_, (r, _))| *r).collect();
     // DescribeEnvironments takes 25 ids per call: 50 environments need one more call.
     assert_eq!(reads, [reads[0], reads[0], reads[0] + 1], "{counts:?}");
-    assert!(reads[0] <= 8, "{counts:?}");
+    assert!(reads[0] <= 9, "{counts:?}");
 }
 
 #[test]
@@ -636,4 +667,54 @@ fn a_step_failing_on_one_instance_fails_the_apply_naming_it_and_keeps_the_others
     let plan = ok(d.kenv(&tb, &["plan"]));
     assert!(plan.stdout.contains("+ install.box-a.check"), "{}", plan.stdout);
     assert!(!plan.stdout.contains("install.box-b.check"), "{}", plan.stdout);
+}
+
+#[test]
+fn a_reach_is_one_tagged_rule_on_the_servers_group_managed_exactly_and_leaving_others_rules_alone() {
+    let tb = fresh();
+    let d = Dir::new();
+    let file = |reaches: &str| {
+        format!(
+            "environment \"web\" {{\n  kind = cloud9\n  instance_type = \"t3.small\"\n  image = \"amazonlinux-2023-x86_64\"\n  \
+             subnet = \"{}\"\n  connection = ssm\n{reaches}}}\n",
+            tb.subnet_id
+        )
+    };
+    let https = format!("  reach tcp 443 to \"{}\" \"GHE\"\n", tb.ghe_sg);
+    let ssh = format!("  reach tcp 22 to \"{}\" \"git over ssh\"\n", tb.ghe_sg);
+    d.write(&file(&format!("{https}{ssh}")));
+    let applied = ok(d.kenv(&tb, &["apply", "--yes"]));
+    assert!(applied.stdout.contains(&format!("+ reach.web.{}.tcp.443", tb.ghe_sg)), "{}", applied.stdout);
+    let instance = &instances_at(&tb, "environment.web")[0];
+    let group = instance.security_groups().iter().find(|g| g.group_name().unwrap().starts_with("kenv-")).unwrap();
+    let group = group.group_id().unwrap().to_string();
+    let rule = |port: u16, what: &str| format!("tcp {port} from {group} ({what}), reach.web.{}.tcp.{port}", tb.ghe_sg);
+    let admins = "tcp 22 from 10.0.0.0/16 (admins), untagged".to_string();
+    assert_eq!(ghe_rules(&tb), [admins.clone(), rule(22, "git over ssh"), rule(443, "GHE")]);
+    let again = ok(d.kenv(&tb, &["apply", "--yes", "--stats"]));
+    assert_eq!(totals(&again).1, 0, "a second apply makes no mutating call:\n{}", again.stderr);
+
+    // Removed from the file: exactly that rule goes; the admins' rule stays.
+    d.write(&file(&https));
+    let plan = ok(d.kenv(&tb, &["plan"]));
+    assert!(plan.stdout.contains(&format!("- reach.web.{}.tcp.22", tb.ghe_sg)), "{}", plan.stdout);
+    assert!(plan.stdout.contains(", 1 to delete."), "{}", plan.stdout);
+    ok(d.kenv(&tb, &["apply", "--yes"]));
+    assert_eq!(ghe_rules(&tb), [admins.clone(), rule(443, "GHE")]);
+
+    // Revoked by hand: planned back.
+    rt().block_on(async {
+        let (ec2, _, _) = sdk(&tb).await;
+        let tagged = Filter::builder().name("tag:kenv:stack").values("stack").build();
+        let found = ec2.describe_security_group_rules().filters(tagged).send().await.unwrap();
+        let id = found.security_group_rules()[0].security_group_rule_id().unwrap().to_string();
+        ec2.revoke_security_group_ingress().group_id(&tb.ghe_sg).security_group_rule_ids(id).send().await.unwrap();
+    });
+    let plan = ok(d.kenv(&tb, &["plan"]));
+    assert!(plan.stdout.contains(&format!("+ reach.web.{}.tcp.443", tb.ghe_sg)), "{}", plan.stdout);
+    ok(d.kenv(&tb, &["apply", "--yes"]));
+    assert_eq!(ghe_rules(&tb), [admins.clone(), rule(443, "GHE")]);
+
+    ok(d.kenv(&tb, &["destroy", "--yes"]));
+    assert_eq!(ghe_rules(&tb), [admins]);
 }

@@ -5,7 +5,7 @@ mod support;
 
 use aws_sdk_ec2::types::{
     Filter, HttpTokensState, IamInstanceProfileSpecification, InstanceMetadataOptionsRequest, IpPermission, IpRange,
-    ResourceType, Tag, TagSpecification,
+    ResourceType, Tag, TagSpecification, UserIdGroupPair,
 };
 use serde_json::{json, Value};
 use support::testbed::{fresh, testbed, Testbed, SSM_PROFILE};
@@ -451,6 +451,11 @@ fn the_audit_example_prints_the_environments_of_a_vpc() {
             .ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/8").build())
             .build();
         ec2.authorize_security_group_ingress().group_id(&tb.default_sg).ip_permissions(perm).send().await.unwrap();
+        // The GHE server's group admits the environments' group: what they reach.
+        let from_envs = UserIdGroupPair::builder().group_id(&tb.default_sg).build();
+        let perm =
+            IpPermission::builder().ip_protocol("tcp").from_port(443).to_port(443).user_id_group_pairs(from_envs);
+        ec2.authorize_security_group_ingress().group_id(&tb.ghe_sg).ip_permissions(perm.build()).send().await.unwrap();
     });
     let out = tb.kenv(
         &support::repo_dir(),
@@ -468,13 +473,13 @@ fn the_audit_example_prints_the_environments_of_a_vpc() {
     assert_eq!(
         stdout,
         "Cloud9 environments in VPC: 2\n\
-         ENVIRONMENT      CONNECT  AMTC  INSTANCE             IMDS             PROFILE                      INGRESS\n\
-         ---------------  -------  ----  -------------------  ---------------  ---------------------------  -----------------------\n\
-         kobanzaki-alice  ssm      off   i-alice············  required, hop 1  AWSCloud9SSMInstanceProfile  tcp 443 from 10.0.0.0/8\n\
-         kobanzaki-bob    ssh      on    i-bob··············  optional, hop 1  -                            tcp 443 from 10.0.0.0/8\n"
+         ENVIRONMENT      CONNECT  AMTC  INSTANCE             IMDS             PROFILE                      INGRESS                  REACHES\n\
+         ---------------  -------  ----  -------------------  ---------------  ---------------------------  -----------------------  ---------------------\n\
+         kobanzaki-alice  ssm      off   i-alice············  required, hop 1  AWSCloud9SSMInstanceProfile  tcp 443 from 10.0.0.0/8  internal-ghe: tcp 443\n\
+         kobanzaki-bob    ssh      on    i-bob··············  optional, hop 1  -                            tcp 443 from 10.0.0.0/8  internal-ghe: tcp 443\n"
     );
     // One call per kind of read, whatever the number of environments.
-    assert!(out.stderr.contains("  total: 5 read, 0 mutating"), "{}", out.stderr);
+    assert!(out.stderr.contains("  total: 6 read, 0 mutating"), "{}", out.stderr);
 }
 
 #[test]

@@ -19,12 +19,12 @@ fn kobanzaki_example_checks_and_summarises() {
     let first = out.stdout.lines().next().unwrap();
     assert_eq!(
         first,
-        "examples/kobanzaki/main.kenv: ok (2 environments, 1 role, 2 rules, 2 install steps, 11 policies)"
+        "examples/kobanzaki/main.kenv: ok (2 environments, 1 role, 2 rules, 2 install steps, 12 policies)"
     );
     for line in [
         "environment kobanzaki-alice  (cloud9 t3.medium amazonlinux-2023-x86_64)",
         "  role kobanzaki-dev, managed credentials off, imds tokens required (hop limit 1)",
-        "  ingress tcp 443 from 10.0.0.0/8, 172.16.0.0/12  \"internal GitHub Enterprise\"",
+        "  reach tcp 443 to sg-0123456789abcdef0  \"internal GitHub Enterprise\"",
         "  install c1ws",
         "role kobanzaki-dev",
     ] {
@@ -43,10 +43,11 @@ fn kobanzaki_example_json_has_the_same_content() {
     assert_eq!(names, ["kobanzaki-alice", "kobanzaki-bob"]);
     assert_eq!(envs[0]["managed_credentials"], false);
     assert_eq!(envs[0]["connection"], "ssm");
-    assert_eq!(envs[0]["rules"][0]["peers"], serde_json::json!(["10.0.0.0/8", "172.16.0.0/12"]));
+    assert_eq!(envs[0]["rules"][0]["direction"], "reach");
+    assert_eq!(envs[0]["rules"][0]["peers"], serde_json::json!(["sg-0123456789abcdef0"]));
     assert_eq!(envs[0]["installs"][0]["env"]["C1WS_TOKEN"], "(secret)");
     assert_eq!(json["state"]["roles"][0]["name"], "kobanzaki-dev");
-    assert_eq!(json["state"]["policies"].as_array().unwrap().len(), 11);
+    assert_eq!(json["state"]["policies"].as_array().unwrap().len(), 12);
     assert_eq!(json["diagnostics"], serde_json::json!([]));
 }
 

@@ -107,35 +107,35 @@ fn the_setup_script_discovers_the_instance_adds_its_rule_runs_its_steps_and_reru
     let setup = support::repo_dir().join("examples/kobanzaki/setup.kenv");
     let setup = setup.to_str().unwrap();
 
-    let first = tb.kenv(work.path(), &["run", setup, "--yes", "--stats"], &[]);
+    let ghe = [("KOBANZAKI_GHE_GROUP", tb.ghe_sg.as_str())];
+    let first = tb.kenv(work.path(), &["run", setup, "--yes", "--stats"], &ghe);
     assert_eq!(first.code, 0, "{}", first.stderr);
     assert!(first
         .stdout
         .starts_with(&format!("instance {instance} (ap-northeast-1), VPC {}, subnet {}", tb.vpc_id, tb.subnet_id)));
     assert!(first.stdout.contains(r#"{ exit_code: 0, name: "workspace", status: "ran" }"#), "{}", first.stdout);
-    assert!(first.stderr.contains(&format!("kenv will add 2 rule(s) on {group}")), "{}", first.stderr);
+    assert!(first.stderr.contains(&format!("kenv will add 1 rule(s) on {}", tb.ghe_sg)), "{}", first.stderr);
     // The steps ran for real, here.
     let id = std::fs::read_to_string(work.path().join("workspace/.instance-id")).unwrap();
     assert_eq!(id.trim(), instance);
     let settings = std::fs::read_to_string(work.path().join("workspace/.vscode/settings.json")).unwrap();
     assert_eq!(serde_json::from_str::<serde_json::Value>(&settings).unwrap()["telemetry.telemetryLevel"], "off");
-    // The rule is on the instance's group, as EC2 sees it.
+    // The rule is on the GHE server's group, admitting the instance's group, as EC2 sees it.
     let rules = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
         let ec2 = aws_sdk_ec2::Client::new(&tb.config().await);
-        let g = ec2.describe_security_groups().group_ids(&group).send().await.unwrap();
+        let g = ec2.describe_security_groups().group_ids(&tb.ghe_sg).send().await.unwrap();
         let p = g.security_groups()[0].ip_permissions().to_vec();
         p.iter()
-            .flat_map(|p| p.ip_ranges().iter().map(move |r| (p.from_port(), r.cidr_ip().unwrap().to_string())))
+            .flat_map(|p| {
+                p.user_id_group_pairs().iter().map(move |r| (p.from_port(), r.group_id().unwrap().to_string()))
+            })
             .collect::<Vec<_>>()
     });
-    assert!(
-        rules.contains(&(Some(443), "10.0.0.0/8".into())) && rules.contains(&(Some(443), "172.16.0.0/12".into())),
-        "{rules:?}"
-    );
+    assert_eq!(rules, [(Some(443), group.clone())]);
     assert_eq!(tb.imds_stats()["tokenless"], 0, "every metadata read carried a token");
     assert!(tb.imds_stats()["requests"].as_u64().unwrap() > 0);
 
-    let again = tb.kenv(work.path(), &["run", setup, "--stats"], &[]);
+    let again = tb.kenv(work.path(), &["run", setup, "--stats"], &ghe);
     assert_eq!(again.code, 0, "a second run needs no confirmation: {}", again.stderr);
     assert!(again.stdout.contains(r#"{ exit_code: 0, name: "workspace", status: "skipped" }"#), "{}", again.stdout);
     assert!(again.stdout.contains(r#"{ exit_code: 0, name: "vscode-settings", status: "skipped" }"#));

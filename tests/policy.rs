@@ -128,6 +128,7 @@ fn stack_file(tb: &Testbed, dir: &Path, name: &str, subnet: &str) {
     let fixture = std::fs::read_to_string(cases_dir().join("baseline/ssm-only-pass.kenv")).unwrap();
     let text = fixture
         .replace("subnet-0123456789abcdef0", subnet)
+        .replace("sg-0123456789abcdef0", &tb.ghe_sg)
         .replace("\"dev\"", &format!("\"{name}\""))
         .replace("policy: 42)", &format!("policy: 42, manager: \"{}\")", tb.c1ws));
     std::fs::write(dir.join(format!("{name}.kenv")), text).unwrap();
@@ -172,14 +173,25 @@ fn live_check_passes_after_apply_and_fails_with_the_rule_a_change_behind_kenvs_b
         rt().block_on(ec2.authorize_security_group_ingress().group_id(&group).ip_permissions(perm).send()).unwrap();
     };
 
-    // 0.0.0.0/0 opened through EC2: exactly the no-open-ingress rule fails, naming the group.
+    // Any way into the box, even from a private range: no-ingress, and nothing else.
+    open(443, "10.0.0.0/8");
+    let out = live_check(tb, dir.path(), name);
+    assert_eq!((out.code, violated(&out)), (1, vec!["no-ingress".to_string()]), "{}", out.stdout);
+    rt().block_on(async {
+        let range = IpRange::builder().cidr_ip("10.0.0.0/8").build();
+        let perm = IpPermission::builder().ip_protocol("tcp").from_port(443).to_port(443).ip_ranges(range).build();
+        ec2.revoke_security_group_ingress().group_id(&group).ip_permissions(perm).send().await.unwrap();
+    });
+
+    // 0.0.0.0/0 opened through EC2: no-ingress and the no-open-ingress rule fail, naming the group.
     open(8443, "0.0.0.0/0");
     let out = live_check(tb, dir.path(), name);
-    assert_eq!((out.code, violated(&out)), (1, vec!["no-open-ingress".to_string()]), "{}", out.stdout);
+    let both = vec!["no-ingress".to_string(), "no-open-ingress".to_string()];
+    assert_eq!((out.code, violated(&out)), (1, both), "{}", out.stdout);
     assert!(out.stdout.contains(&format!("deployed: security group {group}")), "{}", out.stdout);
     let human = tb.kenv(dir.path(), &["check", "--live", &format!("{name}.kenv")], &[]);
     assert_eq!(human.code, 1);
-    assert!(human.stderr.contains(&format!("── environment `{name}`: 1 violation ──")), "{}", human.stderr);
+    assert!(human.stderr.contains(&format!("── environment `{name}`: 2 violations ──")), "{}", human.stderr);
     assert!(human.stderr.contains("tcp 8443 from 0.0.0.0/0"), "{}", human.stderr);
 
     // Port 22 from a private range: the SSH rule, not the open-ingress one.
@@ -190,7 +202,7 @@ fn live_check_passes_after_apply_and_fails_with_the_rule_a_change_behind_kenvs_b
     });
     open(22, "10.0.0.0/8");
     let out = live_check(tb, dir.path(), name);
-    assert_eq!(violated(&out), ["no-ssh-port"], "{}", out.stdout);
+    assert_eq!(violated(&out), ["no-ingress", "no-ssh-port"], "{}", out.stdout);
 
     // kenv apply puts it back (the group is kenv's), and the live check passes again.
     let out = tb.kenv(dir.path(), &["apply", &format!("{name}.kenv"), "--yes"], &[]);

@@ -11,7 +11,7 @@ use aws_sdk_ec2::types::{
 use super::ec2::{filters, Filters, GroupRule, InstanceInfo};
 use super::{read, write, Aws, AwsError};
 
-fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+pub(super) fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 

@@ -10,6 +10,7 @@ mod error;
 mod iam;
 mod imds;
 mod paginate;
+mod reach;
 mod ssm;
 mod sts;
 mod trace;
@@ -28,6 +29,7 @@ pub use ec2::{
 pub use ec2_write::NewInstance;
 pub use error::{AwsError, ErrorClass};
 pub use iam::LiveRole;
+pub use reach::TaggedRule;
 pub use ssm::{Invocation, Targets, AGENT_WAIT, DELIVERY_TIMEOUT};
 pub use sts::Identity;
 

@@ -80,17 +80,31 @@ pub struct RuleParts {
 }
 
 impl Rule {
-    /// The rule as EC2 sees it: one `GroupRule` per peer.
+    /// The rule as EC2 sees it on the environment's own group: one `GroupRule` per peer. A reach
+    /// to a CIDR is an egress rule there; a reach to a security group is not on it at all (it is
+    /// a rule on that group: `reached_groups`).
     pub fn group_rules(&self) -> Vec<crate::aws::GroupRule> {
-        let rule = |peer: &Rc<str>| crate::aws::GroupRule {
-            ingress: self.direction == Direction::Ingress,
+        let own = |peer: &&Rc<str>| self.direction != Direction::Reach || Rule::peer_kind(peer) != PeerKind::Group;
+        self.peers.iter().filter(own).map(|peer| self.with_peer(self.direction == Direction::Ingress, peer)).collect()
+    }
+
+    /// The security groups a `reach` lets the environment into.
+    pub fn reached_groups(&self) -> Vec<&str> {
+        let reached = |peer: &&Rc<str>| self.direction == Direction::Reach && Rule::peer_kind(peer) == PeerKind::Group;
+        self.peers.iter().filter(reached).map(|p| &**p).collect()
+    }
+
+    /// This rule's protocol, ports and description, in one direction, with `peer`. A reach to a
+    /// group is, on that group, `with_peer(true, <the environment's group>)`.
+    pub fn with_peer(&self, ingress: bool, peer: &str) -> crate::aws::GroupRule {
+        crate::aws::GroupRule {
+            ingress,
             protocol: self.protocol.aws().into(),
             from_port: self.from_port,
             to_port: self.to_port,
             peer: peer.to_string(),
             description: self.description.as_deref().map(String::from),
-        };
-        self.peers.iter().map(rule).collect()
+        }
     }
 
     pub fn peer_kind(peer: &str) -> PeerKind {
@@ -189,6 +203,7 @@ impl Rule {
         match self.direction {
             Direction::Ingress => "ingress",
             Direction::Egress => "egress",
+            Direction::Reach => "reach",
         }
     }
 

@@ -80,7 +80,7 @@ impl Ctx<'_> {
         Ok(addresses.iter().map(|a| found.iter().find(|i| ours(i, a)).cloned()).collect())
     }
 
-    fn tags(&self, address: &str) -> BTreeMap<String, String> {
+    pub fn tags(&self, address: &str) -> BTreeMap<String, String> {
         BTreeMap::from([
             (TAG_STACK.to_string(), self.stack.to_string()),
             (TAG_ADDRESS.to_string(), address.to_string()),
@@ -132,8 +132,20 @@ pub fn apply(plan: &Plan, aws: &Aws, progress: &dyn Fn(&str)) -> Result<Applied,
         ctx.step(c, |ctx| converge_group(ctx, env, live.as_deref()))?;
         ctx.finished(c);
     }
+    let is_reach = |r: &Resource| matches!(r, Resource::Reach { .. });
+    for c in of(is_reach, &[Action::Create, Action::Update]) {
+        let Resource::Reach { desired: Some(reach), live } = &c.resource else { continue };
+        ctx.step(c, |ctx| super::reach::converge(ctx, &c.address, reach, live.as_deref()))?;
+        ctx.finished(c);
+    }
     let is_install = |r: &Resource| matches!(r, Resource::Install { .. });
     super::deliver::deliver_all(&mut ctx, &of(is_install, &[Action::Create, Action::Update]))?;
+    // A reach names its environment's group as a source: it goes before that group can.
+    for c in of(is_reach, &[Action::Delete]) {
+        let Resource::Reach { live: Some(rule), .. } = &c.resource else { continue };
+        ctx.step(c, |ctx| ctx.aws.revoke_rule(&rule.group, &rule.id))?;
+        ctx.finished(c);
+    }
     for c in of(is_env, &[Action::Delete]) {
         let Resource::Env { live: Some(live), .. } = &c.resource else { continue };
         ctx.step(c, |ctx| delete_env(ctx.aws, live))?;

@@ -7,7 +7,6 @@ use std::rc::Rc;
 use crate::aws::{GroupInfo, GroupRule, LiveRole};
 use crate::model::Value;
 use crate::model::{DesiredState, EnvKind, Environment, Role};
-use crate::syntax::ast::Direction;
 use crate::syntax::strings::format_duration;
 
 use super::live::{LiveEnv, LiveState};
@@ -44,6 +43,7 @@ pub fn changes(state: &DesiredState, live: &LiveState, scripts: &Scripts) -> Vec
             .and_then(|e| e.installs.iter().find(|i| *i.name == **step));
         out.extend(install_change(env, step, script, instance, declared.map(|i| i.as_ref())));
     }
+    out.extend(super::reach::changes(state, &live.groups, &live.reaches));
     let declared = |name: &str| state.environments.iter().any(|e| &*e.name == name);
     for env in live.envs.iter().filter(|e| !declared(&e.name)) {
         out.extend(env_change(None, Some(env)));
@@ -192,7 +192,7 @@ fn env_change(desired: Option<&Rc<Environment>>, live: Option<&LiveEnv>) -> Opti
 /// EC2's default (all traffic out).
 pub fn rule_changes(env: &Environment, group: Option<&GroupInfo>) -> (Vec<GroupRule>, Vec<GroupRule>) {
     let want: Vec<GroupRule> = env.rules.iter().flat_map(|r| r.group_rules()).collect();
-    let manage_egress = env.rules.iter().any(|r| r.direction == Direction::Egress);
+    let manage_egress = want.iter().any(|r| !r.ingress);
     let have: Vec<GroupRule> =
         group.map(|g| g.rules.iter().filter(|r| r.ingress || manage_egress).cloned().collect()).unwrap_or_default();
     let add = want.iter().filter(|w| !have.contains(w)).cloned().collect();

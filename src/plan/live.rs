@@ -1,10 +1,11 @@
 //! What a stack has on AWS, found by its tags: one ListRoles (by the stack's IAM path), one
 //! DescribeInstances, DescribeEnvironments for the Cloud9 ones (25 per call, the API's limit),
-//! and one DescribeSecurityGroups, however many environments there are.
+//! one DescribeSecurityGroups and one DescribeSecurityGroupRules (the rules kenv made on groups
+//! it does not own), however many environments there are.
 
 use std::rc::Rc;
 
-use crate::aws::{Aws, AwsError, Cloud9Env, Filters, GroupInfo, InstanceInfo, LiveRole};
+use crate::aws::{Aws, AwsError, Cloud9Env, Filters, GroupInfo, InstanceInfo, LiveRole, TaggedRule};
 use crate::model::record;
 use crate::model::Value;
 
@@ -23,6 +24,8 @@ pub struct LiveState {
     pub roles: Vec<LiveRole>,
     pub envs: Vec<LiveEnv>,
     pub groups: Vec<GroupInfo>,
+    /// Rules kenv made on other groups (reaches).
+    pub reaches: Vec<TaggedRule>,
 }
 
 pub const CLOUD9_TAG: &str = "aws:cloud9:environment";
@@ -34,7 +37,8 @@ pub fn read(aws: &Aws, stack: &str) -> Result<LiveState, AwsError> {
     }
     let envs = envs(aws, stack)?;
     let groups = aws.security_groups(&Filters::from([(format!("tag:{TAG_STACK}"), vec![stack.to_string()])]), &[])?;
-    Ok(LiveState { roles, envs, groups })
+    let reaches = aws.tagged_rules(TAG_STACK, stack)?;
+    Ok(LiveState { roles, envs, groups, reaches })
 }
 
 /// The stack's environments: one DescribeInstances by tag, DescribeEnvironments for the Cloud9 ones.

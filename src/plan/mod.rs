@@ -7,6 +7,7 @@ mod apply;
 mod deliver;
 mod diff;
 mod live;
+mod reach;
 mod render;
 
 use std::path::Path;
@@ -95,6 +96,11 @@ pub enum Resource {
     Group {
         desired: Option<Rc<Environment>>,
         live: Option<Box<GroupInfo>>,
+    },
+    /// A rule on a group kenv does not own, letting an environment in (`reach … to "sg-…"`).
+    Reach {
+        desired: Option<reach::Reach>,
+        live: Option<Box<crate::aws::TaggedRule>>,
     },
 }
 

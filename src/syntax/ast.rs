@@ -149,6 +149,10 @@ pub enum StrPart {
 pub enum Direction {
     Ingress,
     Egress,
+    /// Out of the environment to a peer: an egress rule on its own group for a CIDR; for a
+    /// security group (a server kenv does not own), an ingress rule on that group whose source
+    /// is the environment's group.
+    Reach,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -412,6 +412,7 @@ impl Lowerer {
         let mut inner = pair.into_inner();
         let direction = match inner.next().unwrap().as_str() {
             "ingress" => Direction::Ingress,
+            "reach" => Direction::Reach,
             _ => Direction::Egress,
         };
         let protocol = self.name(inner.next().unwrap());

@@ -19,6 +19,9 @@ pub struct Testbed {
     pub subnet_id: String,
     pub vpc_id: String,
     pub default_sg: String,
+    /// The security group of the internal GitHub Enterprise stand-in (not kenv's: environments
+    /// reach it).
+    pub ghe_sg: String,
     /// The Cloud One Workload Security manager stand-in.
     pub c1ws: String,
     /// Where the instances' commands run, a directory per instance.
@@ -90,6 +93,7 @@ fn start(options: &[&str]) -> Testbed {
         vpc_id: text("vpc_id"),
         default_sg: text("default_sg"),
         c1ws: text("c1ws"),
+        ghe_sg: text("ghe_sg"),
         instances: PathBuf::from(text("instances")),
         ready_after: started.elapsed(),
         _process: Mutex::new((child, stdin)),

@@ -1,0 +1,113 @@
+//! `reach tcp 443 to "sg-…"`: the environment may reach a server kenv does not own. It is one
+//! ingress rule on the server's group whose source is the environment's own kenv group, tagged
+//! with the stack and its address (`reach.<env>.<group>.<protocol>.<ports>`), so plan and apply
+//! see exactly the rules kenv made there: someone else's rules on that group are never read as
+//! kenv's, never changed, never removed.
+
+use std::rc::Rc;
+
+use crate::aws::{GroupInfo, GroupRule, TaggedRule};
+use crate::model::{DesiredState, Environment, Rule};
+
+use super::apply::Ctx;
+use super::{group_address, Action, Change, Diff, Resource, TAG_ADDRESS};
+use crate::aws::{AwsError, Filters};
+
+/// Where a reach is: the environment, the group it reaches, the rule's protocol and ports.
+pub fn address(env: &str, group: &str, rule: &Rule) -> String {
+    let ports = match rule.ports_text() {
+        p if p.is_empty() => "all".to_string(),
+        p => p,
+    };
+    format!("reach.{env}.{group}.{}.{ports}", rule.protocol.name())
+}
+
+/// A reach as plan shows it: the rule on the reached group, from the environment's group.
+fn summary(group: &str, env: &str, rule: &GroupRule) -> String {
+    let source = GroupRule { peer: format!("{} ({})", group_address(env), rule.peer), ..rule.clone() };
+    format!("on {group}: {}", source.summary())
+}
+
+/// The changes that make the stack's reaches what the file says: `groups` are the stack's live
+/// kenv groups (a reach's source), `live` the tagged rules kenv made on other groups.
+pub fn changes(state: &DesiredState, groups: &[GroupInfo], live: &[TaggedRule]) -> Vec<Change> {
+    let mut out = Vec::new();
+    let mut wanted = Vec::new();
+    for env in &state.environments {
+        let source = groups.iter().find(|g| g.tags.get(TAG_ADDRESS) == Some(&group_address(&env.name)));
+        let source = source.map_or("its new group", |g| g.id.as_str());
+        for rule in &env.rules {
+            for group in rule.reached_groups() {
+                let address = address(&env.name, group, rule);
+                let desired = rule.with_peer(true, source);
+                let found = live.iter().find(|r| r.tags.get(TAG_ADDRESS) == Some(&address));
+                wanted.push(address.clone());
+                if found.is_some_and(|f| f.group == group && f.rule == desired) {
+                    continue;
+                }
+                let diff = Diff {
+                    attribute: "rule".into(),
+                    before: found.map(|f| summary(&f.group, &env.name, &f.rule)),
+                    after: Some(summary(group, &env.name, &desired)),
+                    forces_replacement: false,
+                };
+                let reach = Reach { env: env.clone(), group: group.to_string(), rule: desired };
+                out.push(change(address, Some(reach), found, diff, Some(rule.span)));
+            }
+        }
+    }
+    for gone in live.iter().filter(|r| !r.tags.get(TAG_ADDRESS).is_some_and(|a| wanted.contains(a))) {
+        let address = gone.tags.get(TAG_ADDRESS).cloned().unwrap_or_default();
+        let env = address.split('.').nth(1).unwrap_or("");
+        let diff = Diff {
+            attribute: "rule".into(),
+            before: Some(summary(&gone.group, env, &gone.rule)),
+            after: None,
+            forces_replacement: false,
+        };
+        out.push(change(address, None, Some(gone), diff, None));
+    }
+    out
+}
+
+/// A reach the file declares: its environment, the group it reaches and the rule there (the
+/// source is filled in by apply, once the environment's group exists).
+#[derive(Debug, Clone)]
+pub struct Reach {
+    pub env: Rc<Environment>,
+    pub group: String,
+    pub rule: GroupRule,
+}
+
+fn change(
+    address: String,
+    desired: Option<Reach>,
+    live: Option<&TaggedRule>,
+    diff: Diff,
+    span: Option<crate::source::Span>,
+) -> Change {
+    let action = match (&desired, live) {
+        (Some(_), None) => Action::Create,
+        (Some(_), Some(_)) => Action::Update,
+        _ => Action::Delete,
+    };
+    let resource = Resource::Reach { desired, live: live.cloned().map(Box::new) };
+    Change { address, action, diffs: vec![diff], span, resource }
+}
+
+/// Adds (or replaces) the rule of a reach: from the environment's group as it is now.
+pub(super) fn converge(ctx: &Ctx, address: &str, reach: &Reach, live: Option<&TaggedRule>) -> Result<(), AwsError> {
+    let by_address = Filters::from([(format!("tag:{TAG_ADDRESS}"), vec![group_address(&reach.env.name)])]);
+    let source = ctx
+        .aws
+        .security_groups(&by_address, &[])?
+        .into_iter()
+        .find(|g| g.tags.get(super::TAG_STACK).map(String::as_str) == Some(ctx.stack));
+    let source = source
+        .ok_or_else(|| AwsError::local(format!("{} has no security group yet", super::env_address(&reach.env.name))))?;
+    if let Some(old) = live {
+        ctx.aws.revoke_rule(&old.group, &old.id)?;
+    }
+    let rule = GroupRule { peer: source.id, ..reach.rule.clone() };
+    ctx.aws.authorize_tagged(&reach.group, &rule, &ctx.tags(address)).map(drop)
+}

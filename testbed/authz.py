@@ -7,8 +7,13 @@ A refusal is AWS's error in the service's own shape: UnauthorizedOperation (EC2)
 (query protocols), AccessDeniedException (JSON protocols).
 
 Resources are named for the actions whose policies name them (a secret, a parameter, a security
-group); any other action is checked against `*`. Signatures are not checked."""
+group); any other action is checked against `*`. A secret's resource policy is evaluated too, for
+what kenv's locks use: an explicit Deny (Principal `*`, the action, and a StringNotEquals /
+StringNotLike condition on aws:PrincipalArn) refuses every principal it does not exempt, whatever
+their identity policies allow. Signatures are not checked."""
 
+import fnmatch
+import json
 import re
 
 from moto.iam.access_control import CreateAccessKeyFailure, IAMPolicy, PermissionResult, create_access_key
@@ -45,10 +50,13 @@ class Authz:
         params = faults.json_body(environ) if json_protocol else {k: v[0] for k, v in form.items()}
         resource = self.resource(service, action, params)
         verdict = evaluate(principal.collect_policies(), qualified, resource)
-        if verdict == PermissionResult.PERMITTED or qualified == "sts:GetCallerIdentity":
+        if verdict == PermissionResult.PERMITTED and self.resource_denies(service, params, qualified, principal):
+            why = "with an explicit deny in a resource-based policy"
+        elif verdict == PermissionResult.PERMITTED or qualified == "sts:GetCallerIdentity":
             return None
-        why = ("with an explicit deny in an identity-based policy" if verdict == PermissionResult.DENIED
-               else f"because no identity-based policy allows the {qualified} action")
+        else:
+            why = ("with an explicit deny in an identity-based policy" if verdict == PermissionResult.DENIED
+                   else f"because no identity-based policy allows the {qualified} action")
         message = f"User: {principal.arn} is not authorized to perform: {qualified} on resource: {resource} {why}"
         return faults.error_response(service, denied(service, json_protocol, message), json_protocol)
 
@@ -66,6 +74,31 @@ class Authz:
         if service == "ec2" and params.get("GroupId"):
             return f"{base}:security-group/{params['GroupId']}"
         return "*"
+
+    def resource_denies(self, service, params, action, principal):
+        """Whether a secret's resource policy explicitly denies this principal the action."""
+        if service != "secretsmanager" or not params.get("SecretId"):
+            return False
+        from moto.secretsmanager.models import secretsmanager_backends
+        try:
+            document = secretsmanager_backends[self.account][self.region].describe_secret(params["SecretId"]).policy
+        except Exception:
+            return False
+        if not document:
+            return False
+        owner = getattr(principal, "_owner_role_name", None)
+        arn = self.iam().get_role(owner).arn if owner else principal.arn
+        statements = json.loads(document).get("Statement", [])
+        for s in statements if isinstance(statements, list) else [statements]:
+            actions = s.get("Action", [])
+            actions = actions if isinstance(actions, list) else [actions]
+            if s.get("Effect") != "Deny" or not any(fnmatch.fnmatchcase(action, a) for a in actions):
+                continue
+            condition = s.get("Condition") or {}
+            exempt = [v for op in ("StringNotEquals", "StringNotLike") for v in as_list(condition.get(op, {}).get("aws:PrincipalArn"))]
+            if not condition or not any(fnmatch.fnmatchcase(arn, e) for e in exempt):
+                return True
+        return False
 
     def role_allows(self, role_name, action, resource="*"):
         """Whether a role's policies allow an action (what the SSM agent's registration needs)."""
@@ -85,6 +118,10 @@ def evaluate(policies, action, resource):
         if result == PermissionResult.PERMITTED:
             verdict = result
     return verdict
+
+
+def as_list(value):
+    return [] if value is None else value if isinstance(value, list) else [value]
 
 
 def denied(service, json_protocol, message):

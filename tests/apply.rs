@@ -118,6 +118,40 @@ fn ghe_rules(tb: &Testbed) -> Vec<String> {
     })
 }
 
+/// A secret's resource policy, parsed.
+fn secret_policy(tb: &Testbed, name: &str) -> Option<serde_json::Value> {
+    rt().block_on(async {
+        let sm = aws_sdk_secretsmanager::Client::new(&tb.config().await);
+        let out = sm.get_resource_policy().secret_id(name).send().await.unwrap();
+        out.resource_policy().map(|p| serde_json::from_str(p).unwrap())
+    })
+}
+
+/// Reads a secret as a new IAM user whose own policy allows GetSecretValue on every secret:
+/// the error, or the value.
+fn read_as_another_user(tb: &Testbed, name: &str) -> String {
+    rt().block_on(async {
+        let iam = aws_sdk_iam::Client::new(&tb.config().await);
+        iam.create_user().user_name("reader").send().await.unwrap();
+        let everything = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#;
+        iam.put_user_policy().user_name("reader").policy_name("all").policy_document(everything).send().await.unwrap();
+        let key = iam.create_access_key().user_name("reader").send().await.unwrap();
+        let key = key.access_key().unwrap();
+        let creds = aws_sdk_secretsmanager::config::Credentials::new(key.access_key_id(), key.secret_access_key(), None, None, "reader");
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&tb.endpoint)
+            .region(aws_config::Region::new(tb.region.clone()))
+            .credentials_provider(creds)
+            .load()
+            .await;
+        let sm = aws_sdk_secretsmanager::Client::new(&config);
+        match sm.get_secret_value().secret_id(name).send().await {
+            Ok(v) => v.secret_string().unwrap_or("").to_string(),
+            Err(e) => format!("{:?}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)),
+        }
+    })
+}
+
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
@@ -160,11 +194,29 @@ fn the_example_applies_then_plans_no_changes_reapplies_nothing_and_destroys_clea
     let applied = ok(run(&["apply", example, "--yes", "--stats"]));
     assert!(!applied.stdout.contains(canary) && !applied.stderr.contains(canary));
     assert!(
-        applied.stdout.contains("Plan: 9 to create, 0 to update, 0 to replace, 0 to delete."),
+        applied.stdout.contains("Plan: 11 to create, 0 to update, 0 to replace, 0 to delete."),
         "{}",
         applied.stdout
     );
-    assert!(applied.stdout.ends_with("Apply complete: 9 change(s) made to stack `kobanzaki`.\n"), "{}", applied.stdout);
+    assert!(
+        applied.stdout.ends_with("Apply complete: 11 change(s) made to stack `kobanzaki`.\n"),
+        "{}",
+        applied.stdout
+    );
+
+    // The project's secrets are locked to the role: the policy exactly as kenv declares it; the
+    // role read them on the instances (the activations above), anyone else is refused.
+    let role_arn = "arn:aws:iam::123456789012:role/kenv/kobanzaki/kobanzaki-dev";
+    for name in ["kobanzaki/c1ws-tenant", "kobanzaki/c1ws-token"] {
+        let policy = secret_policy(&tb, name).expect("a resource policy");
+        let deny = &policy["Statement"][0];
+        assert_eq!((deny["Effect"].as_str(), deny["Principal"].as_str()), (Some("Deny"), Some("*")));
+        assert_eq!(deny["Action"], "secretsmanager:GetSecretValue");
+        assert_eq!(deny["Condition"]["StringNotEquals"]["aws:PrincipalArn"], role_arn);
+    }
+    let refused = read_as_another_user(&tb, "kobanzaki/c1ws-token");
+    assert!(refused.contains("AccessDeniedException"), "{refused}");
+    assert!(refused.contains("with an explicit deny in a resource-based policy"), "{refused}");
     assert!(applied.stderr.contains("environment.kobanzaki-alice ready after"), "{}", applied.stderr);
 
     // The C1WS step really ran on each instance: it read the secrets there with the instance's
@@ -277,13 +329,14 @@ fn the_example_applies_then_plans_no_changes_reapplies_nothing_and_destroys_clea
     assert_eq!(owned(&tb, "kobanzaki"), (2, 2, 1));
     let destroyed = ok(run(&["destroy", example, "--yes"]));
     assert!(
-        destroyed.stdout.contains("Plan: 0 to create, 0 to update, 0 to replace, 7 to delete."),
+        destroyed.stdout.contains("Plan: 0 to create, 0 to update, 0 to replace, 9 to delete."),
         "{}",
         destroyed.stdout
     );
     assert_eq!(owned(&tb, "kobanzaki"), (0, 0, 0), "destroy leaves nothing tagged with the stack");
     let after = ok(run(&["plan", example]));
-    assert!(after.stdout.contains("Plan: 9 to create"), "{}", after.stdout);
+    assert!(after.stdout.contains("Plan: 11 to create"), "{}", after.stdout);
+    assert_eq!(secret_policy(&tb, "kobanzaki/c1ws-token"), None, "destroy removed the lock");
     // Destroy took kenv's rules off the GHE group, and left the admins' rule someone else made.
     assert_eq!(ghe_rules(&tb), ["tcp 22 from 10.0.0.0/16 (admins), untagged"]);
 }
@@ -378,7 +431,7 @@ fn plan_makes_the_same_few_calls_for_1_10_and_50_environments() {
     let reads: Vec<u64> = counts.iter().map(|(_, (r, _))| *r).collect();
     // DescribeEnvironments takes 25 ids per call: 50 environments need one more call.
     assert_eq!(reads, [reads[0], reads[0], reads[0] + 1], "{counts:?}");
-    assert!(reads[0] <= 9, "{counts:?}");
+    assert!(reads[0] <= 10, "{counts:?}");
 }
 
 #[test]
@@ -717,4 +770,20 @@ fn a_reach_is_one_tagged_rule_on_the_servers_group_managed_exactly_and_leaving_o
 
     ok(d.kenv(&tb, &["destroy", "--yes"]));
     assert_eq!(ghe_rules(&tb), [admins]);
+}
+
+#[test]
+fn locking_a_secret_that_does_not_exist_is_a_diagnostic_at_the_role_and_nothing_is_made() {
+    let tb = fresh();
+    let d = Dir::new();
+    d.write("role \"locker\" {\n  trust = [\"ec2.amazonaws.com\"]\n  secrets = [\"nope/token\"]\n}\n");
+    let made = || tb.calls().iter().filter(|c| *c == "iam:CreateRole").count();
+    let before = made();
+    let out = d.kenv(&tb, &["apply", "--yes"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let said = "the secret `nope/token` does not exist, so it cannot be locked to role `locker`";
+    assert!(squeezed(&out.stderr).contains(&squeezed(said)), "{}", out.stderr);
+    assert!(out.stderr.contains("[stack.kenv:3:13]"), "{}", out.stderr);
+    assert!(out.stderr.contains("create it first"), "{}", out.stderr);
+    assert_eq!(made(), before, "nothing was made");
 }

@@ -19,7 +19,7 @@ fn kobanzaki_example_checks_and_summarises() {
     let first = out.stdout.lines().next().unwrap();
     assert_eq!(
         first,
-        "examples/kobanzaki/main.kenv: ok (2 environments, 1 role, 2 rules, 2 install steps, 12 policies)"
+        "examples/kobanzaki/main.kenv: ok (2 environments, 1 role, 2 rules, 2 install steps, 13 policies)"
     );
     for line in [
         "environment kobanzaki-alice  (cloud9 t3.medium amazonlinux-2023-x86_64)",
@@ -47,7 +47,7 @@ fn kobanzaki_example_json_has_the_same_content() {
     assert_eq!(envs[0]["rules"][0]["peers"], serde_json::json!(["sg-0123456789abcdef0"]));
     assert_eq!(envs[0]["installs"][0]["env"]["C1WS_TOKEN"], "(secret)");
     assert_eq!(json["state"]["roles"][0]["name"], "kobanzaki-dev");
-    assert_eq!(json["state"]["policies"].as_array().unwrap().len(), 12);
+    assert_eq!(json["state"]["policies"].as_array().unwrap().len(), 13);
     assert_eq!(json["diagnostics"], serde_json::json!([]));
 }
 

@@ -99,7 +99,7 @@ fn sarif_output_is_valid_sarif_2_1_0_with_regions_rules_and_suppressions() {
     let auto_stop = by_rule("auto-stop-set");
     assert_eq!(auto_stop["level"], "error");
     let region = &auto_stop["locations"][0]["physicalLocation"]["region"];
-    assert_eq!((region["startLine"].as_u64(), region["startColumn"].as_u64()), (Some(13), Some(1)));
+    assert_eq!((region["startLine"].as_u64(), region["startColumn"].as_u64()), (Some(14), Some(1)));
     assert_eq!(auto_stop["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "cli/check-sarif.kenv");
     let ssh = by_rule("no-ssh-port");
     assert_eq!(ssh["suppressions"][0]["kind"], "inSource");
@@ -123,20 +123,22 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 /// The baseline's pass fixture, as stack `name` in `subnet`, its C1WS agent from the testbed's
-/// manager with the activation secrets it reads on the instance.
+/// manager with the activation secrets it reads on the instance (the stack's own: its role locks
+/// them, so two stacks cannot share them).
 fn stack_file(tb: &Testbed, dir: &Path, name: &str, subnet: &str) {
     let fixture = std::fs::read_to_string(cases_dir().join("baseline/ssm-only-pass.kenv")).unwrap();
     let text = fixture
         .replace("subnet-0123456789abcdef0", subnet)
         .replace("sg-0123456789abcdef0", &tb.ghe_sg)
         .replace("\"dev\"", &format!("\"{name}\""))
+        .replace("dev/", &format!("{name}/"))
         .replace("policy: 42)", &format!("policy: 42, manager: \"{}\")", tb.c1ws));
     std::fs::write(dir.join(format!("{name}.kenv")), text).unwrap();
     rt().block_on(async {
         let sm = aws_sdk_secretsmanager::Client::new(&tb.config().await);
-        for secret in ["dev/c1ws-tenant", "dev/c1ws-token"] {
-            if sm.describe_secret().secret_id(secret).send().await.is_err() {
-                sm.create_secret().name(secret).secret_string("not-shown").send().await.unwrap();
+        for secret in [format!("{name}/c1ws-tenant"), format!("{name}/c1ws-token")] {
+            if sm.describe_secret().secret_id(&secret).send().await.is_err() {
+                sm.create_secret().name(&secret).secret_string("not-shown").send().await.unwrap();
             }
         }
     });

@@ -11,6 +11,7 @@ mod iam;
 mod imds;
 mod paginate;
 mod reach;
+mod secrets;
 mod ssm;
 mod sts;
 mod trace;
@@ -30,6 +31,7 @@ pub use ec2_write::NewInstance;
 pub use error::{AwsError, ErrorClass};
 pub use iam::LiveRole;
 pub use reach::TaggedRule;
+pub use secrets::SecretInfo;
 pub use ssm::{Invocation, Targets, AGENT_WAIT, DELIVERY_TIMEOUT};
 pub use sts::Identity;
 

@@ -161,7 +161,7 @@ impl Environment {
     /// Where an attribute was set (the declaration, when it was left to its default), for
     /// diagnostics that come later (policies, apply).
     pub fn span_of(&self, attr: &str) -> Span {
-        self.body.attrs.iter().rev().find(|a| &*a.name.node == attr).map_or(self.span, |a| a.span)
+        self.body.span_of(attr, self.span)
     }
 
     pub fn kind_name(&self) -> &'static str {

@@ -45,6 +45,14 @@ pub struct DeclBody {
     pub attrs: Vec<Attr>,
 }
 
+impl DeclBody {
+    /// Where an attribute was set, else `otherwise` (the declaration, when it was left to its
+    /// default): for diagnostics that come later (policies, plan, apply).
+    pub fn span_of(&self, attr: &str, otherwise: Span) -> Span {
+        self.attrs.iter().rev().find(|a| &*a.name.node == attr).map_or(otherwise, |a| a.span)
+    }
+}
+
 impl std::fmt::Debug for DeclBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<&str> = self.attrs.iter().map(|a| &*a.name.node).collect();

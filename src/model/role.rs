@@ -11,7 +11,7 @@ use super::typed::string_items;
 use super::validate;
 use super::{Attrs, Children, Decl, Field, FieldList, Suppression};
 
-pub const ATTRS: &[&str] = &["trust", "managed", "description"];
+pub const ATTRS: &[&str] = &["trust", "managed", "secrets", "description"];
 
 #[derive(Debug, Clone)]
 pub struct Role {
@@ -20,6 +20,9 @@ pub struct Role {
     pub trust: Vec<Rc<str>>,
     /// Managed policy ARNs to attach.
     pub managed: Vec<Rc<str>>,
+    /// Secrets Manager secrets (names, or prefixes ending in `*`) that only this role may read:
+    /// apply puts a resource policy on each that denies reading it to every other principal.
+    pub secrets: Vec<Rc<str>>,
     pub statements: Vec<Rc<Allow>>,
     pub suppressions: Vec<Rc<Suppression>>,
     pub description: Option<Rc<str>>,
@@ -46,9 +49,10 @@ impl Role {
         }
         let trust = checked_list(a, "trust", validate::trust_principal);
         let managed = checked_list(a, "managed", validate::policy_arn);
+        let secrets = checked_list(a, "secrets", validate::secret_pattern);
         let description = a.string("description").map(|(s, _)| s);
         let (statements, suppressions) = (children.allows, children.suppressions);
-        Role { name, trust, managed, statements, suppressions, description, body: Rc::default(), span: a.span }
+        Role { name, trust, managed, secrets, statements, suppressions, description, body: Rc::default(), span: a.span }
     }
 
     /// The allow statements and suppressions it was built with (for `with`).
@@ -56,12 +60,13 @@ impl Role {
         Children { allows: self.statements.clone(), suppressions: self.suppressions.clone(), ..Children::default() }
     }
 
-    pub fn fields(&self) -> FieldList<'_, 6> {
+    pub fn fields(&self) -> FieldList<'_, 7> {
         [
             ("allow", Field::decls(&self.statements, Decl::Allow)),
             ("description", Field::opt(&self.description)),
             ("managed", Field::Strs(&self.managed)),
             ("name", Field::Str(&self.name)),
+            ("secrets", Field::Strs(&self.secrets)),
             ("suppressions", Field::decls(&self.suppressions, Decl::Suppress)),
             ("trust", Field::Strs(&self.trust)),
         ]

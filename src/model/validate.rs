@@ -115,6 +115,20 @@ pub fn trust_principal(s: &str) -> Result<(), String> {
 }
 
 /// A managed policy ARN.
+/// A Secrets Manager secret's name (letters, digits and `/_+=.@-`, at most 512), or a prefix of
+/// names ending in `*`.
+pub fn secret_pattern(s: &str) -> Result<(), String> {
+    let name = s.strip_suffix('*').unwrap_or(s);
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c);
+    if s.is_empty() || s == "*" {
+        Err("name the secrets (`project/*` or `project/token`), not every secret".into())
+    } else if name.len() > 512 || !name.chars().all(allowed) {
+        Err(format!("`{s}` is not a secret name (letters, digits, /_+=.@-) or a prefix ending in `*`"))
+    } else {
+        Ok(())
+    }
+}
+
 pub fn policy_arn(s: &str) -> Result<(), String> {
     let parts: Vec<&str> = s.splitn(6, ':').collect();
     let ok = parts.len() == 6

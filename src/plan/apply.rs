@@ -132,6 +132,12 @@ pub fn apply(plan: &Plan, aws: &Aws, progress: &dyn Fn(&str)) -> Result<Applied,
         ctx.step(c, |ctx| converge_group(ctx, env, live.as_deref()))?;
         ctx.finished(c);
     }
+    let is_lock = |r: &Resource| matches!(r, Resource::Lock { .. });
+    for c in of(is_lock, &[Action::Create, Action::Update, Action::Delete]) {
+        let Resource::Lock { secret, policy } = &c.resource else { continue };
+        ctx.step(c, |ctx| super::locks::converge(ctx, secret, policy.as_deref()))?;
+        ctx.finished(c);
+    }
     let is_reach = |r: &Resource| matches!(r, Resource::Reach { .. });
     for c in of(is_reach, &[Action::Create, Action::Update]) {
         let Resource::Reach { desired: Some(reach), live } = &c.resource else { continue };

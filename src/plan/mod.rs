@@ -7,6 +7,7 @@ mod apply;
 mod deliver;
 mod diff;
 mod live;
+mod locks;
 mod reach;
 mod render;
 
@@ -97,6 +98,12 @@ pub enum Resource {
         desired: Option<Rc<Environment>>,
         live: Option<Box<GroupInfo>>,
     },
+    /// A Secrets Manager secret's resource policy locking it to a role (`secrets = […]`); no
+    /// policy: remove kenv's lock.
+    Lock {
+        secret: crate::aws::SecretInfo,
+        policy: Option<String>,
+    },
     /// A rule on a group kenv does not own, letting an environment in (`reach … to "sg-…"`).
     Reach {
         desired: Option<reach::Reach>,
@@ -152,6 +159,7 @@ pub fn prepare(state: Option<&DesiredState>, aws: &Aws, stack: &str) -> Result<P
     let scripts = scripts(state, &region)?;
     let live = live::read(aws, stack).map_err(aws_error)?;
     let mut plan = plan(state, &live, &scripts, stack, region);
+    plan.changes.extend(locks::changes(state, aws, stack)?);
     resolve_images(&mut plan, aws)?;
     Ok(plan)
 }

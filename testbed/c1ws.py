@@ -12,8 +12,9 @@ import json
 import tarfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
+
+import httpd
 
 DSA_CONTROL = r"""#!/bin/sh
 # dsa_control of the kenv testbed's C1WS manager stand-in.
@@ -77,19 +78,9 @@ class Manager:
 
 
 def handler_for(manager):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
+    class Handler(httpd.Handler):
         def reply(self, code, data, ctype="application/json"):
-            data = data if isinstance(data, bytes) else data.encode()
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            super().reply(code, data, ctype)
 
         def do_GET(self):
             url = urlparse(self.path)
@@ -126,7 +117,4 @@ def handler_for(manager):
 
 
 def serve(manager, port=0):
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler_for(manager))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return httpd.serve(handler_for(manager), port)

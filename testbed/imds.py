@@ -18,9 +18,10 @@ import secrets
 import threading
 import time
 from datetime import timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from moto.sts.models import sts_backends
+
+import httpd
 
 CREDENTIAL_SECONDS = 3600
 
@@ -111,20 +112,7 @@ def listing(tree, path):
 
 
 def handler_for(imds):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
-        def reply(self, code, text, ctype="text/plain"):
-            data = text.encode()
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(httpd.Handler):
         def do_PUT(self):
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if self.path != "/latest/api/token":
@@ -137,12 +125,7 @@ def handler_for(imds):
             token = secrets.token_urlsafe(32)
             with imds.lock:
                 imds.tokens[token] = time.monotonic() + int(ttl)
-            self.send_response(200)
-            self.send_header("X-aws-ec2-metadata-token-ttl-seconds", ttl)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(token)))
-            self.end_headers()
-            self.wfile.write(token.encode())
+            self.reply(200, token, headers=[("X-aws-ec2-metadata-token-ttl-seconds", ttl)])
 
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -191,7 +174,4 @@ def handler_for(imds):
 
 
 def serve(imds, port):
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler_for(imds))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return httpd.serve(handler_for(imds), port)

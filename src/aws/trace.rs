@@ -41,7 +41,7 @@ impl Tracer {
 /// `scheme://host[:port]` of a URI: never its path or query.
 fn origin(uri: &str) -> &str {
     let rest = uri.find("://").map_or(0, |i| i + 3);
-    uri[rest..].find('/').map_or(uri, |end| &uri[..rest + end])
+    uri[rest..].find(['/', '?']).map_or(uri, |end| &uri[..rest + end])
 }
 
 impl Intercept for Tracer {
@@ -89,5 +89,6 @@ mod tests {
             "https://ec2.ap-northeast-1.amazonaws.com"
         );
         assert_eq!(super::origin("http://127.0.0.1:4566"), "http://127.0.0.1:4566");
+        assert_eq!(super::origin("http://127.0.0.1:4566?token=x"), "http://127.0.0.1:4566");
     }
 }

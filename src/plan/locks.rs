@@ -73,14 +73,9 @@ pub fn changes(state: &DesiredState, aws: &Aws, stack: &str) -> Result<Vec<Chang
                     forces_replacement: false,
                 };
                 let action = if live.is_some() { Action::Update } else { Action::Create };
+                let address = address(&secret.name);
                 let resource = Resource::Lock { secret, policy: Some(desired) };
-                out.push(Change {
-                    address: address(&wanted[wanted.len() - 1]),
-                    action,
-                    diffs: vec![diff],
-                    span: Some(role.span),
-                    resource,
-                });
+                out.push(Change { address, action, diffs: vec![diff], span: Some(role.span), resource });
             }
         }
     }

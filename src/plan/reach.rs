@@ -6,12 +6,11 @@
 
 use std::rc::Rc;
 
-use crate::aws::{GroupInfo, GroupRule, TaggedRule};
+use crate::aws::{AwsError, Filters, GroupInfo, GroupRule, TaggedRule};
 use crate::model::{DesiredState, Environment, Rule};
 
 use super::apply::Ctx;
-use super::{group_address, Action, Change, Diff, Resource, TAG_ADDRESS};
-use crate::aws::{AwsError, Filters};
+use super::{env_address, group_address, Action, Change, Diff, Resource, TAG_ADDRESS, TAG_STACK};
 
 /// Where a reach is: the environment, the group it reaches, the rule's protocol and ports.
 pub fn address(env: &str, group: &str, rule: &Rule) -> String {
@@ -97,14 +96,13 @@ fn change(
 
 /// Adds (or replaces) the rule of a reach: from the environment's group as it is now.
 pub(super) fn converge(ctx: &Ctx, address: &str, reach: &Reach, live: Option<&TaggedRule>) -> Result<(), AwsError> {
-    let by_address = Filters::from([(format!("tag:{TAG_ADDRESS}"), vec![group_address(&reach.env.name)])]);
-    let source = ctx
-        .aws
-        .security_groups(&by_address, &[])?
-        .into_iter()
-        .find(|g| g.tags.get(super::TAG_STACK).map(String::as_str) == Some(ctx.stack));
-    let source = source
-        .ok_or_else(|| AwsError::local(format!("{} has no security group yet", super::env_address(&reach.env.name))))?;
+    let ours = Filters::from([
+        (format!("tag:{TAG_STACK}"), vec![ctx.stack.to_string()]),
+        (format!("tag:{TAG_ADDRESS}"), vec![group_address(&reach.env.name)]),
+    ]);
+    let source = ctx.aws.security_groups(&ours, &[])?.into_iter().next();
+    let source =
+        source.ok_or_else(|| AwsError::local(format!("{} has no security group yet", env_address(&reach.env.name))))?;
     if let Some(old) = live {
         ctx.aws.revoke_rule(&old.group, &old.id)?;
     }

@@ -116,11 +116,19 @@ impl Term {
     }
 
     fn start_with(home: &std::path::Path, vars: &[(&str, &str)]) -> Term {
+        let t = Term::spawn(home, &["repl", "--color", "never"], vars);
+        t.wait_for("kenv>");
+        t
+    }
+
+    /// kenv with these arguments, in the pseudo-terminal, in `home`.
+    fn spawn(home: &std::path::Path, args: &[&str], vars: &[(&str, &str)]) -> Term {
         let pty = portable_pty::native_pty_system()
             .openpty(portable_pty::PtySize { rows: 50, cols: 120, pixel_width: 0, pixel_height: 0 })
             .expect("a pseudo-terminal opens");
         let mut command = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_kenv"));
-        command.args(["repl", "--color", "never"]);
+        command.args(args);
+        command.cwd(home);
         command.env("HOME", home);
         command.env("XDG_DATA_HOME", home.join("data"));
         command.env("NO_COLOR", "1");
@@ -141,9 +149,7 @@ impl Term {
             }
         });
         let keyboard = pty.master.take_writer().unwrap();
-        let t = Term { screen, keyboard, child, _master: pty.master };
-        t.wait_for("kenv>");
-        t
+        Term { screen, keyboard, child, _master: pty.master }
     }
 
     /// Types each key: text as it is, or `Enter`, `Tab`, `Up`, `C-c`.
@@ -278,4 +284,37 @@ fn repl_plan_is_the_plan_of_kenv_plan_install_steps_included() {
     assert!(plan.stdout.contains("install.kobanzaki-alice.c1ws"), "{}", plan.stdout);
     let shown = repl.stdout.split_once('\n').map_or("", |(_, rest)| rest);
     assert_eq!(shown, plan.stdout);
+}
+
+#[test]
+fn apply_on_a_terminal_keeps_a_live_line_per_environment_and_leaves_each_ones_last_state() {
+    let tb = support::testbed::fresh();
+    let home = tempfile::tempdir().unwrap();
+    let envs: String = ["term-a", "term-b"]
+        .iter()
+        .map(|name| {
+            format!(
+                "environment \"{name}\" {{\n  kind = cloud9\n  instance_type = \"t3.small\"\n  \
+                 image = \"amazonlinux-2023-x86_64\"\n  subnet = \"{}\"\n  connection = ssm\n  \
+                 install \"hello\" = \"echo hello\"\n}}\n",
+                tb.subnet_id
+            )
+        })
+        .collect();
+    std::fs::write(home.path().join("stack.kenv"), envs).unwrap();
+    let vars = tb.env(home.path());
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut t = Term::spawn(home.path(), &["apply", "--yes", "stack.kenv"], &vars);
+    let screen = t.wait_for("Apply complete");
+    for env in ["term-a", "term-b"] {
+        let line = screen.lines().find(|l| l.trim_start().contains(&format!("{env} "))).unwrap_or_default();
+        assert!(line.contains("install step `hello` done"), "no live line for {env} in:\n{screen}");
+    }
+    // The log's lines are there too, above the live ones.
+    assert!(screen.contains("created environment.term-a"), "{screen}");
+    let started = Instant::now();
+    while !t.gone() {
+        assert!(started.elapsed() < Duration::from_secs(10), "apply did not exit:\n{}", t.screen());
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -33,7 +33,10 @@ pub fn apply(args: &StackArgs, yes: bool, destroy: bool, style: Style) -> i32 {
             let d = Diag::bare(ErrorKind::Declined(format!("{verb} not confirmed; nothing was changed"))).help(help);
             return report(&[d], sources, style).max(FAILED);
         }
-        match plan::apply(plan, aws, &|line| super::err(&format!("{line}\n"))) {
+        let shown = super::progress::Shown::for_stderr();
+        let applied = plan::apply(plan, aws, &|p| shown.show(p));
+        shown.finish();
+        match applied {
             Ok(done) => {
                 super::out(&format!(
                     "{verb} complete: {} change(s) made to stack `{}`.\n",

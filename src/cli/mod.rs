@@ -8,6 +8,7 @@ mod doc_file;
 mod eval;
 mod fmt;
 mod lock;
+mod progress;
 mod report;
 mod sarif;
 mod script;

@@ -48,7 +48,7 @@ pub(super) struct Ctx<'a> {
     pub aws: &'a Aws,
     pub stack: &'a str,
     pub done: Vec<String>,
-    pub progress: &'a dyn Fn(&str),
+    pub progress: &'a dyn Fn(super::Progress),
 }
 
 impl Ctx<'_> {
@@ -60,8 +60,23 @@ impl Ctx<'_> {
     }
 
     pub fn finished(&mut self, c: &Change) {
-        (self.progress)(&format!("  {} {}", past(c.action), c.address));
+        self.say(&format!("  {} {}", past(c.action), c.address));
+        match &c.resource {
+            Resource::Env { desired: Some(env), .. } => self.env_is(&env.name, past(c.action)),
+            Resource::Install { env, step, .. } => self.env_is(env, &format!("install step `{step}` done")),
+            _ => {}
+        }
         self.done.push(c.address.clone());
+    }
+
+    /// A line of the apply's log.
+    pub fn say(&self, line: &str) {
+        (self.progress)(super::Progress::Line(line));
+    }
+
+    /// Where an environment is now.
+    pub fn env_is(&self, env: &str, state: &str) {
+        (self.progress)(super::Progress::Env(env, state));
     }
 
     /// The stack's live instance of an environment (`purpose` says what it is wanted for).
@@ -97,7 +112,7 @@ fn past(action: Action) -> &'static str {
     }
 }
 
-pub fn apply(plan: &Plan, aws: &Aws, progress: &dyn Fn(&str)) -> Result<Applied, Box<Failed>> {
+pub fn apply(plan: &Plan, aws: &Aws, progress: &dyn Fn(super::Progress)) -> Result<Applied, Box<Failed>> {
     let mut ctx = Ctx { aws, stack: &plan.stack, done: Vec::new(), progress };
     let of = |want: fn(&Resource) -> bool, actions: &[Action]| -> Vec<&Change> {
         plan.changes.iter().filter(|c| want(&c.resource) && actions.contains(&c.action)).collect()
@@ -238,10 +253,11 @@ fn env_tags(ctx: &Ctx, env: &Environment) -> BTreeMap<String, String> {
 /// the Cloud9 environment's, or the instance's. `ami`: what an EC2 image alias resolved to at plan time.
 fn launch(ctx: &mut Ctx, env: &Environment, replaced: Option<&LiveEnv>, ami: Option<&str>) -> Result<String, AwsError> {
     if let Some(old) = replaced {
-        (ctx.progress)(&format!("  deleting {} to replace it", env_address(&env.name)));
+        ctx.say(&format!("  deleting {} to replace it", env_address(&env.name)));
         delete_env(ctx.aws, old)?;
     }
-    (ctx.progress)(&format!("  creating {} …", env_address(&env.name)));
+    ctx.say(&format!("  creating {} …", env_address(&env.name)));
+    ctx.env_is(&env.name, "launching …");
     let tags = env_tags(ctx, env);
     let token = token(ctx.stack, env);
     match env.kind {
@@ -293,7 +309,8 @@ fn wait_ready(ctx: &mut Ctx, env: &Environment, id: &str) -> Result<LiveEnv, Aws
                 EnvKind::Ec2 => None,
             };
             let secs = started.elapsed().as_secs_f64();
-            (ctx.progress)(&format!("  {} ready after {secs:.1} s", env_address(&env.name)));
+            ctx.say(&format!("  {} ready after {secs:.1} s", env_address(&env.name)));
+            ctx.env_is(&env.name, &format!("ready after {secs:.1} s; configuring …"));
             return Ok(LiveEnv { name: env.name.to_string(), instance, cloud9 });
         }
         if started.elapsed() > READY_WAIT {
@@ -320,7 +337,7 @@ fn while_iam_propagates<T>(
         match call() {
             Err(e) if e.is_iam_propagation() && started.elapsed() + pause <= PROPAGATION_WAIT => {
                 let profile = env.role.as_deref().unwrap_or_default();
-                (ctx.progress)(&format!(
+                ctx.say(&format!(
                     "  {}: EC2 does not see instance profile `{profile}` yet (IAM propagates); retrying in {:.1} s",
                     env_address(&env.name),
                     pause.as_secs_f64()

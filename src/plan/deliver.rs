@@ -35,13 +35,17 @@ fn deliver(ctx: &mut Ctx, changes: &[&Change]) -> Result<(), Box<Failed>> {
     let targets = instances(ctx, changes, step)?;
     let ids: Vec<String> = targets.iter().map(|(_, id)| id.clone()).collect();
     let lines: Vec<String> = script.lines().map(String::from).collect();
-    let waiting =
-        |n: usize| (ctx.progress)(&format!("  waiting for the SSM agent of {n} instance(s) to come online …"));
+    let each = |state: &str| targets.iter().for_each(|(c, _)| ctx.env_is(env_of(c), state));
+    let waiting = |n: usize| {
+        ctx.say(&format!("  waiting for the SSM agent of {n} instance(s) to come online …"));
+        each("waiting for the SSM agent …");
+    };
     ctx.aws.wait_online(&ids, AGENT_WAIT, &waiting).map_err(|e| failed(ctx, changes[0], e))?;
     let comment = format!("kenv {}: {step} on {} environment(s)", ctx.stack, ids.len());
     let sent = ctx.aws.send_command(&Targets::Instances(&ids), &lines, &comment, *timeout);
     let command = sent.map_err(|e| failed(ctx, changes[0], e))?;
-    (ctx.progress)(&format!("  running install step `{step}` on {} (command {command}) …", ids.join(", ")));
+    ctx.say(&format!("  running install step `{step}` on {} (command {command}) …", ids.join(", ")));
+    each(&format!("running install step `{step}` …"));
     // SSM stops the script at its timeout; the wait allows for delivery on top.
     let wait = Duration::from_secs(timeout.unsigned_abs() + DELIVERY_TIMEOUT as u64);
     let done = ctx.aws.wait_command(&command, &ids, wait).map_err(|e| failed(ctx, changes[0], e))?;
@@ -49,12 +53,13 @@ fn deliver(ctx: &mut Ctx, changes: &[&Change]) -> Result<(), Box<Failed>> {
     for (c, id) in &targets {
         let Some(run) = done.iter().find(|i| &i.instance == id) else { continue };
         if run.status != "Success" {
+            ctx.env_is(env_of(c), &format!("install step `{step}` {}", run.status));
             first_failure = first_failure.or_else(|| Some(failed(ctx, c, step_failed(step, run, *timeout))));
             continue;
         }
         let out = run.stdout.trim();
         if !out.is_empty() {
-            (ctx.progress)(&format!("    {id}: {}", out.replace('\n', &format!("\n    {id}: "))));
+            ctx.say(&format!("    {id}: {}", out.replace('\n', &format!("\n    {id}: "))));
         }
         let tagged = ctx.aws.create_tags(id, &BTreeMap::from([(install_tag(step), hash.to_string())]));
         tagged.map_err(|e| failed(ctx, c, e))?;
@@ -65,13 +70,7 @@ fn deliver(ctx: &mut Ctx, changes: &[&Change]) -> Result<(), Box<Failed>> {
 
 /// The running instance each change's environment has, read in one call.
 fn instances<'c>(ctx: &Ctx, changes: &[&'c Change], step: &str) -> Result<Vec<(&'c Change, String)>, Box<Failed>> {
-    let envs: Vec<&str> = changes
-        .iter()
-        .map(|c| match &c.resource {
-            Resource::Install { env, .. } => env.as_str(),
-            _ => "",
-        })
-        .collect();
+    let envs: Vec<&str> = changes.iter().map(|c| env_of(c)).collect();
     let found = ctx.instances_of(&envs).map_err(|e| failed(ctx, changes[0], e))?;
     let mut out = Vec::new();
     for ((c, env), instance) in changes.iter().zip(&envs).zip(found) {
@@ -91,6 +90,14 @@ fn instances<'c>(ctx: &Ctx, changes: &[&'c Change], step: &str) -> Result<Vec<(&
         out.push((*c, instance.id));
     }
     Ok(out)
+}
+
+/// The environment an install change is for.
+fn env_of(c: &Change) -> &str {
+    match &c.resource {
+        Resource::Install { env, .. } => env,
+        _ => "",
+    }
 }
 
 fn failed(ctx: &Ctx, c: &Change, error: AwsError) -> Box<Failed> {

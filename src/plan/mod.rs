@@ -15,6 +15,16 @@ use std::path::Path;
 use std::rc::Rc;
 
 pub use apply::{apply, Applied};
+
+/// What apply tells whoever shows its progress.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// A line of the log (what a non-terminal shows, one after another).
+    Line(&'a str),
+    /// Where an environment is now (`launching`, `waiting for the SSM agent`, …): what a terminal
+    /// shows as one live line per environment.
+    Env(&'a str, &'a str),
+}
 pub use live::{policy_view, LiveEnv, LiveState};
 pub use render::{render, to_json};
 

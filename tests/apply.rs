@@ -787,3 +787,53 @@ fn locking_a_secret_that_does_not_exist_is_a_diagnostic_at_the_role_and_nothing_
     assert!(out.stderr.contains("create it first"), "{}", out.stderr);
     assert_eq!(made(), before, "nothing was made");
 }
+
+#[test]
+fn on_the_box_the_role_may_add_its_rule_to_the_servers_group_and_nothing_to_its_own() {
+    // kenv itself runs on the instance (an install step), with the instance role's credentials
+    // from the box's IMDS: the testbed enforces that role's policies.
+    let tb = fresh();
+    let d = Dir::new();
+    let kenv = env!("CARGO_BIN_EXE_kenv");
+    let script = |target: &str| {
+        let path = d.dir.path().join(format!("{target}.kenv"));
+        let group = if target == "server" { format!("\"{}\"", tb.ghe_sg) } else { "me.security_groups[0]".into() };
+        let text = format!(
+            "import \"std/imds\"\nlet me = imds.instance()\n\
+             ec2_authorize({group}, ingress tcp 443 from me.security_groups[0] \"from {target}\")\nprint(\"added\")\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let file = |target: &str| {
+        let role = format!(
+            "let box_role = role \"box-setup\" {{\n  trust = [\"ec2.amazonaws.com\"]\n  \
+             managed = [\"arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore\"]\n  \
+             allow [\"ec2:AuthorizeSecurityGroupIngress\"] on \"arn:aws:ec2:ap-northeast-1:*:security-group/{}\"\n  \
+             allow [\"ec2:DescribeSecurityGroups\"] on \"*\"\n}}\nbox_role\n",
+            tb.ghe_sg
+        );
+        let step =
+            format!("install \"setup-{target}\" = {{ commands: [\"'{kenv}' run --yes '{}'\"] }}", script(target));
+        format!(
+            "{role}environment \"box\" {{\n  kind = ec2\n  instance_type = \"t3.small\"\n  image = \"ami-12c6146b\"\n  \
+             subnet = \"{}\"\n  role = box_role\n  {step}\n}}\n",
+            tb.subnet_id
+        )
+    };
+    d.write(&file("server"));
+    let out = ok(d.kenv(&tb, &["apply", "--yes"]));
+    assert!(out.stderr.contains(": added"), "{}", out.stderr);
+    let instance = &instances_at(&tb, "environment.box")[0];
+    let own = instance.security_groups()[0].group_id().unwrap().to_string();
+    assert!(ghe_rules(&tb).contains(&format!("tcp 443 from {own} (from server), untagged")), "{:?}", ghe_rules(&tb));
+
+    d.write(&file("own"));
+    let denied = d.kenv(&tb, &["apply", "--yes"]);
+    assert_eq!(denied.code, 1, "{}", denied.stderr);
+    let said = format!(
+        "assumed-role/box-setup/{} is not authorized to perform: ec2:AuthorizeSecurityGroupIngress",
+        instance.instance_id().unwrap()
+    );
+    assert!(squeezed(&denied.stderr).contains(&squeezed(&said)), "{}", denied.stderr);
+}

@@ -129,8 +129,9 @@ fn step_failed(step: &str, run: &Invocation, timeout: i64) -> AwsError {
         other => format!("ended {other}"),
     };
     let output = if run.stderr.trim().is_empty() { &run.stdout } else { &run.stderr };
-    let tail: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).rev().take(5).collect();
-    let tail = tail.into_iter().rev().collect::<Vec<_>>().join(" / ");
-    let ends = if tail.is_empty() { "it wrote nothing".to_string() } else { format!("its output ends: {tail}") };
+    // Enough lines for a diagnostic (kenv's own, run on the box, takes about ten).
+    let tail: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).rev().take(12).collect();
+    let tail = tail.into_iter().rev().map(|l| format!("\n    {l}")).collect::<String>();
+    let ends = if tail.is_empty() { "it wrote nothing".to_string() } else { format!("its output ends:{tail}") };
     AwsError::local(format!("install step `{step}` on {} {what}; {ends}", run.instance))
 }

@@ -61,7 +61,7 @@ class Agent:
             "ListCommandInvocations": self.invocations,
             "CancelCommand": self.cancel,
         }.get(action)
-        return handler(faults.json_body(environ), environ) if handler else None
+        return handler(faults.json_body(environ)) if handler else None
 
     # -- registration ------------------------------------------------------------------------
 
@@ -93,7 +93,7 @@ class Agent:
                 return "Online"
             return "ConnectionLost" if inst.id in self.registered else None
 
-    def describe(self, params, _environ):
+    def describe(self, params):
         wanted = None
         for f in params.get("InstanceInformationFilterList") or []:
             if f.get("key") == "InstanceIds":
@@ -118,7 +118,7 @@ class Agent:
 
     # -- Run Command -------------------------------------------------------------------------
 
-    def send(self, params, environ):
+    def send(self, params):
         named = params.get("InstanceIds") or []
         idle = [i for i in named if not (inst := self.instance(i)) or self.ping_status(inst) != "Online"]
         if idle:
@@ -158,7 +158,7 @@ class Agent:
         with self.lock:
             self.runs[command_id] = runs
 
-    def invocation(self, params, _environ):
+    def invocation(self, params):
         with self.lock:
             run = self.runs.get(params.get("CommandId"), {}).get(params.get("InstanceId"))
         if run is None:
@@ -175,7 +175,7 @@ class Agent:
                 "CloudWatchOutputConfig": {"CloudWatchLogGroupName": "", "CloudWatchOutputEnabled": False},
             })
 
-    def invocations(self, params, _environ):
+    def invocations(self, params):
         command_id = params.get("CommandId")
         with self.lock:
             runs = self.runs.get(command_id)
@@ -196,7 +196,7 @@ class Agent:
             found.append(entry)
         return json_response({"CommandInvocations": found})
 
-    def cancel(self, params, _environ):
+    def cancel(self, params):
         with self.lock:
             runs = self.runs.get(params.get("CommandId"))
         if runs is None:

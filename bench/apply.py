@@ -38,7 +38,8 @@ def apply(kenv, members):
             f.write(f'import "./team.kenv" as team\nteam.dev_role\nfor user in [{names}] {{\n  team.dev_env(user)\n}}\n')
         env = {"PATH": os.environ["PATH"], "HOME": work, "AWS_ENDPOINT_URL": info["endpoint"], "AWS_REGION": info["region"],
                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-               "KOBANZAKI_SUBNET": info["subnet_id"], "KOBANZAKI_C1WS_MANAGER": info["c1ws"]}
+               "KOBANZAKI_SUBNET": info["subnet_id"], "KOBANZAKI_C1WS_MANAGER": info["c1ws"],
+               "KOBANZAKI_GHE_GROUP": info["ghe_sg"]}
 
         def run():
             started = time.perf_counter()

@@ -11,8 +11,13 @@ use aws_sdk_ec2::types::{
 use super::ec2::{filters, Filters, GroupRule, InstanceInfo};
 use super::{read, write, Aws, AwsError};
 
-pub(super) fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+/// The tags a resource is made with.
+pub(super) fn tag_spec(kind: ResourceType, tags: &BTreeMap<String, String>) -> TagSpecification {
+    TagSpecification::builder().resource_type(kind).set_tags(Some(tag_list(tags))).build()
 }
 
 /// What RunInstances needs for a kenv `ec2` environment.
@@ -132,10 +137,7 @@ impl Aws {
             .http_tokens(HttpTokensState::from(new.tokens))
             .http_put_response_hop_limit(new.hop_limit as i32)
             .build();
-        let tags = TagSpecification::builder()
-            .resource_type(ResourceType::Instance)
-            .set_tags(Some(tag_list(new.tags)))
-            .build();
+        let tags = tag_spec(ResourceType::Instance, new.tags);
         let req = self
             .ec2()?
             .run_instances()
@@ -173,10 +175,7 @@ impl Aws {
         vpc: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, AwsError> {
-        let spec = TagSpecification::builder()
-            .resource_type(ResourceType::SecurityGroup)
-            .set_tags(Some(tag_list(tags)))
-            .build();
+        let spec = tag_spec(ResourceType::SecurityGroup, tags);
         let req = self
             .ec2()?
             .create_security_group()

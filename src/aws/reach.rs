@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::types::{Filter, ResourceType, TagSpecification};
+use aws_sdk_ec2::types::{Filter, ResourceType};
 
 use super::ec2::GroupRule;
-use super::ec2_write::tag_list;
+use super::ec2_write::tag_spec;
 use super::{read, write, Aws, AwsError};
 
 /// A rule kenv made on another group, as EC2 has it.
@@ -60,10 +60,7 @@ impl Aws {
         rule: &GroupRule,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, AwsError> {
-        let spec = TagSpecification::builder()
-            .resource_type(ResourceType::SecurityGroupRule)
-            .set_tags(Some(tag_list(tags)))
-            .build();
+        let spec = tag_spec(ResourceType::SecurityGroupRule, tags);
         let req = self
             .ec2()?
             .authorize_security_group_ingress()

@@ -73,6 +73,10 @@ pub enum ErrorKind {
     Aws(String),
     #[error("{0}")]
     Declined(String),
+    #[error("{0}")]
+    Locked(String),
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 impl ErrorKind {
@@ -108,6 +112,8 @@ impl ErrorKind {
             Effect { .. } => "effect",
             NotGranted { .. } => "not-granted",
             Policy { .. } => "policy",
+            Locked(_) => "locked",
+            Interrupted(_) => "interrupted",
             Io { .. } => "io",
             Aws(_) => "aws",
             Declined(_) => "declined",

@@ -38,3 +38,21 @@ impl Host for Terminal {
         std::io::stdin().read_line(&mut answer).is_ok() && matches!(answer.trim(), "y" | "Y" | "yes")
     }
 }
+
+/// Set by Ctrl-C once `catch_interrupts` has run.
+static INTERRUPTED: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>> = std::sync::OnceLock::new();
+
+/// From now on, Ctrl-C (SIGINT) asks the process to stop at its next safe point instead of
+/// ending it: `interrupted()` turns true. A second Ctrl-C ends the process at once (exit 130).
+pub fn catch_interrupts() {
+    let flag = INTERRUPTED.get_or_init(Default::default);
+    let sigint = signal_hook::consts::SIGINT;
+    // Registered first, so it sees the flag as the previous Ctrl-C left it.
+    let _ = signal_hook::flag::register_conditional_shutdown(sigint, 130, flag.clone());
+    let _ = signal_hook::flag::register(sigint, flag.clone());
+}
+
+/// Whether Ctrl-C was pressed since `catch_interrupts`.
+pub fn interrupted() -> bool {
+    INTERRUPTED.get().is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
+}

@@ -72,6 +72,14 @@ impl SourceMap {
         self.sources.borrow()[id.0 as usize].clone()
     }
 
+    /// The files read from disk whose content is no longer what was read (changed or gone).
+    pub fn changed_files(&self) -> Vec<String> {
+        let changed = |s: &&Rc<Source>| {
+            s.path.as_ref().is_some_and(|p| std::fs::read(p).ok().as_deref() != Some(s.text.as_bytes()))
+        };
+        self.sources.borrow().iter().filter(changed).map(|s| s.name.clone()).collect()
+    }
+
     /// The text a span covers.
     pub fn snippet(&self, span: Span) -> String {
         let src = self.get(span.src);

@@ -2,10 +2,20 @@
 {"action": "DescribeInstances", "code": "UnauthorizedOperation", "message": "...", "status": 403,
 "count": 1} makes the next `count` calls of that action (every call, when count is -1) fail with
 that error in the protocol's own shape; `DELETE /_testbed/faults` clears them all. `GET
-/_testbed/calls` lists the actions served so far, so tests can read what a client sent."""
+/_testbed/calls` lists the actions served so far, so tests can read what a client sent.
+
+Chaos, as a busy account sees it: `POST /_testbed/chaos` with {"rate": 0.3, "seed": 7,
+"after": 0.5} makes that share of the operator's calls fail at random with what AWS answers under
+load: throttling (RequestLimitExceeded, HTTP 503, from EC2; ThrottlingException from the JSON
+services; Throttling from IAM and STS) or an internal error (HTTP 500). `after` is the share of
+the internal errors that come after the request was carried out, as when AWS made the change and
+the answer was lost: a client that retries a creation then meets what it made. Only requests
+signed with the operator's keys (what kenv runs with) are hit, not the instances' own.
+`GET /_testbed/chaos` counts what was injected; `DELETE /_testbed/chaos` stops it."""
 
 import io
 import json
+import random
 import re
 import threading
 import uuid
@@ -19,6 +29,46 @@ class Faults:
         self.lock = threading.Lock()
         self.pending = {}  # action -> {code, message, status, count}
         self.calls = []  # (service, action), in order
+        self.chaos = None  # {rate, after, random}
+        self.injected = {}  # "code" or "code after" -> count
+
+    def chaos_admin(self, environ):
+        method = environ.get("REQUEST_METHOD")
+        with self.lock:
+            if method == "POST":
+                wanted = json.loads(Request(environ).get_data() or b"{}")
+                self.chaos = {"rate": float(wanted.get("rate", 0.3)), "after": float(wanted.get("after", 0.5)),
+                              "random": random.Random(wanted.get("seed", 0))}
+                self.injected = {}
+            elif method == "DELETE":
+                self.chaos = None
+            return Response(json.dumps(self.injected), content_type="application/json")
+
+    def chaotic(self, environ, app):
+        """A random failure for an operator's call while chaos is on, else None; `app` serves the
+        requests whose failure comes after they were carried out."""
+        service, action, json_protocol, _ = identify(environ)
+        signed = re.search(r"Credential=([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+        with self.lock:
+            chaos = self.chaos
+            if not chaos or not action or not signed or signed.group(1) != "testing":
+                return None
+            dice = chaos["random"]
+            if dice.random() >= chaos["rate"]:
+                return None
+            throttled, after = dice.random() < 0.5, dice.random() < chaos["after"]
+            if throttled:
+                code, status = (("RequestLimitExceeded", 503) if service == "ec2" else
+                                ("ThrottlingException", 400) if json_protocol else ("Throttling", 400))
+                after = False
+            else:
+                code, status = ("InternalFailure" if json_protocol else "InternalError"), 500
+            key = f"{code} after" if after else code
+            self.injected[key] = self.injected.get(key, 0) + 1
+        fault = {"code": code, "message": f"injected by the testbed's chaos: {code}", "status": status}
+        if after:
+            b"".join(app(environ, lambda *_: None))
+        return error_response(service, fault, json_protocol)
 
     def admin(self, environ):
         """Answers /_testbed/faults and /_testbed/calls; None for any other path."""
@@ -26,6 +76,8 @@ class Faults:
         if path == "/_testbed/calls":
             with self.lock:
                 return Response(json.dumps([{"service": s, "action": a} for s, a in self.calls]), content_type="application/json")
+        if path == "/_testbed/chaos":
+            return self.chaos_admin(environ)
         if path != "/_testbed/faults":
             return None
         with self.lock:

@@ -66,12 +66,19 @@ def patch_moto():
     IamInstanceProfileAssociationBackend.replace_iam_instance_profile_association = replace
 
     # RunInstances with a count above one: AWS gives every instance the profile; moto only the
-    # first (its response associates instances[0]).
+    # first (its response associates instances[0]). And AWS honours ClientToken.
     from moto.ec2.models.instances import InstanceBackend
 
     run_instances = InstanceBackend.run_instances
 
     def run(self, image_id, count, user_data, security_group_names, **kwargs):
+        # A ClientToken makes RunInstances idempotent on AWS: the same token returns the
+        # reservation it made (moto records the token and launches again). Without one the
+        # SDK sends none and moto sets "ABCDE".
+        token = kwargs.get("client_token")
+        for made in list(self.reservations.values()) if token and token != "ABCDE" else []:
+            if made.instances and made.instances[0].client_token == token:
+                return made
         reservation = run_instances(self, image_id, count, user_data, security_group_names, **kwargs)
         name, arn = kwargs.get("iam_instance_profile_name"), kwargs.get("iam_instance_profile_arn")
         for instance in reservation.instances[1:] if name or arn else []:
@@ -165,9 +172,8 @@ def main():
     iam_lag = propagation.Propagation(args.iam_propagation_seconds)
     enforced = authz.Authz(ACCOUNT, args.region)
 
-    def app(environ, start_response):
-        answer = (injected.admin(environ) or injected.check(environ) or enforced.check(environ)
-                  or iam_lag.check(environ))
+    def served(environ, start_response):
+        answer = enforced.check(environ) or iam_lag.check(environ)
         if answer is None and "agent" in holder:
             answer = holder["agent"].check(environ)
         if answer is not None:
@@ -176,13 +182,19 @@ def main():
             return holder["cloud9"].wsgi(environ, start_response)
         return moto_app(environ, start_response)
 
+    def app(environ, start_response):
+        answer = injected.admin(environ) or injected.check(environ) or injected.chaotic(environ, served)
+        if answer is not None:
+            return answer(environ, start_response)
+        return served(environ, start_response)
+
     server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=QuietHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     endpoint = f"http://127.0.0.1:{server.server_address[1]}"
 
     def clients(service):
         return boto3.client(service, endpoint_url=endpoint, region_name=args.region,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+                            aws_access_key_id=authz.TESTBED_KEY, aws_secret_access_key="testing")
 
     holder["cloud9"] = cloud9.Cloud9(clients, args.region, ACCOUNT, args.create_seconds)
     # One pair of clients for every IMDS endpoint (making a boto3 client takes tens of ms).

@@ -141,7 +141,9 @@ impl Aws {
 
     pub fn cloud9_delete(&self, id: &str) -> Result<(), AwsError> {
         let req = self.cloud9()?.delete_environment().environment_id(id);
-        self.call(write("cloud9", "DeleteEnvironment"), req.send())?;
-        Ok(())
+        match self.call(write("cloud9", "DeleteEnvironment"), req.send()) {
+            Err(e) if e.is(&["NotFoundException"]) => Ok(()),
+            other => other.map(drop),
+        }
     }
 }

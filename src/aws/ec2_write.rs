@@ -8,6 +8,8 @@ use aws_sdk_ec2::types::{
     InstanceNetworkInterfaceSpecification, InstanceType, ResourceType, Tag, TagSpecification,
 };
 
+use sha2::Digest;
+
 use super::ec2::{filters, Filters, GroupRule, InstanceInfo};
 use super::{read, write, Aws, AwsError};
 
@@ -50,7 +52,7 @@ impl Aws {
                 self.call(write("ec2", "AuthorizeSecurityGroupEgress"), req.send()).map(drop)
             };
             match result {
-                Err(e) if e.code.as_deref() == Some("InvalidPermission.Duplicate") => {}
+                Err(e) if e.is(&["InvalidPermission.Duplicate"]) => {}
                 other => other?,
             }
         }
@@ -65,12 +67,16 @@ impl Aws {
             if perms.is_empty() {
                 continue;
             }
-            if ingress {
+            let result = if ingress {
                 let req = ec2.revoke_security_group_ingress().group_id(group).set_ip_permissions(Some(perms));
-                self.call(write("ec2", "RevokeSecurityGroupIngress"), req.send())?;
+                self.call(write("ec2", "RevokeSecurityGroupIngress"), req.send()).map(drop)
             } else {
                 let req = ec2.revoke_security_group_egress().group_id(group).set_ip_permissions(Some(perms));
-                self.call(write("ec2", "RevokeSecurityGroupEgress"), req.send())?;
+                self.call(write("ec2", "RevokeSecurityGroupEgress"), req.send()).map(drop)
+            };
+            match result {
+                Err(e) if e.is(&["InvalidPermission.NotFound"]) => {}
+                other => other?,
             }
         }
         Ok(())
@@ -99,17 +105,25 @@ impl Aws {
             .iam_instance_profile_associations()
             .iter()
             .find(|a| a.state().is_some_and(|s| matches!(s.as_str(), "associated" | "associating")));
-        match current.and_then(|a| a.association_id()) {
+        let result = match current.and_then(|a| a.association_id()) {
             Some(id) => {
                 let req = ec2.replace_iam_instance_profile_association().association_id(id).iam_instance_profile(spec);
-                self.call(write("ec2", "ReplaceIamInstanceProfileAssociation"), req.send())?;
+                self.call(write("ec2", "ReplaceIamInstanceProfileAssociation"), req.send()).map(drop)
             }
             None => {
                 let req = ec2.associate_iam_instance_profile().instance_id(instance).iam_instance_profile(spec);
-                self.call(write("ec2", "AssociateIamInstanceProfile"), req.send())?;
+                self.call(write("ec2", "AssociateIamInstanceProfile"), req.send()).map(drop)
             }
+        };
+        // A retry (the first answer lost) finds the association it made, and is refused: the
+        // instance has the profile all the same.
+        let Err(e) = result else { return Ok(()) };
+        let now = self.instances(&Filters::new(), &[instance.to_string()])?;
+        let has = now.first().and_then(|i| i.instance_profile.as_deref()).and_then(|a| a.rsplit('/').next());
+        if has == Some(profile) && !e.is_iam_propagation() {
+            return Ok(());
         }
-        Ok(())
+        Err(e)
     }
 
     pub fn create_tags(&self, resource: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
@@ -126,8 +140,23 @@ impl Aws {
         Ok(())
     }
 
-    /// Launches one instance in a private subnet (no public IP), returning its id.
+    /// Launches one instance in a private subnet (no public IP), returning its id. EC2 keeps a
+    /// client token for a day after its instance is terminated and answers it with that instance:
+    /// a declaration launched again after a destroy launches with a token derived from the
+    /// terminated instance's id (the same on a retry, so it stays idempotent).
     pub fn run_instance(&self, new: &NewInstance) -> Result<String, AwsError> {
+        let mut token = new.token.to_string();
+        loop {
+            let (id, state) = self.run_instance_once(new, &token)?;
+            if !matches!(state.as_str(), "terminated" | "shutting-down") {
+                return Ok(id);
+            }
+            let derived = sha2::Sha256::digest(format!("{token}\n{id}").as_bytes());
+            token = format!("kenv-{}", &hex::encode(derived)[..40]);
+        }
+    }
+
+    fn run_instance_once(&self, new: &NewInstance, token: &str) -> Result<(String, String), AwsError> {
         let nic = InstanceNetworkInterfaceSpecification::builder()
             .device_index(0)
             .subnet_id(new.subnet)
@@ -149,15 +178,19 @@ impl Aws {
             .set_iam_instance_profile(new.profile.map(|p| IamInstanceProfileSpecification::builder().name(p).build()))
             .metadata_options(metadata)
             .tag_specifications(tags)
-            .client_token(new.token);
+            .client_token(token);
         let out = self.call(write("ec2", "RunInstances"), req.send())?;
-        Ok(out.instances().first().and_then(|i| i.instance_id()).unwrap_or("").to_string())
+        let first = out.instances().first();
+        let state = first.and_then(|i| i.state()).and_then(|s| s.name()).map_or("", |n| n.as_str());
+        Ok((first.and_then(|i| i.instance_id()).unwrap_or("").to_string(), state.to_string()))
     }
 
     pub fn terminate(&self, instance: &str) -> Result<(), AwsError> {
         let req = self.ec2()?.terminate_instances().instance_ids(instance);
-        self.call(write("ec2", "TerminateInstances"), req.send())?;
-        Ok(())
+        match self.call(write("ec2", "TerminateInstances"), req.send()) {
+            Err(e) if e.is(&["InvalidInstanceID.NotFound"]) => Ok(()),
+            other => other.map(drop),
+        }
     }
 
     /// The instances (not terminated) carrying a tag, e.g. the instance of a Cloud9 environment.
@@ -183,8 +216,17 @@ impl Aws {
             .description(description)
             .vpc_id(vpc)
             .tag_specifications(spec);
-        let out = self.call(write("ec2", "CreateSecurityGroup"), req.send())?;
-        Ok(out.group_id().unwrap_or("").to_string())
+        match self.call(write("ec2", "CreateSecurityGroup"), req.send()) {
+            Ok(out) => Ok(out.group_id().unwrap_or("").to_string()),
+            // A retry (the first answer lost) meets the group it made: that group, tagged as asked.
+            Err(e) if e.is(&["InvalidGroup.Duplicate"]) => {
+                let named = Filters::from([("group-name".into(), vec![name.into()]), ("vpc-id".into(), vec![vpc.into()])]);
+                let found = self.security_groups(&named, &[])?.into_iter();
+                let mut made = found.filter(|g| tags.iter().all(|(k, v)| g.tags.get(k) == Some(v)));
+                made.next().map(|g| g.id).ok_or(e)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Deletes a group, waiting (up to a minute) while a terminating instance still holds it.

@@ -20,6 +20,8 @@ pub enum ErrorClass {
     Service,
     /// Something on this side (the runtime could not start, …).
     Local,
+    /// The person pressed Ctrl-C: kenv stopped at the next safe point.
+    Interrupted,
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +39,32 @@ impl AwsError {
     /// made): worth waiting out, unlike any other error.
     pub fn is_iam_propagation(&self) -> bool {
         self.code.as_deref() == Some("InvalidParameterValue") && self.message.contains("Invalid IAM Instance Profile")
+    }
+
+    /// An answer that may be different next time: throttling, AWS's own failure, or no answer.
+    /// The SDK retries these; a caller that cannot let it (a call that is not idempotent) checks.
+    pub fn is_transient(&self) -> bool {
+        const CODES: &[&str] = &[
+            "Throttling",
+            "ThrottlingException",
+            "RequestLimitExceeded",
+            "TooManyRequestsException",
+            "RequestThrottled",
+            "InternalError",
+            "InternalFailure",
+            "InternalServerError",
+            "ServiceUnavailable",
+        ];
+        self.class == ErrorClass::Network || self.code.as_deref().is_some_and(|c| CODES.contains(&c))
+    }
+
+    /// Whether AWS answered with one of these codes.
+    pub fn is(&self, codes: &[&str]) -> bool {
+        self.code.as_deref().is_some_and(|c| codes.contains(&c))
+    }
+
+    pub fn interrupted() -> AwsError {
+        AwsError { class: ErrorClass::Interrupted, op: None, code: None, message: "interrupted (Ctrl-C)".into() }
     }
 
     pub fn local(message: String) -> AwsError {
@@ -101,7 +129,7 @@ impl AwsError {
             ErrorClass::Service if self.code.as_deref() == Some("EntityAlreadyExists") => {
                 "IAM names are per account: another stack or tool has this name; rename it in the file".into()
             }
-            ErrorClass::Service | ErrorClass::Local => String::new(),
+            ErrorClass::Service | ErrorClass::Local | ErrorClass::Interrupted => String::new(),
         }
     }
 

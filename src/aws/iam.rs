@@ -137,8 +137,15 @@ impl Aws {
             .assume_role_policy_document(trust_document(trust))
             .set_tags(iam_tags(tags));
         // A role of this name that plan did not find under the stack's path belongs to someone
-        // else: EntityAlreadyExists is an error, not something to adopt.
-        self.call(write("iam", "CreateRole"), req.send()).map(drop)
+        // else: EntityAlreadyExists is an error, not something to adopt; unless the role has this
+        // path and these tags: a retry (the first answer lost) met the role it made.
+        match self.call(write("iam", "CreateRole"), req.send()) {
+            Err(e) if e.is(&["EntityAlreadyExists"]) => match self.role(name)? {
+                Some(r) if r.path == path && tags.iter().all(|(k, v)| r.tags.get(k) == Some(v)) => Ok(()),
+                _ => Err(e),
+            },
+            other => other.map(drop),
+        }
     }
 
     pub fn set_trust(&self, name: &str, trust: &[String]) -> Result<(), AwsError> {
@@ -158,10 +165,7 @@ impl Aws {
 
     pub fn delete_inline_policy(&self, role: &str) -> Result<(), AwsError> {
         let req = self.iam()?.delete_role_policy().role_name(role).policy_name(INLINE_POLICY);
-        match self.call(write("iam", "DeleteRolePolicy"), req.send()) {
-            Err(e) if e.code.as_deref() == Some("NoSuchEntity") => Ok(()),
-            other => other.map(drop),
-        }
+        gone_is_done(self.call(write("iam", "DeleteRolePolicy"), req.send()))
     }
 
     pub fn attach_policy(&self, role: &str, arn: &str) -> Result<(), AwsError> {
@@ -171,7 +175,7 @@ impl Aws {
 
     pub fn detach_policy(&self, role: &str, arn: &str) -> Result<(), AwsError> {
         let req = self.iam()?.detach_role_policy().role_name(role).policy_arn(arn);
-        self.call(write("iam", "DetachRolePolicy"), req.send()).map(drop)
+        gone_is_done(self.call(write("iam", "DetachRolePolicy"), req.send()))
     }
 
     /// An instance profile of the role's name and path holding the role.
@@ -199,9 +203,9 @@ impl Aws {
         let iam = self.iam()?;
         for profile in &role.instance_profiles {
             let req = iam.remove_role_from_instance_profile().instance_profile_name(profile).role_name(&role.name);
-            self.call(write("iam", "RemoveRoleFromInstanceProfile"), req.send())?;
+            gone_is_done(self.call(write("iam", "RemoveRoleFromInstanceProfile"), req.send()))?;
             let req = iam.delete_instance_profile().instance_profile_name(profile);
-            self.call(write("iam", "DeleteInstanceProfile"), req.send())?;
+            gone_is_done(self.call(write("iam", "DeleteInstanceProfile"), req.send()))?;
         }
         for arn in &role.managed {
             self.detach_policy(&role.name, arn)?;
@@ -209,6 +213,15 @@ impl Aws {
         if role.inline.is_some() {
             self.delete_inline_policy(&role.name)?;
         }
-        self.call(write("iam", "DeleteRole"), iam.delete_role().role_name(&role.name).send()).map(drop)
+        gone_is_done(self.call(write("iam", "DeleteRole"), iam.delete_role().role_name(&role.name).send()))
+    }
+}
+
+/// A deletion that finds nothing to delete has what it wanted (a retry whose first answer was
+/// lost, an apply finishing what a stopped one began).
+fn gone_is_done<T>(result: Result<T, AwsError>) -> Result<(), AwsError> {
+    match result {
+        Err(e) if e.is(&["NoSuchEntity"]) => Ok(()),
+        other => other.map(drop),
     }
 }

@@ -10,7 +10,7 @@ impl Aws {
     /// has nothing there (404: no role, say).
     pub fn imds(&self, path: &str) -> Result<Option<String>, AwsError> {
         let client = self.imds_client.get_or_init(|| aws_config::imds::Client::builder().build());
-        *self.stats.borrow_mut().entry(read("imds", "GET")).or_default() += 1;
+        self.stats.borrow_mut().entry(read("imds", "GET")).or_default().calls += 1;
         match self.block_on(client.get(path))? {
             Ok(text) => Ok(Some(text.into())),
             Err(aws_config::imds::client::error::ImdsError::ErrorResponse(r))

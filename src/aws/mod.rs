@@ -32,7 +32,7 @@ pub use error::{AwsError, ErrorClass};
 pub use iam::LiveRole;
 pub use reach::TaggedRule;
 pub use secrets::SecretInfo;
-pub use ssm::{Invocation, Targets, AGENT_WAIT, DELIVERY_TIMEOUT};
+pub use ssm::{Earlier, Invocation, Targets, AGENT_WAIT, DELIVERY_TIMEOUT};
 pub use sts::Identity;
 
 /// Where to find AWS: `--profile` and `--region`, else aws-config's chain decides.
@@ -58,8 +58,22 @@ pub const fn write(service: &'static str, name: &'static str) -> Op {
     Op { service, name, mutating: true }
 }
 
-/// How many calls of each operation were made.
-pub type Stats = BTreeMap<Op, u64>;
+/// How many calls of an operation were made, and how many of their attempts the SDK retried.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Count {
+    pub calls: u64,
+    pub retries: u64,
+}
+
+/// The calls made, by operation.
+pub type Stats = BTreeMap<Op, Count>;
+
+/// Attempts per call, unless AWS_MAX_ATTEMPTS or AWS_RETRY_MODE (or a profile's `max_attempts` /
+/// `retry_mode`) says otherwise: the SDK's standard mode retries throttling, 5xx and dropped
+/// connections with jittered exponential backoff (up to 20 s a pause), and never an error that
+/// will not change (AccessDenied, a bad parameter). AWS's default of 3 gives up too soon on a
+/// busy account; an apply that gives up half-way costs more than one that waits.
+pub const MAX_ATTEMPTS: u32 = 10;
 
 pub struct Aws {
     options: AwsOptions,
@@ -143,9 +157,21 @@ impl Aws {
         self.interruptible.set(on);
     }
 
-    /// Waits on the runtime (the timer must be made inside it).
+    /// Waits on the runtime (the timer must be made inside it). Every wait of kenv's is a safe
+    /// point to stop at: after Ctrl-C (`host::catch_interrupts`) it ends in `interrupted`.
     pub fn sleep(&self, duration: std::time::Duration) -> Result<(), AwsError> {
-        self.block_on(async { tokio::time::sleep(duration).await })
+        let until = std::time::Instant::now() + duration;
+        loop {
+            if crate::host::interrupted() {
+                return Err(AwsError::interrupted());
+            }
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            let slice = left.min(std::time::Duration::from_millis(100));
+            self.block_on(async { tokio::time::sleep(slice).await })?;
+        }
     }
 
     /// The SDK configuration from aws-config's chain, loaded on first use.
@@ -157,6 +183,9 @@ impl Aws {
             error::check_region(region)?;
         }
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if !retries_configured(self.options.profile.as_deref()) {
+            loader = loader.retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+        }
         if let Some(region) = &self.options.region {
             loader = loader.region(Region::new(region.clone()));
         }
@@ -185,19 +214,23 @@ impl Aws {
         E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
         R: std::fmt::Debug + Send + Sync + 'static,
     {
-        *self.stats.borrow_mut().entry(op).or_default() += 1;
         if op.mutating {
             // Counted before it is sent: a write that fails may still have changed something.
             self.writes.set(self.writes.get() + 1);
         }
-        if !tracing::enabled!(target: "kenv::aws", tracing::Level::DEBUG) {
-            return self.block_on(future)?.map_err(|e| AwsError::from_sdk(op, e));
-        }
         self.tracer.start();
         let started = std::time::Instant::now();
         let result = self.block_on(future)?.map_err(|e| AwsError::from_sdk(op, e));
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
         let a = self.tracer.attempts();
+        let mut stats = self.stats.borrow_mut();
+        let count = stats.entry(op).or_default();
+        count.calls += 1;
+        count.retries += u64::from(a.count.saturating_sub(1));
+        drop(stats);
+        if !tracing::enabled!(target: "kenv::aws", tracing::Level::DEBUG) {
+            return result;
+        }
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
         let outcome = match &result {
             Ok(_) => "ok".to_string(),
             Err(e) => format!("failed: {}", e.code.as_deref().unwrap_or("no answer")),
@@ -218,15 +251,52 @@ impl Aws {
     }
 }
 
-/// The counts as `--stats` prints them: one line per operation, then the totals.
+/// A time as AWS writes it, `2026-12-01T19:31:05Z`, from seconds since the epoch.
+pub fn timestamp(secs: u64) -> String {
+    let t = aws_sdk_ssm::primitives::DateTime::from_secs(secs as i64);
+    t.fmt(aws_sdk_ssm::primitives::DateTimeFormat::DateTime).unwrap_or_else(|_| secs.to_string())
+}
+
+/// Whether the person chose how the SDK retries: the environment, or the profile's config file.
+fn retries_configured(profile: Option<&str>) -> bool {
+    if ["AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"].iter().any(|v| std::env::var_os(v).is_some()) {
+        return true;
+    }
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let file =
+        std::env::var_os("AWS_CONFIG_FILE").map(std::path::PathBuf::from).or(home.map(|h| h.join(".aws/config")));
+    let Some(text) = file.and_then(|f| std::fs::read_to_string(f).ok()) else { return false };
+    let profile = profile.map(String::from).or_else(|| std::env::var("AWS_PROFILE").ok()).unwrap_or("default".into());
+    let headers = [format!("[{profile}]"), format!("[profile {profile}]")];
+    let mut inside = false;
+    text.lines().map(str::trim).any(|line| {
+        if line.starts_with('[') {
+            inside = headers.iter().any(|h| h == line);
+        }
+        inside && ["max_attempts", "retry_mode"].iter().any(|k| line.split('=').next().map(str::trim) == Some(k))
+    })
+}
+
+/// The counts as `--stats` prints them: one line per operation (with the attempts the SDK
+/// retried, when it retried any), then the totals.
 pub fn render_stats(stats: &Stats) -> String {
     let mut out = String::from("API calls:\n");
     for (op, n) in stats {
         let kind = if op.mutating { "write" } else { "read" };
-        out.push_str(&format!("  {:<46} {kind:<5} {n}\n", format!("{}:{}", op.service, op.name)));
+        let retried = match n.retries {
+            0 => String::new(),
+            r => format!("  ({r} {})", if r == 1 { "retry" } else { "retries" }),
+        };
+        out.push_str(&format!("  {:<46} {kind:<5} {}{retried}\n", format!("{}:{}", op.service, op.name), n.calls));
     }
-    let (writes, reads): (Vec<_>, Vec<_>) = stats.iter().partition(|(op, _)| op.mutating);
-    let sum = |v: &[(&Op, &u64)]| v.iter().map(|(_, n)| **n).sum::<u64>();
-    out.push_str(&format!("  total: {} read, {} mutating\n", sum(&reads), sum(&writes)));
+    let sum = |mutating: bool, f: fn(&Count) -> u64| -> u64 {
+        stats.iter().filter(|(op, _)| op.mutating == mutating).map(|(_, n)| f(n)).sum()
+    };
+    let retries: u64 = stats.values().map(|n| n.retries).sum();
+    out.push_str(&format!(
+        "  total: {} read, {} mutating, {retries} retried\n",
+        sum(false, |n| n.calls),
+        sum(true, |n| n.calls)
+    ));
     out
 }

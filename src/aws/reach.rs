@@ -67,7 +67,16 @@ impl Aws {
             .group_id(group)
             .ip_permissions(rule.permission())
             .tag_specifications(spec);
-        let out = self.call(write("ec2", "AuthorizeSecurityGroupIngress"), req.send())?;
+        let out = match self.call(write("ec2", "AuthorizeSecurityGroupIngress"), req.send()) {
+            // A retry (the first answer lost) meets the rule it made: that rule, tagged as asked.
+            Err(e) if e.is(&["InvalidPermission.Duplicate"]) => {
+                let (key, value) = tags.iter().next().ok_or_else(|| e.clone())?;
+                let made = self.tagged_rules(key, value)?.into_iter();
+                let mut mine = made.filter(|r| r.group == group && r.tags == *tags);
+                return mine.next().map(|r| r.id).ok_or(e);
+            }
+            other => other?,
+        };
         let made = out.security_group_rules().first().and_then(|r| r.security_group_rule_id());
         Ok(made.unwrap_or("").to_string())
     }
@@ -76,7 +85,7 @@ impl Aws {
     pub fn revoke_rule(&self, group: &str, id: &str) -> Result<(), AwsError> {
         let req = self.ec2()?.revoke_security_group_ingress().group_id(group).security_group_rule_ids(id);
         match self.call(write("ec2", "RevokeSecurityGroupIngress"), req.send()) {
-            Err(e) if e.code.as_deref() == Some("InvalidSecurityGroupRuleId.NotFound") => Ok(()),
+            Err(e) if e.is(&["InvalidSecurityGroupRuleId.NotFound"]) => Ok(()),
             other => other.map(drop),
         }
     }

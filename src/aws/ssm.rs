@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use aws_sdk_ssm::types::{InstanceInformationStringFilter, PingStatus, Target};
+use aws_sdk_ssm::types::{
+    CommandFilter, CommandFilterKey, InstanceInformationStringFilter, ParameterType, PingStatus, Target,
+};
 
 use super::{read, write, Aws, AwsError};
 
@@ -26,6 +28,15 @@ pub struct Invocation {
     pub stderr: String,
 }
 
+/// An instance's invocation of an earlier Run Command.
+#[derive(Debug, Clone)]
+pub struct Earlier {
+    pub command: String,
+    pub instance: String,
+    pub finished: bool,
+    pub succeeded: bool,
+}
+
 const TERMINAL: &[&str] = &["Success", "Failed", "TimedOut", "Cancelled", "Undeliverable", "Terminated"];
 
 /// How long SSM may take to hand a command to the instance's agent (SendCommand's
@@ -44,6 +55,37 @@ impl Aws {
         let kind = p.and_then(|p| p.r#type()).map_or("String", |t| t.as_str()).to_string();
         let value = p.and_then(|p| p.value()).filter(|_| kind != "SecureString").map(String::from);
         Ok((kind, value))
+    }
+
+    /// A String parameter's value, or None when there is no such parameter.
+    pub fn parameter_value(&self, name: &str) -> Result<Option<String>, AwsError> {
+        let req = self.ssm()?.get_parameter().name(name);
+        match self.call(read("ssm", "GetParameter"), req.send()) {
+            Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(String::from)),
+            Err(e) if e.is(&["ParameterNotFound"]) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes a String parameter; unless `overwrite`, only when there is none of that name
+    /// (false: there was one, and it is unchanged).
+    pub fn put_parameter(&self, name: &str, value: &str, overwrite: bool) -> Result<bool, AwsError> {
+        let req =
+            self.ssm()?.put_parameter().name(name).value(value).r#type(ParameterType::String).overwrite(overwrite);
+        match self.call(write("ssm", "PutParameter"), req.send()) {
+            Ok(_) => Ok(true),
+            Err(e) if e.is(&["ParameterAlreadyExists"]) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes a parameter (one already gone is no error).
+    pub fn delete_parameter(&self, name: &str) -> Result<(), AwsError> {
+        let req = self.ssm()?.delete_parameter().name(name);
+        match self.call(write("ssm", "DeleteParameter"), req.send()) {
+            Err(e) if e.is(&["ParameterNotFound"]) => Ok(()),
+            other => other.map(drop),
+        }
     }
 
     /// The content of a secret, for handing to a process. Never turn it into a kenv value.
@@ -124,8 +166,45 @@ impl Aws {
                 req.set_targets(Some(targets)).max_concurrency(*max_concurrency).max_errors(*max_errors)
             }
         };
-        let out = self.call(write("ssm", "SendCommand"), req.send())?;
+        // SendCommand has no client token: a retry after an answer lost on the way back would run
+        // the script twice. So the SDK does not retry it; the caller looks for the command first.
+        let once = aws_sdk_ssm::config::Builder::default().retry_config(aws_config::retry::RetryConfig::disabled());
+        let out = self.call(write("ssm", "SendCommand"), req.customize().config_override(once).send())?;
         Ok(out.command().and_then(|c| c.command_id()).unwrap_or("").to_string())
+    }
+
+    /// Each instance's invocation of the recent (a day) Run Commands sent with this comment,
+    /// newest command first: what an apply that was stopped, or lost SendCommand's answer, sent.
+    pub fn commands_with_comment(&self, comment: &str) -> Result<Vec<Earlier>, AwsError> {
+        let ssm = self.ssm()?;
+        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let since = super::timestamp(since.as_secs().saturating_sub(24 * 3600));
+        let filter = |key: CommandFilterKey, value: &str| CommandFilter::builder().key(key).value(value).build();
+        let filters = [filter(CommandFilterKey::InvokedAfter, &since), filter(CommandFilterKey::DocumentName, "AWS-RunShellScript")];
+        let filters: Vec<CommandFilter> = filters.into_iter().collect::<Result<_, _>>().map_err(|e| AwsError::local(e.to_string()))?;
+        let mut commands = self.paginate(|token| {
+            let req = ssm.list_commands().set_filters(Some(filters.clone())).set_next_token(token);
+            let out = self.call(read("ssm", "ListCommands"), req.send())?;
+            let ours = out.commands().iter().filter(|c| c.comment() == Some(comment));
+            let found = ours.map(|c| (c.requested_date_time().map_or(0.0, |t| t.as_secs_f64()), c.command_id().unwrap_or("").to_string()));
+            Ok((found.collect::<Vec<_>>(), out.next_token().map(String::from)))
+        })?;
+        commands.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut found = Vec::new();
+        for (_, command) in commands {
+            let req = ssm.list_command_invocations().command_id(&command);
+            let out = self.call(read("ssm", "ListCommandInvocations"), req.send())?;
+            for i in out.command_invocations() {
+                let status = i.status().map_or("", |s| s.as_str());
+                found.push(Earlier {
+                    command: command.clone(),
+                    instance: i.instance_id().unwrap_or("").to_string(),
+                    finished: TERMINAL.contains(&status),
+                    succeeded: status == "Success",
+                });
+            }
+        }
+        Ok(found)
     }
 
     /// Waits until each instance's invocation of a command has finished.

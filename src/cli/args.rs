@@ -67,6 +67,10 @@ pub enum Command {
         /// Apply without asking.
         #[arg(long, short)]
         yes: bool,
+        /// Take over the stack's lock when it has expired (its apply was killed where it could
+        /// not release it).
+        #[arg(long)]
+        break_lock: bool,
     },
     /// Remove everything the stack owns on AWS (what carries its tags).
     Destroy {
@@ -75,6 +79,9 @@ pub enum Command {
         /// Destroy without asking.
         #[arg(long, short)]
         yes: bool,
+        /// Take over the stack's lock when it has expired.
+        #[arg(long)]
+        break_lock: bool,
     },
     /// Run a file as a script: statements in order, AWS reads and writes and commands included
     /// (each write shown and confirmed first).

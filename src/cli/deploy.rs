@@ -1,91 +1,196 @@
 //! `kenv plan`, `kenv apply`, `kenv destroy`: load and check the file (policies included), read
-//! the stack on AWS, show the plan; apply and destroy then confirm and make it.
+//! the stack on AWS, show the plan; apply and destroy then confirm, take the stack's lease, and
+//! make the plan they showed.
 
 use std::rc::Rc;
 
 use super::{report, StackArgs, FAILED, OK};
-use crate::aws::{render_stats, Aws};
+use crate::aws::{render_stats, Aws, ErrorClass};
 use crate::diag::{Diag, ErrorKind, Style};
 use crate::eval::{self, run_policies, Failure, Interp, Mode, Program};
-use crate::plan::{self, Plan};
+use crate::plan::{self, lease, Plan};
 use crate::source::SourceMap;
 
+/// Exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
+pub const INTERRUPTED: i32 = 130;
+
 pub fn plan(args: &StackArgs, json: bool, style: Style) -> i32 {
-    with_plan(args, false, false, style, |plan, _, _| {
-        if json {
-            super::out(&format!("{}\n", serde_json::to_string_pretty(&plan::to_json(plan)).unwrap_or_default()));
-        } else {
-            super::out(&plan::render(plan));
-        }
-        OK
-    })
-}
-
-pub fn apply(args: &StackArgs, yes: bool, destroy: bool, style: Style) -> i32 {
-    with_plan(args, yes, destroy, style, |plan, aws, sources| {
-        super::out(&plan::render(plan));
-        if plan.is_empty() {
-            return OK;
-        }
-        let verb = if destroy { "Destroy" } else { "Apply" };
-        if !yes && !super::ask(&format!("{verb} these changes to stack `{}`?", plan.stack)) {
-            let help = "answer `y` at the prompt, or pass --yes to go ahead without asking";
-            let d = Diag::bare(ErrorKind::Declined(format!("{verb} not confirmed; nothing was changed"))).help(help);
-            return report(&[d], sources, style).max(FAILED);
-        }
-        let shown = super::progress::Shown::for_stderr();
-        let applied = plan::apply(plan, aws, &|p| shown.show(p));
-        shown.finish();
-        match applied {
-            Ok(done) => {
-                super::out(&format!(
-                    "{verb} complete: {} change(s) made to stack `{}`.\n",
-                    done.done.len(),
-                    plan.stack
-                ));
-                OK
-            }
-            Err(failed) => {
-                let mut d = failed
-                    .error
-                    .diag(failed.span, aws.region().as_deref())
-                    .label(format!("while applying {}", failed.address));
-                d.kind = ErrorKind::Aws(format!("{}: {}", failed.address, failed.error.describe()));
-                let done = if failed.done.is_empty() { "nothing".to_string() } else { failed.done.join(", ") };
-                d.help = Some(format!(
-                    "{}applied before the failure, and kept: {done}. Run `kenv {}` again to finish.",
-                    d.help.map_or(String::new(), |h| format!("{h}. ")),
-                    if destroy { "destroy" } else { "apply" }
-                ));
-                report(&[d], sources, style).max(FAILED)
-            }
-        }
-    })
-}
-
-/// Loads, checks and plans, then hands the plan to `then`; `--stats` is printed at the end.
-fn with_plan(
-    args: &StackArgs,
-    yes: bool,
-    destroy: bool,
-    style: Style,
-    then: impl FnOnce(&Plan, &Aws, &SourceMap) -> i32,
-) -> i32 {
     let aws = Rc::new(Aws::new(args.aws.options()));
-    let code = match load_checked(args, &aws, yes, style) {
+    let code = match load_checked(args, &aws, false, style) {
         Err(code) => code,
         Ok(program) => {
-            let sources = &program.interp.sources;
-            let stack = plan::stack_name(&args.file, args.stack.as_deref());
-            let code = match plan::prepare((!destroy).then_some(&program.state), &aws, &stack) {
-                Ok(plan) => then(&plan, &aws, sources),
-                Err(d) => report(&[*d], sources, style).max(FAILED),
+            let code = match prepare(args, &program, &aws, false) {
+                Err(d) => report(&[*d], &program.interp.sources, style).max(FAILED),
+                Ok(plan) if json => {
+                    super::out(&format!(
+                        "{}\n",
+                        serde_json::to_string_pretty(&plan::to_json(&plan)).unwrap_or_default()
+                    ));
+                    OK
+                }
+                Ok(plan) => {
+                    super::out(&plan::render(&plan));
+                    OK
+                }
             };
             // The process ends soon after: freeing a large program value by value only costs time.
             std::mem::forget(program);
             code
         }
     };
+    finish(args, &aws, code)
+}
+
+/// How `apply` goes: `--yes`, `destroy` instead of apply, `--break-lock`.
+#[derive(Debug, Clone, Copy)]
+pub struct How {
+    pub yes: bool,
+    pub destroy: bool,
+    pub break_lock: bool,
+}
+
+/// Plans, confirms, then applies under the stack's lease. The plan applied is always one made
+/// under the lease: once the person has said yes (or `--yes` has), the lease is taken and the plan
+/// made again; if it is not the one they saw (the stack changed on AWS meanwhile), it is shown and
+/// asked about again. A file that changed while the question was open is loaded and planned
+/// again, never applied blind. A plan with nothing to do takes no lease and writes nothing.
+pub fn apply(args: &StackArgs, how: How, style: Style) -> i32 {
+    let aws = Rc::new(Aws::new(args.aws.options()));
+    let code = match load_checked(args, &aws, how.yes, style) {
+        Err(code) => code,
+        Ok(program) => confirm_and_apply(args, &aws, program, how, style),
+    };
+    finish(args, &aws, code)
+}
+
+fn confirm_and_apply(args: &StackArgs, aws: &Rc<Aws>, mut program: Program, how: How, style: Style) -> i32 {
+    let stack = plan::stack_name(&args.file, args.stack.as_deref());
+    let say = |line: &str| super::err(&format!("{line}\n"));
+    let mut held = None;
+    let mut confirmed = String::new();
+    let code = loop {
+        let sources = &program.interp.sources;
+        let plan = match prepare(args, &program, aws, how.destroy) {
+            Ok(plan) => plan,
+            Err(d) => break release(held, report(&[*d], sources, style).max(FAILED)),
+        };
+        let text = plan::render(&plan);
+        if held.is_some() && text == confirmed {
+            let code = if plan.is_empty() { OK } else { make(&plan, aws, held.as_ref(), how, sources, style) };
+            break release(held, code);
+        }
+        if held.is_some() {
+            say("The stack changed on AWS since that plan was made; the plan is now:");
+        }
+        super::out(&text);
+        if plan.is_empty() {
+            break release(held, OK);
+        }
+        if !how.yes && !confirm(&plan, how) {
+            let d = declined(how);
+            break release(held, report(&[d], sources, style).max(FAILED));
+        }
+        if held.is_some() && how.yes {
+            let code = make(&plan, aws, held.as_ref(), how, sources, style);
+            break release(held, code);
+        }
+        let changed = sources.changed_files();
+        if !changed.is_empty() {
+            say(&format!("{} changed since this plan was made: loading and planning again", changed.join(", ")));
+            program = match load_checked(args, aws, how.yes, style) {
+                Ok(p) => p,
+                Err(code) => break release(held, code),
+            };
+            continue;
+        }
+        if held.is_none() {
+            match lease::take(aws, &stack, how.break_lock, &say) {
+                Ok(l) => held = Some(l),
+                Err(d) => break report(&[*d], sources, style).max(FAILED),
+            }
+        }
+        confirmed = text;
+    };
+    // The process ends soon after: freeing a large program value by value only costs time.
+    std::mem::forget(program);
+    code
+}
+
+fn verb(how: How) -> &'static str {
+    if how.destroy {
+        "Destroy"
+    } else {
+        "Apply"
+    }
+}
+
+fn confirm(plan: &Plan, how: How) -> bool {
+    super::ask(&format!("{} these changes to stack `{}`?", verb(how), plan.stack))
+}
+
+fn declined(how: How) -> Diag {
+    let help = "answer `y` at the prompt, or pass --yes to go ahead without asking";
+    Diag::bare(ErrorKind::Declined(format!("{} not confirmed; nothing was changed", verb(how)))).help(help)
+}
+
+/// Gives the lease back (a failure to is said, and kept out of the exit code unless it is all
+/// that went wrong).
+fn release(held: Option<lease::Lease>, code: i32) -> i32 {
+    let Some(lease) = held else { return code };
+    match lease.release() {
+        Ok(()) => code,
+        Err(e) => {
+            super::err(&format!("kenv: could not release the stack's lock: {}\n", e.describe()));
+            code.max(FAILED)
+        }
+    }
+}
+
+/// Makes the plan: progress as it goes, then what was done, or where it stopped and why.
+fn make(plan: &Plan, aws: &Aws, lease: Option<&lease::Lease>, how: How, sources: &SourceMap, style: Style) -> i32 {
+    crate::host::catch_interrupts();
+    let verb = verb(how);
+    let shown = super::progress::Shown::for_stderr();
+    let applied = plan::apply(plan, aws, &|p| {
+        if let Some(Err(e)) = lease.map(lease::Lease::renew) {
+            shown.show(plan::Progress::Line(&format!("  warning: could not renew the stack's lock: {}", e.describe())));
+        }
+        shown.show(p)
+    });
+    shown.finish();
+    let failed = match applied {
+        Ok(done) => {
+            let (n, stack) = (done.done.len(), &plan.stack);
+            super::out(&format!("{verb} complete: {n} change(s) made to stack `{stack}`.\n"));
+            return OK;
+        }
+        Err(failed) => failed,
+    };
+    let again = if how.destroy { "destroy" } else { "apply" };
+    let done = if failed.done.is_empty() { "nothing".to_string() } else { failed.done.join(", ") };
+    if failed.error.class == ErrorClass::Interrupted {
+        let message = format!("{verb} interrupted (Ctrl-C) before {}; it stopped cleanly", failed.address);
+        let help = format!("done before it stopped, and kept: {done}. Run `kenv {again}` again to finish.");
+        return report(&[Diag::bare(ErrorKind::Interrupted(message)).help(help)], sources, style).max(INTERRUPTED);
+    }
+    let mut d =
+        failed.error.diag(failed.span, aws.region().as_deref()).label(format!("while applying {}", failed.address));
+    d.kind = ErrorKind::Aws(format!("{}: {}", failed.address, failed.error.describe()));
+    d.help = Some(format!(
+        "{}applied before the failure, and kept: {done}. Run `kenv {again}` again to finish.",
+        d.help.map_or(String::new(), |h| format!("{h}. "))
+    ));
+    report(&[d], sources, style).max(FAILED)
+}
+
+/// The plan of the loaded file (everything the stack owns goes, for destroy).
+fn prepare(args: &StackArgs, program: &Program, aws: &Aws, destroy: bool) -> Result<Plan, Box<Diag>> {
+    let stack = plan::stack_name(&args.file, args.stack.as_deref());
+    plan::prepare((!destroy).then_some(&program.state), aws, &stack)
+}
+
+/// `--stats`, printed at the end whatever happened.
+fn finish(args: &StackArgs, aws: &Aws, code: i32) -> i32 {
     if args.aws.stats {
         super::err(&render_stats(&aws.stats()));
     }

@@ -80,8 +80,12 @@ fn run(command: Command, style: Style) -> i32 {
             eval::run(file.as_deref(), expr.as_deref(), json, timings, style)
         }
         Command::Plan { stack, json } => deploy::plan(&stack, json, style),
-        Command::Apply { stack, yes } => deploy::apply(&stack, yes, false, style),
-        Command::Destroy { stack, yes } => deploy::apply(&stack, yes, true, style),
+        Command::Apply { stack, yes, break_lock } => {
+            deploy::apply(&stack, deploy::How { yes, destroy: false, break_lock }, style)
+        }
+        Command::Destroy { stack, yes, break_lock } => {
+            deploy::apply(&stack, deploy::How { yes, destroy: true, break_lock }, style)
+        }
         Command::Run { file, aws, yes } => script::run(&file, &aws, yes, style),
         Command::Lock { file } => lock::run(&file, style),
         Command::Fmt { paths, check } => fmt::run(&paths, check, style),

@@ -53,8 +53,11 @@ pub(super) struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Runs one step of a change; an error stops the apply, naming the change.
+    /// After Ctrl-C no step starts: the one in flight has finished.
     fn step<T>(&mut self, c: &Change, f: impl FnOnce(&mut Self) -> Result<T, AwsError>) -> Result<T, Box<Failed>> {
-        f(self).map_err(|error| {
+        let interrupted = || Err(AwsError::interrupted());
+        let result = if crate::host::interrupted() { interrupted() } else { f(self) };
+        result.map_err(|error| {
             Box::new(Failed { address: c.address.clone(), span: c.span, error, done: self.done.clone() })
         })
     }

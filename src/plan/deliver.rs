@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::apply::{Ctx, Failed};
 use super::{env_address, install_tag, Change, Resource};
-use crate::aws::{AwsError, InstanceInfo, Invocation, Targets, AGENT_WAIT, DELIVERY_TIMEOUT};
+use crate::aws::{AwsError, Earlier, InstanceInfo, Invocation, Targets, AGENT_WAIT, DELIVERY_TIMEOUT, MAX_ATTEMPTS};
 
 /// SendCommand names at most this many instances.
 const MAX_TARGETS: usize = 50;
@@ -29,26 +29,47 @@ pub(super) fn deliver_all(ctx: &mut Ctx, changes: &[&Change]) -> Result<(), Box<
     Ok(())
 }
 
-/// One script (the same step, the same hash) to the instances of `changes`.
+/// One script (the same step, the same hash) to the instances of `changes`. A command an earlier
+/// apply sent with this script and did not live to record is taken up where it is: one that
+/// succeeded is recorded, one still running is waited for; only the rest are sent the script.
 fn deliver(ctx: &mut Ctx, changes: &[&Change]) -> Result<(), Box<Failed>> {
     let Resource::Install { step, script, hash, timeout, .. } = &changes[0].resource else { return Ok(()) };
+    let fail = |ctx: &Ctx, e| failed(ctx, changes[0], e);
     let targets = instances(ctx, changes, step)?;
-    let ids: Vec<String> = targets.iter().map(|(_, id)| id.clone()).collect();
-    let lines: Vec<String> = script.lines().map(String::from).collect();
-    let each = |state: &str| targets.iter().for_each(|(c, _)| ctx.env_is(env_of(c), state));
-    let waiting = |n: usize| {
-        ctx.say(&format!("  waiting for the SSM agent of {n} instance(s) to come online …"));
-        each("waiting for the SSM agent …");
-    };
-    ctx.aws.wait_online(&ids, AGENT_WAIT, &waiting).map_err(|e| failed(ctx, changes[0], e))?;
-    let comment = format!("kenv {}: {step} on {} environment(s)", ctx.stack, ids.len());
-    let sent = ctx.aws.send_command(&Targets::Instances(&ids), &lines, &comment, *timeout);
-    let command = sent.map_err(|e| failed(ctx, changes[0], e))?;
-    ctx.say(&format!("  running install step `{step}` on {} (command {command}) …", ids.join(", ")));
-    each(&format!("running install step `{step}` …"));
+    let comment = comment(ctx.stack, step, hash);
+    let earlier = ctx.aws.commands_with_comment(&comment).map_err(|e| fail(ctx, e))?;
+    let mut runs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut fresh = Vec::new();
+    for (c, id) in &targets {
+        match earlier.iter().find(|e| &e.instance == id) {
+            Some(e) if e.succeeded || !e.finished => {
+                let what = if e.succeeded { "already ran" } else { "is still running" };
+                ctx.say(&format!("  install step `{step}` {what} on {id} (command {}, sent earlier)", e.command));
+                runs.entry(e.command.clone()).or_default().push(id.clone());
+            }
+            _ => fresh.push((*c, id.clone())),
+        }
+    }
+    if !fresh.is_empty() {
+        let ids: Vec<String> = fresh.iter().map(|(_, id)| id.clone()).collect();
+        let each = |state: &str| fresh.iter().for_each(|(c, _)| ctx.env_is(env_of(c), state));
+        let waiting = |n: usize| {
+            ctx.say(&format!("  waiting for the SSM agent of {n} instance(s) to come online …"));
+            each("waiting for the SSM agent …");
+        };
+        ctx.aws.wait_online(&ids, AGENT_WAIT, &waiting).map_err(|e| fail(ctx, e))?;
+        let lines: Vec<String> = script.lines().map(String::from).collect();
+        let command = send(ctx, &ids, &lines, &comment, *timeout, &earlier).map_err(|e| fail(ctx, e))?;
+        ctx.say(&format!("  running install step `{step}` on {} (command {command}) …", ids.join(", ")));
+        each(&format!("running install step `{step}` …"));
+        runs.entry(command).or_default().extend(ids);
+    }
     // SSM stops the script at its timeout; the wait allows for delivery on top.
     let wait = Duration::from_secs(timeout.unsigned_abs() + DELIVERY_TIMEOUT as u64);
-    let done = ctx.aws.wait_command(&command, &ids, wait).map_err(|e| failed(ctx, changes[0], e))?;
+    let mut done = Vec::new();
+    for (command, ids) in &runs {
+        done.extend(ctx.aws.wait_command(command, ids, wait).map_err(|e| fail(ctx, e))?);
+    }
     let mut first_failure = None;
     for (c, id) in &targets {
         let Some(run) = done.iter().find(|i| &i.instance == id) else { continue };
@@ -66,6 +87,43 @@ fn deliver(ctx: &mut Ctx, changes: &[&Change]) -> Result<(), Box<Failed>> {
         ctx.finished(c);
     }
     first_failure.map_or(Ok(()), Err)
+}
+
+/// What a step's Run Command is sent with, and found again by: the stack, the step, its script.
+fn comment(stack: &str, step: &str, hash: &str) -> String {
+    let text = format!("kenv {stack}: install {step} {}", &hash[..hash.len().min(12)]);
+    // SSM's limit.
+    text.chars().take(100).collect()
+}
+
+/// Sends the script; when the answer does not come (throttled, AWS failing, the network), looks
+/// for the command before sending again, since SSM may have taken it: SendCommand is not
+/// idempotent, and a script must not run twice because an answer was lost.
+fn send(
+    ctx: &Ctx,
+    ids: &[String],
+    lines: &[String],
+    comment: &str,
+    timeout: i64,
+    earlier: &[Earlier],
+) -> Result<String, AwsError> {
+    let (mut pause, mut attempt) = (Duration::from_millis(500), 0);
+    loop {
+        attempt += 1;
+        let error = match ctx.aws.send_command(&Targets::Instances(ids), lines, comment, timeout) {
+            Ok(command) => return Ok(command),
+            Err(e) if e.is_transient() && attempt < MAX_ATTEMPTS => e,
+            Err(e) => return Err(e),
+        };
+        let known = |c: &str| earlier.iter().any(|e| e.command == c);
+        let now = ctx.aws.commands_with_comment(comment)?;
+        if let Some(made) = now.iter().find(|e| !known(&e.command) && ids.contains(&e.instance)) {
+            return Ok(made.command.clone());
+        }
+        ctx.say(&format!("  SendCommand: {}; sending again in {:.1} s", error.describe(), pause.as_secs_f64()));
+        ctx.aws.sleep(pause)?;
+        pause = (pause * 2).min(Duration::from_secs(20));
+    }
 }
 
 /// The running instance each change's environment has, read in one call.

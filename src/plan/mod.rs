@@ -6,6 +6,7 @@
 mod apply;
 mod deliver;
 mod diff;
+pub mod lease;
 mod live;
 mod locks;
 mod reach;

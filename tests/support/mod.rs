@@ -1,6 +1,7 @@
 //! Running the real `kenv` binary in tests.
 #![allow(dead_code)]
 
+pub mod term;
 pub mod testbed;
 
 use std::io::Write;
@@ -33,23 +34,7 @@ pub fn kenv_with_stdin(dir: &Path, args: &[String], stdin: &str) -> Output {
 /// Runs kenv with extra environment variables; AWS settings of the test's own environment are
 /// removed first, so only what the test sets reaches the SDK.
 pub fn kenv_env(dir: &Path, args: &[String], stdin: &str, vars: &[(String, String)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kenv"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("AWS_") {
-            command.env_remove(key);
-        }
-    }
-    let mut child = command
-        .args(args)
-        .current_dir(dir)
-        .envs(vars.iter().map(|(k, v)| (k, v)))
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "100")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kenv runs");
+    let mut child = kenv_command(dir, args, vars).spawn().expect("kenv runs");
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     Output {
@@ -57,6 +42,27 @@ pub fn kenv_env(dir: &Path, args: &[String], stdin: &str, vars: &[(String, Strin
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         code: out.status.code().unwrap_or(-1),
     }
+}
+
+/// The kenv binary to run in `dir` with these variables (and no AWS settings of the test's own
+/// environment), without colour, at a fixed width, its streams piped.
+pub fn kenv_command(dir: &Path, args: &[String], vars: &[(String, String)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kenv"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("AWS_") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .args(args)
+        .current_dir(dir)
+        .envs(vars.iter().map(|(k, v)| (k, v)))
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
 }
 
 /// A temporary directory with files in it, and the kenv binary to run there.

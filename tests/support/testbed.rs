@@ -167,10 +167,33 @@ impl Testbed {
 
     /// Runs kenv against this testbed in `dir`.
     pub fn kenv(&self, dir: &std::path::Path, args: &[&str], extra: &[(&str, &str)]) -> super::Output {
+        let (args, vars) = self.kenv_args(dir, args, extra);
+        super::kenv_env(dir, &args, "", &vars)
+    }
+
+    /// kenv against this testbed in `dir`, to start and watch (or stop) while it runs.
+    pub fn kenv_command(&self, dir: &std::path::Path, args: &[&str], extra: &[(&str, &str)]) -> Command {
+        let (args, vars) = self.kenv_args(dir, args, extra);
+        super::kenv_command(dir, &args, &vars)
+    }
+
+    fn kenv_args(&self, dir: &std::path::Path, args: &[&str], extra: &[(&str, &str)]) -> (Vec<String>, Vec<(String, String)>) {
         let mut vars = self.env(dir);
         vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        super::kenv_env(dir, &args, "", &vars)
+        (args.iter().map(|s| s.to_string()).collect(), vars)
+    }
+
+    /// Makes that share of the operator's calls fail at random (throttled, or AWS failing before or
+    /// after carrying the request out); rate 0 stops it. Returns what was injected so far.
+    pub fn chaos(&self, rate: f64, after: f64, seed: u64) -> Value {
+        let (method, body) = if rate > 0.0 {
+            ("POST", format!(r#"{{"rate":{rate},"after":{after},"seed":{seed}}}"#))
+        } else {
+            ("DELETE", String::new())
+        };
+        let (got, _, body) = http(&self.endpoint, method, "/_testbed/chaos", &[], &body);
+        assert_eq!(got, 200);
+        serde_json::from_str(&body).unwrap()
     }
 
     /// Makes the next `count` calls of `action` fail with `code` (every call when count is -1).

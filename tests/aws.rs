@@ -362,7 +362,7 @@ fn identical_reads_in_one_run_are_made_once() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stderr,
-        "API calls:\n  ec2:DescribeVpcs                               read  1\n  sts:GetCallerIdentity                          read  1\n  total: 2 read, 0 mutating\n"
+        "API calls:\n  ec2:DescribeVpcs                               read  1\n  sts:GetCallerIdentity                          read  1\n  total: 2 read, 0 mutating, 0 retried\n"
     );
 }
 

@@ -89,6 +89,13 @@ fn tags_text(tags: &BTreeMap<String, String>) -> String {
 /// Attributes that cannot change in place: a different value means a new environment.
 const FORCES_REPLACEMENT: &[&str] = &["kind", "instance_type", "image", "subnet", "connection", "auto_stop"];
 
+/// The instance profile Cloud9 gives an SSM environment's instance when the file names no role.
+const CLOUD9_SSM_PROFILE: &str = "AWSCloud9SSMInstanceProfile";
+
+fn cloud9_profile(e: &Environment) -> Option<&'static str> {
+    (e.kind == EnvKind::Cloud9 && e.connection_name() == "ssm").then_some(CLOUD9_SSM_PROFILE)
+}
+
 fn desired_env(e: &Environment) -> BTreeMap<&'static str, String> {
     let mut a = BTreeMap::from([
         ("kind", e.kind_name().to_string()),
@@ -96,7 +103,7 @@ fn desired_env(e: &Environment) -> BTreeMap<&'static str, String> {
         ("image", quoted(&e.image)),
         ("subnet", quoted(&e.subnet)),
         ("connection", e.connection_name().to_string()),
-        ("role", opt_quoted(e.role.as_deref())),
+        ("role", opt_quoted(e.role.as_deref().or(cloud9_profile(e)))),
         ("imds.tokens", quoted(&e.imds.tokens)),
         ("imds.hop_limit", e.imds.hop_limit.to_string()),
         ("tags", Value::Record(e.tags.clone()).to_kenv()),

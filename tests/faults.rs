@@ -148,6 +148,17 @@ fn no_duplicates(tb: &Testbed) -> usize {
     seen.values().sum()
 }
 
+/// Prints a test's figures, and keeps them where CI prints them at the end of its run (a passing
+/// test's output is not shown).
+fn figures(test: &str, text: &str) {
+    eprintln!("{text}");
+    std::fs::write(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("faults-{test}.txt")),
+        format!("{text}\n"),
+    )
+    .unwrap();
+}
+
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let started = Instant::now();
     while !done() {
@@ -179,14 +190,26 @@ fn apply_converges_through_throttling_and_failures_and_a_denial_fails_at_once() 
     assert!(applied.stdout.contains("Apply complete: 11 change(s)"), "{}", applied.stdout);
     let (_, _, retried) = totals(&applied);
     let faults: u64 = injected.as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum();
-    let after: u64 = injected.as_object().unwrap().iter().filter(|(k, _)| k.ends_with(" after")).map(|(_, n)| n.as_u64().unwrap()).sum();
+    let after: u64 = injected
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.ends_with(" after"))
+        .map(|(_, n)| n.as_u64().unwrap())
+        .sum();
     assert!(faults >= 10 && after >= 2, "the chaos hit: {injected}");
     assert!(retried >= faults / 2, "the SDK retried ({retried}) what failed ({faults}):\n{}", applied.stderr);
     // --stats names the retries per operation.
     assert!(applied.stderr.lines().any(|l| l.contains("retr") && l.contains(':')), "{}", applied.stderr);
     let things = no_duplicates(&tb);
     converged(&tb);
-    eprintln!("throttling run: {faults} faults injected ({after} after the change was made), {retried} retries, {things} resources, duplicates found: 0");
+    figures(
+        "throttling",
+        &format!(
+            "throttling run: {faults} faults injected ({after} after the change was made), {retried} retries by the \
+             SDK, {things} resources read back, duplicates found: 0"
+        ),
+    );
 
     // A refusal that will not change is not retried: one call, and the diagnostic at once.
     ok(kenv(&tb, &["destroy", "--yes"]));
@@ -238,11 +261,14 @@ fn killed_at_twenty_moments_of_an_apply_the_next_apply_converges_with_nothing_do
         ok(kenv(&tb, &["destroy", "--yes"]));
         assert_eq!(census(&tb), BTreeMap::new(), "destroy left nothing");
     }
-    eprintln!(
+    figures(
+        "kills",
+        &format!(
         "kill trials: {trials} (a whole apply takes {:.1} s; {killed_mid_install} killed while the install step ran; \
          {taken_up} earlier command(s) taken up instead of sent again; {locks_broken} lock(s) of a killed apply \
          broken), duplicates found: 0",
         whole.as_secs_f64()
+    ),
     );
     assert!(killed_mid_install >= 3 && locks_broken >= 10, "the kills fell across the whole run");
 }
@@ -262,8 +288,16 @@ fn a_second_apply_while_one_runs_is_refused_naming_the_first_and_plan_needs_no_l
     ok(kenv(&tb, &["plan"]));
     assert!(first.wait().unwrap().success(), "{}", std::fs::read_to_string(logs.path().join("stderr")).unwrap());
     assert_eq!(lock_value(&tb), None);
-    no_duplicates(&tb);
+    let things = no_duplicates(&tb);
     converged(&tb);
+    figures(
+        "concurrent",
+        &format!(
+            "concurrent run: the second apply refused naming the first (pid {}), plan ran meanwhile, the first \
+             converged: {things} resources read back, duplicates found: 0",
+            first.id()
+        ),
+    );
 }
 
 #[test]
@@ -296,7 +330,11 @@ fn a_stale_lock_is_broken_only_when_it_is_certainly_stale() {
     assert!(flat(&refused.stderr).contains("its lock expired at"), "{}", refused.stderr);
     assert!(flat(&refused.stderr).contains("`--break-lock` takes it over"), "{}", refused.stderr);
     let taken = ok(kenv(&tb, &["apply", "--yes", "--break-lock"]));
-    assert!(flat(&taken.stderr).contains("breaking the lock of stack `kobanzaki` held by carol@elsewhere"), "{}", taken.stderr);
+    assert!(
+        flat(&taken.stderr).contains("breaking the lock of stack `kobanzaki` held by carol@elsewhere"),
+        "{}",
+        taken.stderr
+    );
     assert_eq!(lock_value(&tb), None);
     // A killed apply of this machine (its process is gone): broken at once, saying so.
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string();
@@ -327,7 +365,11 @@ fn ctrl_c_stops_after_the_step_in_flight_releases_the_lock_and_exits_130() {
     assert_eq!(lock_value(&tb), None, "the lock was released");
     // The command it left running is taken up, not sent again.
     let again = ok(kenv(&tb, &["apply", "--yes"]));
-    assert!(again.stderr.contains("install step `c1ws` already ran on") || again.stderr.contains("is still running on"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("install step `c1ws` already ran on") || again.stderr.contains("is still running on"),
+        "{}",
+        again.stderr
+    );
     no_duplicates(&tb);
     converged(&tb);
 }

@@ -100,7 +100,6 @@ fn every_command_works_and_errors_leave_the_session_going() {
     assert_eq!(s.input(":quit"), Outcome::Quit);
 }
 
-
 #[test]
 fn the_repl_in_a_terminal_takes_multi_line_input_completes_recovers_and_keeps_history() {
     let home = tempfile::tempdir().unwrap();

@@ -220,7 +220,8 @@ impl Aws {
             Ok(out) => Ok(out.group_id().unwrap_or("").to_string()),
             // A retry (the first answer lost) meets the group it made: that group, tagged as asked.
             Err(e) if e.is(&["InvalidGroup.Duplicate"]) => {
-                let named = Filters::from([("group-name".into(), vec![name.into()]), ("vpc-id".into(), vec![vpc.into()])]);
+                let named =
+                    Filters::from([("group-name".into(), vec![name.into()]), ("vpc-id".into(), vec![vpc.into()])]);
                 let found = self.security_groups(&named, &[])?.into_iter();
                 let mut made = found.filter(|g| tags.iter().all(|(k, v)| g.tags.get(k) == Some(v)));
                 made.next().map(|g| g.id).ok_or(e)

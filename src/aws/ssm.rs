@@ -180,13 +180,19 @@ impl Aws {
         let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         let since = super::timestamp(since.as_secs().saturating_sub(24 * 3600));
         let filter = |key: CommandFilterKey, value: &str| CommandFilter::builder().key(key).value(value).build();
-        let filters = [filter(CommandFilterKey::InvokedAfter, &since), filter(CommandFilterKey::DocumentName, "AWS-RunShellScript")];
-        let filters: Vec<CommandFilter> = filters.into_iter().collect::<Result<_, _>>().map_err(|e| AwsError::local(e.to_string()))?;
+        let filters = [
+            filter(CommandFilterKey::InvokedAfter, &since),
+            filter(CommandFilterKey::DocumentName, "AWS-RunShellScript"),
+        ];
+        let filters: Vec<CommandFilter> =
+            filters.into_iter().collect::<Result<_, _>>().map_err(|e| AwsError::local(e.to_string()))?;
         let mut commands = self.paginate(|token| {
             let req = ssm.list_commands().set_filters(Some(filters.clone())).set_next_token(token);
             let out = self.call(read("ssm", "ListCommands"), req.send())?;
             let ours = out.commands().iter().filter(|c| c.comment() == Some(comment));
-            let found = ours.map(|c| (c.requested_date_time().map_or(0.0, |t| t.as_secs_f64()), c.command_id().unwrap_or("").to_string()));
+            let found = ours.map(|c| {
+                (c.requested_date_time().map_or(0.0, |t| t.as_secs_f64()), c.command_id().unwrap_or("").to_string())
+            });
             Ok((found.collect::<Vec<_>>(), out.next_token().map(String::from)))
         })?;
         commands.sort_by(|a, b| b.0.total_cmp(&a.0));

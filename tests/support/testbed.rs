@@ -177,7 +177,12 @@ impl Testbed {
         super::kenv_command(dir, &args, &vars)
     }
 
-    fn kenv_args(&self, dir: &std::path::Path, args: &[&str], extra: &[(&str, &str)]) -> (Vec<String>, Vec<(String, String)>) {
+    fn kenv_args(
+        &self,
+        dir: &std::path::Path,
+        args: &[&str],
+        extra: &[(&str, &str)],
+    ) -> (Vec<String>, Vec<(String, String)>) {
         let mut vars = self.env(dir);
         vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         (args.iter().map(|s| s.to_string()).collect(), vars)

@@ -77,6 +77,8 @@ pub enum ErrorKind {
     Locked(String),
     #[error("{0}")]
     Interrupted(String),
+    #[error("{0}")]
+    Protected(String),
 }
 
 impl ErrorKind {
@@ -114,6 +116,7 @@ impl ErrorKind {
             Policy { .. } => "policy",
             Locked(_) => "locked",
             Interrupted(_) => "interrupted",
+            Protected(_) => "protected",
             Io { .. } => "io",
             Aws(_) => "aws",
             Declined(_) => "declined",

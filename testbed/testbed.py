@@ -88,6 +88,18 @@ def patch_moto():
 
     InstanceBackend.run_instances = run
 
+    # ModifyInstanceAttribute InstanceType: EC2 changes the type of a stopped instance only.
+    modify = InstanceBackend.modify_instance_attribute
+
+    def modify_attribute(self, instance_id, key, value):
+        state = self.get_instance(instance_id).state
+        if key == "instance_type" and state != "stopped":
+            from moto.ec2.exceptions import EC2ClientError
+            raise EC2ClientError("IncorrectInstanceState", f"The instance '{instance_id}' is not in the 'stopped' state.")
+        return modify(self, instance_id, key, value)
+
+    InstanceBackend.modify_instance_attribute = modify_attribute
+
     # DescribeSecurityGroupRules: AWS gives a rule from another group its description; moto only
     # a CIDR rule's.
     from moto.ec2.models.security_groups import SecurityGroupRule

@@ -367,19 +367,56 @@ fn one_changed_attribute_plans_exactly_that_change_and_apply_converges() {
     assert!(applied.stderr.contains("ssm:PutParameter") && applied.stderr.contains("ssm:DeleteParameter"));
     assert!(ok(d.kenv(&tb, &["plan"])).stdout.starts_with("No changes"));
 
-    // Not in place: the instance type replaces the environment, with no duplicate left behind.
+    // In place too: the instance type. The instance is stopped, resized and started; its id (and
+    // its disk) stay.
+    let before = instances_at(&tb, "environment.dev-0")[0].instance_id().unwrap().to_string();
     d.write(&stack(&tb.subnet_id, 1, "t3.large", 2, ""));
     let plan = ok(d.kenv(&tb, &["plan"]));
+    let resized = "  ~ environment.dev-0\n      ~ instance_type: \"t3.medium\" → \"t3.large\" (in place: the instance \
+                   is stopped, resized and started)\n";
+    assert!(plan.stdout.contains(resized), "{}", plan.stdout);
+    let applied = ok(d.kenv(&tb, &["apply", "--yes", "--stats"]));
+    for call in ["ec2:StopInstances", "ec2:ModifyInstanceAttribute", "ec2:StartInstances"] {
+        assert!(applied.stderr.contains(call), "{call} in {}", applied.stderr);
+    }
+    let now = &instances_at(&tb, "environment.dev-0")[0];
+    assert_eq!(now.instance_id(), Some(before.as_str()), "the same instance");
+    assert_eq!(now.instance_type().map(|t| t.as_str()), Some("t3.large"));
+    assert_eq!(now.state().and_then(|s| s.name()).map(|n| n.as_str()), Some("running"));
+    assert!(ok(d.kenv(&tb, &["plan"])).stdout.starts_with("No changes"));
+
+    // Not in place: auto-stop replaces a Cloud9 environment, and this one is protected (the
+    // default): plan and apply refuse, saying what would be lost, until it is named.
+    let replacing = stack(&tb.subnet_id, 1, "t3.large", 2, "").replace("auto_stop           = 30m", "auto_stop = 1h");
+    d.write(&replacing);
+    let plan = d.kenv(&tb, &["plan"]);
+    assert_eq!(plan.code, 1, "{}", plan.stderr);
+    assert!(plan.stdout.contains("  -/+ environment.dev-0\n"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("      ! deletes the Cloud9 environment "), "{}", plan.stdout);
     assert!(
-        plan.stdout.contains(
-            "  -/+ environment.dev-0\n      ~ instance_type: \"t3.medium\" → \"t3.large\" (forces replacement)\n"
-        ),
+        plan.stdout.contains(&format!("and its instance {before}, with everything on its disk")),
         "{}",
         plan.stdout
     );
-    ok(d.kenv(&tb, &["apply", "--yes"]));
+    let refused = d.kenv(&tb, &["apply", "--yes"]);
+    assert_eq!(refused.code, 1);
+    let said = flat(&refused.stderr);
+    assert!(said.contains("environment `dev-0` is protected, and changing `auto_stop` replaces it"), "{said}");
+    assert!(said.contains("auto_stop = 1h"), "the diagnostic points at the attribute: {said}");
+    assert!(said.contains("`--replace environment.dev-0`"), "{said}");
+    assert_eq!(instances_at(&tb, "environment.dev-0")[0].instance_id(), Some(before.as_str()), "nothing was touched");
+    let typo = d.kenv(&tb, &["apply", "--yes", "--replace", "environment.dev-9"]);
+    assert!(flat(&typo.stderr).contains("`--replace environment.dev-9`: the plan replaces no `environment.dev-9`"));
+    ok(d.kenv(&tb, &["apply", "--yes", "--replace", "environment.dev-0"]));
     assert!(ok(d.kenv(&tb, &["plan"])).stdout.starts_with("No changes"));
-    assert_eq!(owned(&tb, "stack").0, 1);
+    assert_eq!(owned(&tb, "stack").0, 1, "replaced, with no duplicate left behind");
+
+    // Gone from the file: deleting it is refused the same way until it is named.
+    d.write("");
+    let refused = d.kenv(&tb, &["apply", "--yes"]);
+    assert!(flat(&refused.stderr).contains("environment `dev-0` is protected, and it is no longer in the file"));
+    ok(d.kenv(&tb, &["apply", "--yes", "--delete", "environment.dev-0"]));
+    assert_eq!(owned(&tb, "stack").0, 0);
 }
 
 #[test]

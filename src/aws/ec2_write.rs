@@ -248,6 +248,39 @@ impl Aws {
         Ok(())
     }
 
+    /// Changes an instance's type. EC2 changes only a stopped instance's, so a running one is
+    /// stopped, resized and started again: its id, disk and private address stay.
+    pub fn resize(&self, instance: &str, instance_type: &str, running: bool) -> Result<(), AwsError> {
+        let ec2 = self.ec2()?;
+        if running {
+            self.call(write("ec2", "StopInstances"), ec2.stop_instances().instance_ids(instance).send())?;
+            self.wait_state(instance, "stopped")?;
+        }
+        let value = aws_sdk_ec2::types::AttributeValue::builder().value(instance_type).build();
+        let req = ec2.modify_instance_attribute().instance_id(instance).instance_type(value);
+        self.call(write("ec2", "ModifyInstanceAttribute"), req.send())?;
+        if running {
+            self.call(write("ec2", "StartInstances"), ec2.start_instances().instance_ids(instance).send())?;
+            self.wait_state(instance, "running")?;
+        }
+        Ok(())
+    }
+
+    /// Waits (at most 10 minutes) until an instance is in `state`.
+    fn wait_state(&self, instance: &str, state: &str) -> Result<(), AwsError> {
+        let started = std::time::Instant::now();
+        loop {
+            let now = self.instances(&Filters::new(), &[instance.to_string()])?;
+            if now.first().is_some_and(|i| i.state == state) {
+                return Ok(());
+            }
+            if started.elapsed() > Duration::from_secs(600) {
+                return Err(AwsError::local(format!("instance {instance} was not {state} after 600 s")));
+            }
+            self.sleep(Duration::from_millis(500))?;
+        }
+    }
+
     /// Sets the security groups of an instance's primary network interface.
     pub fn set_groups(&self, instance: &str, groups: &[String]) -> Result<(), AwsError> {
         let req = self.ec2()?.modify_instance_attribute().instance_id(instance).set_groups(Some(groups.to_vec()));

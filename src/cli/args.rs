@@ -59,6 +59,8 @@ pub enum Command {
         /// Print the plan as JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        named: Named,
     },
     /// Make the stack on AWS what the file declares: show the plan, confirm, apply.
     Apply {
@@ -67,6 +69,8 @@ pub enum Command {
         /// Apply without asking.
         #[arg(long, short)]
         yes: bool,
+        #[command(flatten)]
+        named: Named,
         /// Take over the stack's lock when it has expired (its apply was killed where it could
         /// not release it).
         #[arg(long)]
@@ -141,6 +145,18 @@ pub struct StackArgs {
     pub stack: Option<String>,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// Protected environments the person names for replacement or deletion.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Named {
+    /// Replace this protected environment (e.g. `environment.kobanzaki-alice`) although its disk
+    /// is lost; repeatable.
+    #[arg(long, value_name = "ADDRESS")]
+    pub replace: Vec<String>,
+    /// Delete this protected environment, no longer in the file; repeatable.
+    #[arg(long, value_name = "ADDRESS")]
+    pub delete: Vec<String>,
 }
 
 /// Where to reach AWS; unset, aws-config's chain decides (AWS_PROFILE, AWS_REGION, …).

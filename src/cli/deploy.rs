@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use super::{report, StackArgs, FAILED, OK};
+use super::{report, Named, StackArgs, FAILED, OK};
 use crate::aws::{render_stats, Aws, ErrorClass};
 use crate::diag::{Diag, ErrorKind, Style};
 use crate::eval::{self, run_policies, Failure, Interp, Mode, Program};
@@ -14,23 +14,22 @@ use crate::source::SourceMap;
 /// Exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
 pub const INTERRUPTED: i32 = 130;
 
-pub fn plan(args: &StackArgs, json: bool, style: Style) -> i32 {
+pub fn plan(args: &StackArgs, json: bool, named: &Named, style: Style) -> i32 {
     let aws = Rc::new(Aws::new(args.aws.options()));
     let code = match load_checked(args, &aws, false, style) {
         Err(code) => code,
         Ok(program) => {
             let code = match prepare(args, &program, &aws, false) {
                 Err(d) => report(&[*d], &program.interp.sources, style).max(FAILED),
-                Ok(plan) if json => {
-                    super::out(&format!(
-                        "{}\n",
-                        serde_json::to_string_pretty(&plan::to_json(&plan)).unwrap_or_default()
-                    ));
-                    OK
-                }
                 Ok(plan) => {
-                    super::out(&plan::render(&plan));
-                    OK
+                    if json {
+                        let text = serde_json::to_string_pretty(&plan::to_json(&plan)).unwrap_or_default();
+                        super::out(&format!("{text}\n"));
+                    } else {
+                        super::out(&plan::render(&plan));
+                    }
+                    let refused = plan::protect::refusals(&plan, &named.replace, &named.delete);
+                    report(&refused, &program.interp.sources, style)
                 }
             };
             // The process ends soon after: freeing a large program value by value only costs time.
@@ -41,12 +40,14 @@ pub fn plan(args: &StackArgs, json: bool, style: Style) -> i32 {
     finish(args, &aws, code)
 }
 
-/// How `apply` goes: `--yes`, `destroy` instead of apply, `--break-lock`.
-#[derive(Debug, Clone, Copy)]
+/// How `apply` goes: `--yes`, `destroy` instead of apply, `--break-lock`, the protected
+/// environments named for replacement or deletion.
+#[derive(Debug, Clone)]
 pub struct How {
     pub yes: bool,
     pub destroy: bool,
     pub break_lock: bool,
+    pub named: Named,
 }
 
 /// Plans, confirms, then applies under the stack's lease. The plan applied is always one made
@@ -54,7 +55,7 @@ pub struct How {
 /// made again; if it is not the one they saw (the stack changed on AWS meanwhile), it is shown and
 /// asked about again. A file that changed while the question was open is loaded and planned
 /// again, never applied blind. A plan with nothing to do takes no lease and writes nothing.
-pub fn apply(args: &StackArgs, how: How, style: Style) -> i32 {
+pub fn apply(args: &StackArgs, how: &How, style: Style) -> i32 {
     let aws = Rc::new(Aws::new(args.aws.options()));
     let code = match load_checked(args, &aws, how.yes, style) {
         Err(code) => code,
@@ -63,7 +64,7 @@ pub fn apply(args: &StackArgs, how: How, style: Style) -> i32 {
     finish(args, &aws, code)
 }
 
-fn confirm_and_apply(args: &StackArgs, aws: &Rc<Aws>, mut program: Program, how: How, style: Style) -> i32 {
+fn confirm_and_apply(args: &StackArgs, aws: &Rc<Aws>, mut program: Program, how: &How, style: Style) -> i32 {
     let stack = plan::stack_name(&args.file, args.stack.as_deref());
     let say = |line: &str| super::err(&format!("{line}\n"));
     let mut held = None;
@@ -85,6 +86,14 @@ fn confirm_and_apply(args: &StackArgs, aws: &Rc<Aws>, mut program: Program, how:
         super::out(&text);
         if plan.is_empty() {
             break release(held, OK);
+        }
+        let refused = if how.destroy {
+            Vec::new()
+        } else {
+            plan::protect::refusals(&plan, &how.named.replace, &how.named.delete)
+        };
+        if !refused.is_empty() {
+            break release(held, report(&refused, sources, style).max(FAILED));
         }
         if !how.yes && !confirm(&plan, how) {
             let d = declined(how);
@@ -116,7 +125,7 @@ fn confirm_and_apply(args: &StackArgs, aws: &Rc<Aws>, mut program: Program, how:
     code
 }
 
-fn verb(how: How) -> &'static str {
+fn verb(how: &How) -> &'static str {
     if how.destroy {
         "Destroy"
     } else {
@@ -124,11 +133,11 @@ fn verb(how: How) -> &'static str {
     }
 }
 
-fn confirm(plan: &Plan, how: How) -> bool {
+fn confirm(plan: &Plan, how: &How) -> bool {
     super::ask(&format!("{} these changes to stack `{}`?", verb(how), plan.stack))
 }
 
-fn declined(how: How) -> Diag {
+fn declined(how: &How) -> Diag {
     let help = "answer `y` at the prompt, or pass --yes to go ahead without asking";
     Diag::bare(ErrorKind::Declined(format!("{} not confirmed; nothing was changed", verb(how)))).help(help)
 }
@@ -147,7 +156,7 @@ fn release(held: Option<lease::Lease>, code: i32) -> i32 {
 }
 
 /// Makes the plan: progress as it goes, then what was done, or where it stopped and why.
-fn make(plan: &Plan, aws: &Aws, lease: Option<&lease::Lease>, how: How, sources: &SourceMap, style: Style) -> i32 {
+fn make(plan: &Plan, aws: &Aws, lease: Option<&lease::Lease>, how: &How, sources: &SourceMap, style: Style) -> i32 {
     crate::host::catch_interrupts();
     let verb = verb(how);
     let shown = super::progress::Shown::for_stderr();

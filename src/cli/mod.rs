@@ -18,7 +18,7 @@ use std::io::IsTerminal;
 
 use clap::{CommandFactory, Parser};
 
-pub use args::{AwsArgs, Cli, Color, Command, Format, StackArgs};
+pub use args::{AwsArgs, Cli, Color, Command, Format, Named, StackArgs};
 
 use crate::diag::{self, Diag, Style};
 use crate::host::{Host, Terminal};
@@ -79,12 +79,12 @@ fn run(command: Command, style: Style) -> i32 {
         Command::Eval { file, expr, json, timings } => {
             eval::run(file.as_deref(), expr.as_deref(), json, timings, style)
         }
-        Command::Plan { stack, json } => deploy::plan(&stack, json, style),
-        Command::Apply { stack, yes, break_lock } => {
-            deploy::apply(&stack, deploy::How { yes, destroy: false, break_lock }, style)
+        Command::Plan { stack, json, named } => deploy::plan(&stack, json, &named, style),
+        Command::Apply { stack, yes, named, break_lock } => {
+            deploy::apply(&stack, &deploy::How { yes, destroy: false, break_lock, named }, style)
         }
         Command::Destroy { stack, yes, break_lock } => {
-            deploy::apply(&stack, deploy::How { yes, destroy: true, break_lock }, style)
+            deploy::apply(&stack, &deploy::How { yes, destroy: true, break_lock, named: Named::default() }, style)
         }
         Command::Run { file, aws, yes } => script::run(&file, &aws, yes, style),
         Command::Lock { file } => lock::run(&file, style),

@@ -22,6 +22,7 @@ pub const ATTRS: &[&str] = &[
     "tags",
     "security_groups",
     "description",
+    "protect",
 ];
 
 /// Attributes whose value may be written as a bare word: `kind = cloud9`.
@@ -75,6 +76,8 @@ pub struct Environment {
     pub tags: Rc<Record>,
     pub security_groups: Vec<Rc<str>>,
     pub description: Option<Rc<str>>,
+    /// People live in it: apply replaces or deletes it only when told to by name (default true).
+    pub protect: bool,
     pub rules: Vec<Rc<Rule>>,
     pub installs: Vec<Rc<InstallStep>>,
     pub suppressions: Vec<Rc<Suppression>>,
@@ -127,6 +130,7 @@ impl Environment {
             );
         }
         let managed_credentials = a.bool("managed_credentials", kind == EnvKind::Cloud9);
+        let protect = a.bool("protect", true);
         let role = role_name(a);
         let imds = imds(a);
         let (tags, security_groups) = tags_and_groups(a);
@@ -150,6 +154,7 @@ impl Environment {
             tags,
             security_groups,
             description,
+            protect,
             rules: children.rules,
             installs: children.installs,
             suppressions: children.suppressions,
@@ -178,7 +183,7 @@ impl Environment {
         }
     }
 
-    pub fn fields(&self) -> FieldList<'_, 16> {
+    pub fn fields(&self) -> FieldList<'_, 17> {
         [
             ("auto_stop", Field::Value(self.auto_stop.map_or(Value::Null, |m| Value::Duration(m * 60)))),
             ("connection", Field::Word(self.connection_name())),
@@ -197,6 +202,7 @@ impl Environment {
             ("kind", Field::Word(self.kind_name())),
             ("managed_credentials", Field::Value(Value::Bool(self.managed_credentials))),
             ("name", Field::Str(&self.name)),
+            ("protect", Field::Value(Value::Bool(self.protect))),
             ("role", Field::opt(&self.role)),
             ("rules", Field::decls(&self.rules, Decl::Rule)),
             ("security_groups", Field::Strs(&self.security_groups)),

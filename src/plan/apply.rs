@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::diff::{inline_policy, rule_changes};
 use super::live::{LiveEnv, CLOUD9_TAG};
 use super::{env_address, group_address, role_path, Action, Change, Plan, Resource};
-use super::{TAG_ADDRESS, TAG_AUTO_STOP, TAG_CONNECTION, TAG_IMAGE, TAG_STACK};
+use super::{TAG_ADDRESS, TAG_AUTO_STOP, TAG_CONNECTION, TAG_IMAGE, TAG_PROTECT, TAG_STACK};
 use crate::aws::{Aws, AwsError, Filters, GroupInfo, InstanceInfo, LiveRole, NewCloud9, NewInstance};
 use crate::model::{EnvKind, Environment, Role};
 use crate::source::Span;
@@ -240,6 +240,7 @@ fn env_tags(ctx: &Ctx, env: &Environment) -> BTreeMap<String, String> {
     let mut tags: BTreeMap<String, String> = env.tags.iter().map(|(k, v)| (k.to_string(), v.to_text())).collect();
     tags.extend(ctx.tags(&env_address(&env.name)));
     tags.insert(TAG_IMAGE.into(), env.image.to_string());
+    tags.insert(TAG_PROTECT.into(), env.protect.to_string());
     match env.kind {
         EnvKind::Cloud9 => {
             tags.insert(TAG_AUTO_STOP.into(), env.auto_stop.map_or("never".into(), |m| m.to_string()));
@@ -357,6 +358,15 @@ fn while_iam_propagates<T>(
 fn converge_env(ctx: &mut Ctx, env: &Environment, live: &LiveEnv) -> Result<(), AwsError> {
     let aws = ctx.aws;
     let i = &live.instance;
+    if *i.instance_type != *env.instance_type {
+        let (from, to) = (&i.instance_type, &env.instance_type);
+        ctx.say(&format!(
+            "  {}: {from} → {to}: stopping the instance, resizing it, starting it",
+            env_address(&env.name)
+        ));
+        ctx.env_is(&env.name, &format!("resizing to {to} …"));
+        aws.resize(&i.id, to, i.state == "running")?;
+    }
     if let Some(c9) = &live.cloud9 {
         let amtc = (c9.managed_credentials_on() != env.managed_credentials).then_some(env.managed_credentials);
         let description = (c9.description.as_deref() != env.description.as_deref())

@@ -86,8 +86,9 @@ fn tags_text(tags: &BTreeMap<String, String>) -> String {
     Value::record(tags.iter().map(|(k, v)| (k.as_str().into(), Value::str(v))).collect()).to_kenv()
 }
 
-/// Attributes that cannot change in place: a different value means a new environment.
-const FORCES_REPLACEMENT: &[&str] = &["kind", "instance_type", "image", "subnet", "connection", "auto_stop"];
+/// Attributes that cannot change in place: a different value means a new environment. (The
+/// instance type changes in place: the instance is stopped, resized and started, its disk kept.)
+const FORCES_REPLACEMENT: &[&str] = &["kind", "image", "subnet", "connection", "auto_stop"];
 
 /// The instance profile Cloud9 gives an SSM environment's instance when the file names no role.
 const CLOUD9_SSM_PROFILE: &str = "AWSCloud9SSMInstanceProfile";
@@ -107,6 +108,7 @@ fn desired_env(e: &Environment) -> BTreeMap<&'static str, String> {
         ("imds.tokens", quoted(&e.imds.tokens)),
         ("imds.hop_limit", e.imds.hop_limit.to_string()),
         ("tags", Value::Record(e.tags.clone()).to_kenv()),
+        ("protect", e.protect.to_string()),
     ]);
     if e.kind == EnvKind::Cloud9 {
         a.insert("auto_stop", e.auto_stop_text());
@@ -135,6 +137,7 @@ fn live_env(l: &LiveEnv) -> BTreeMap<&'static str, String> {
         ("imds.tokens", quoted(&i.metadata.tokens)),
         ("imds.hop_limit", i.metadata.hop_limit.to_string()),
         ("tags", tags_text(&user_tags)),
+        ("protect", super::protect::protected(l).to_string()),
     ]);
     match &l.cloud9 {
         Some(c9) => {

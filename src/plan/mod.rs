@@ -9,6 +9,7 @@ mod diff;
 pub mod lease;
 mod live;
 mod locks;
+pub mod protect;
 mod reach;
 mod render;
 
@@ -41,6 +42,8 @@ pub const TAG_ADDRESS: &str = "kenv:address";
 pub const TAG_IMAGE: &str = "kenv:image";
 pub const TAG_AUTO_STOP: &str = "kenv:auto_stop";
 pub const TAG_CONNECTION: &str = "kenv:connection";
+/// Whether an environment is protected (`protect`): "true" or "false"; none counts as protected.
+pub const TAG_PROTECT: &str = "kenv:protect";
 
 /// The stack's name: `--stack`, else the file's name (`team.kenv` → `team`), except that a
 /// `main.kenv` is named after its directory (`kobanzaki/main.kenv` → `kobanzaki`).

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{Action, Change, Diff, Plan};
+use super::{Action, Change, Diff, Plan, Resource};
 
 fn sign(action: Action) -> &'static str {
     match action {
@@ -15,7 +15,11 @@ fn sign(action: Action) -> &'static str {
 }
 
 fn diff_line(d: &Diff) -> String {
-    let forces = if d.forces_replacement { " (forces replacement)" } else { "" };
+    let forces = match (d.forces_replacement, d.attribute.as_str(), &d.before) {
+        (true, ..) => " (forces replacement)",
+        (false, "instance_type", Some(_)) => " (in place: the instance is stopped, resized and started)",
+        _ => "",
+    };
     match (&d.before, &d.after) {
         (Some(b), Some(a)) => format!("~ {}: {b} → {a}{forces}", d.attribute),
         (None, Some(a)) => format!("+ {}: {a}", d.attribute),
@@ -38,6 +42,9 @@ pub fn change_lines(c: &Change) -> String {
     let mut out = format!("  {} {}\n", sign(c.action), c.address);
     for d in &c.diffs {
         out.push_str(&format!("      {}\n", diff_line(d)));
+    }
+    if let (Resource::Env { live: Some(live), .. }, Action::Replace | Action::Delete) = (&c.resource, c.action) {
+        out.push_str(&format!("      ! deletes the {}\n", super::protect::loses(live)));
     }
     out
 }

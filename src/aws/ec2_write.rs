@@ -251,19 +251,31 @@ impl Aws {
     /// Changes an instance's type. EC2 changes only a stopped instance's, so a running one is
     /// stopped, resized and started again: its id, disk and private address stay.
     pub fn resize(&self, instance: &str, instance_type: &str, running: bool) -> Result<(), AwsError> {
-        let ec2 = self.ec2()?;
+        let ids = [instance.to_string()];
         if running {
-            self.call(write("ec2", "StopInstances"), ec2.stop_instances().instance_ids(instance).send())?;
-            self.wait_state(instance, "stopped")?;
+            self.stop(&ids)?;
         }
         let value = aws_sdk_ec2::types::AttributeValue::builder().value(instance_type).build();
-        let req = ec2.modify_instance_attribute().instance_id(instance).instance_type(value);
+        let req = self.ec2()?.modify_instance_attribute().instance_id(instance).instance_type(value);
         self.call(write("ec2", "ModifyInstanceAttribute"), req.send())?;
         if running {
-            self.call(write("ec2", "StartInstances"), ec2.start_instances().instance_ids(instance).send())?;
-            self.wait_state(instance, "running")?;
+            self.start(&ids)?;
         }
         Ok(())
+    }
+
+    /// Starts instances and waits until each runs.
+    pub fn start(&self, ids: &[String]) -> Result<(), AwsError> {
+        let req = self.ec2()?.start_instances().set_instance_ids(Some(ids.to_vec()));
+        self.call(write("ec2", "StartInstances"), req.send())?;
+        ids.iter().try_for_each(|id| self.wait_state(id, "running"))
+    }
+
+    /// Stops instances and waits until each has stopped.
+    pub fn stop(&self, ids: &[String]) -> Result<(), AwsError> {
+        let req = self.ec2()?.stop_instances().set_instance_ids(Some(ids.to_vec()));
+        self.call(write("ec2", "StopInstances"), req.send())?;
+        ids.iter().try_for_each(|id| self.wait_state(id, "stopped"))
     }
 
     /// Waits (at most 10 minutes) until an instance is in `state`.

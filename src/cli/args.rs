@@ -127,6 +127,37 @@ pub enum Command {
         /// A builtin's name, a declaration kind (environment, role, policy), or a .kenv file.
         name: Option<String>,
     },
+    /// Start the stack's stopped environments (all, or those named) and wait until they run.
+    Start {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// Environments by name (default: all of the stack's).
+        envs: Vec<String>,
+    },
+    /// Stop the stack's running environments (all, or those named) and wait until they stop.
+    Stop {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// Environments by name (default: all of the stack's).
+        envs: Vec<String>,
+    },
+    /// Open a shell on an environment through SSM Session Manager (`aws ssm start-session`);
+    /// without the Session Manager plugin, print the command and how to install the plugin.
+    Connect {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// The environment's name.
+        env: String,
+    },
+    /// Write SSH host entries for the stack's environments, tunnelled through SSM (what VS Code
+    /// Remote-SSH needs), into ~/.ssh/config between marker lines: run again, it replaces them.
+    SshConfig {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// The SSH config file to write (default: ~/.ssh/config).
+        #[arg(long, value_name = "PATH")]
+        to: Option<PathBuf>,
+    },
     /// Print a completion script for a shell.
     Completions {
         /// The shell to complete for.

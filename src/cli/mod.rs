@@ -2,6 +2,7 @@
 
 mod args;
 mod check;
+mod daily;
 mod deploy;
 mod doc;
 mod doc_file;
@@ -86,6 +87,10 @@ fn run(command: Command, style: Style) -> i32 {
         Command::Destroy { stack, yes, break_lock } => {
             deploy::apply(&stack, &deploy::How { yes, destroy: true, break_lock, named: Named::default() }, style)
         }
+        Command::Start { stack, envs } => daily::power(&stack, &envs, true, style),
+        Command::Stop { stack, envs } => daily::power(&stack, &envs, false, style),
+        Command::Connect { stack, env } => daily::connect(&stack, &env, style),
+        Command::SshConfig { stack, to } => daily::ssh_config(&stack, to, style),
         Command::Run { file, aws, yes } => script::run(&file, &aws, yes, style),
         Command::Lock { file } => lock::run(&file, style),
         Command::Fmt { paths, check } => fmt::run(&paths, check, style),

@@ -42,7 +42,7 @@ pub fn read(aws: &Aws, stack: &str) -> Result<LiveState, AwsError> {
 }
 
 /// The stack's environments: one DescribeInstances by tag, DescribeEnvironments for the Cloud9 ones.
-fn envs(aws: &Aws, stack: &str) -> Result<Vec<LiveEnv>, AwsError> {
+pub fn envs(aws: &Aws, stack: &str) -> Result<Vec<LiveEnv>, AwsError> {
     let instances = aws.live_instances(TAG_STACK, vec![stack.to_string()])?;
     let cloud9_ids: Vec<String> = instances.iter().filter_map(|i| i.tags.get(CLOUD9_TAG).cloned()).collect();
     let cloud9 = if cloud9_ids.is_empty() { Vec::new() } else { aws.cloud9_describe(&cloud9_ids)? };

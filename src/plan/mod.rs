@@ -27,7 +27,7 @@ pub enum Progress<'a> {
     /// shows as one live line per environment.
     Env(&'a str, &'a str),
 }
-pub use live::{policy_view, LiveEnv, LiveState};
+pub use live::{envs as live_envs, policy_view, LiveEnv, LiveState};
 pub use render::{render, to_json};
 
 use crate::aws::{Aws, AwsError, GroupInfo, LiveRole};

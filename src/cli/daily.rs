@@ -1,0 +1,188 @@
+//! Daily use of a stack's environments without the console: `kenv start|stop FILE [ENV…]`,
+//! `kenv connect FILE ENV` (a shell through SSM Session Manager) and `kenv ssh-config FILE` (the
+//! SSH entries VS Code Remote-SSH needs, tunnelled through SSM). They act on the stack's
+//! environments as AWS has them (found by the stack's tags); the file only names the stack, so a
+//! file that does not evaluate today still lets its people reach their boxes.
+
+use std::path::{Path, PathBuf};
+
+use super::{report, StackArgs, FAILED, OK};
+use crate::aws::{Aws, AwsError};
+use crate::diag::{Diag, ErrorKind, Style};
+use crate::plan::{self, LiveEnv, TAG_IMAGE};
+use crate::source::SourceMap;
+
+/// Where the Session Manager plugin's installation is documented.
+const PLUGIN_DOCS: &str =
+    "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html";
+
+/// The stack's live environments: those named (each must be there), or all.
+fn chosen(args: &StackArgs, aws: &Aws, names: &[String]) -> Result<(String, Vec<LiveEnv>), Vec<Diag>> {
+    let stack = plan::stack_name(&args.file, args.stack.as_deref());
+    let region = || aws.region();
+    let mut live = plan::live_envs(aws, &stack).map_err(|e| vec![e.diag(None, region().as_deref())])?;
+    live.sort_by(|a, b| a.name.cmp(&b.name));
+    if names.is_empty() {
+        if live.is_empty() {
+            let message = format!("stack `{stack}` has no environment on AWS (in {})", region().unwrap_or_default());
+            let help = "`kenv apply` makes them; `--stack` names another stack, `--region` another region";
+            return Err(vec![Diag::bare(ErrorKind::Fail(message)).help(help)]);
+        }
+        return Ok((stack, live));
+    }
+    let mut missing = Vec::new();
+    for name in names.iter().filter(|n| !live.iter().any(|e| &e.name == *n)) {
+        let d = Diag::bare(ErrorKind::Fail(format!("stack `{stack}` has no environment `{name}` on AWS")));
+        let near = crate::diag::suggest(name, live.iter().map(|e| e.name.as_str()));
+        missing.push(d.help(near.unwrap_or_else(|| "`kenv plan` shows what the stack has".into())));
+    }
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    Ok((stack, live.into_iter().filter(|e| names.contains(&e.name)).collect()))
+}
+
+/// Runs `body` with AWS and the chosen environments; reports what fails.
+fn with_envs(
+    args: &StackArgs,
+    names: &[String],
+    style: Style,
+    body: impl FnOnce(&Aws, &str, Vec<LiveEnv>) -> Result<i32, Vec<Diag>>,
+) -> i32 {
+    let aws = Aws::new(args.aws.options());
+    let result = aws.config().map_err(|e| vec![e.diag(None, None)]).and_then(|_| {
+        let (stack, envs) = chosen(args, &aws, names)?;
+        body(&aws, &stack, envs)
+    });
+    match result {
+        Ok(code) => code,
+        Err(diags) => report(&diags, &SourceMap::default(), style).max(FAILED),
+    }
+}
+
+/// `kenv start` (`on`) or `kenv stop`: the environments not yet so, in one call, then waited for.
+pub fn power(args: &StackArgs, names: &[String], on: bool, style: Style) -> i32 {
+    with_envs(args, names, style, |aws, _, envs| {
+        let (from, to, verb) = if on { ("stopped", "running", "started") } else { ("running", "stopped", "stopped") };
+        let (act, skip): (Vec<_>, Vec<_>) = envs.iter().partition(|e| e.instance.state == from);
+        for e in skip {
+            super::out(&format!("{} ({}): {}\n", plan::env_address(&e.name), e.instance.id, e.instance.state));
+        }
+        if act.is_empty() {
+            return Ok(OK);
+        }
+        let ids: Vec<String> = act.iter().map(|e| e.instance.id.clone()).collect();
+        let done = if on { aws.start(&ids) } else { aws.stop(&ids) };
+        done.map_err(|e| vec![e.diag(None, aws.region().as_deref())])?;
+        for e in act {
+            super::out(&format!("{} ({}): {verb}, now {to}\n", plan::env_address(&e.name), e.instance.id));
+        }
+        Ok(OK)
+    })
+}
+
+/// The arguments of `aws` that open a session on an instance.
+fn session_args(instance: &str, region: &str, profile: Option<&str>) -> Vec<String> {
+    let mut args: Vec<String> =
+        ["ssm", "start-session", "--target", instance, "--region", region].map(String::from).into();
+    if let Some(p) = profile {
+        args.extend(["--profile".to_string(), p.to_string()]);
+    }
+    args
+}
+
+/// Whether a program is on PATH.
+fn on_path(program: &str) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
+}
+
+/// `kenv connect`: `aws ssm start-session` on the environment's instance, in this terminal.
+pub fn connect(args: &StackArgs, name: &str, style: Style) -> i32 {
+    with_envs(args, &[name.to_string()], style, |aws, stack, envs| {
+        let env = &envs[0];
+        if env.instance.state != "running" {
+            let message =
+                format!("environment `{name}` is {}: Session Manager reaches a running instance", env.instance.state);
+            let help = format!("start it: `kenv start {} {name}`", args.file.display());
+            return Err(vec![Diag::bare(ErrorKind::Fail(message)).help(help)]);
+        }
+        let region = aws.region().unwrap_or_default();
+        let session = session_args(&env.instance.id, &region, args.aws.profile.as_deref());
+        let missing: Vec<&str> = ["aws", "session-manager-plugin"].into_iter().filter(|p| !on_path(p)).collect();
+        if !missing.is_empty() {
+            super::out(&format!("aws {}\n", session.join(" ")));
+            let message = format!(
+                "cannot open a session on `{name}` (stack `{stack}`): {} not on PATH; the command is above",
+                missing.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(" and ")
+            );
+            let help = format!(
+                "install the AWS CLI and the Session Manager plugin ({PLUGIN_DOCS}; on Debian or Ubuntu: `curl -o \
+                 plugin.deb https://s3.amazonaws.com/session-manager-downloads/plugin/latest/ubuntu_64bit/\
+                 session-manager-plugin.deb && sudo dpkg -i plugin.deb`), then run it"
+            );
+            return Err(vec![Diag::bare(ErrorKind::Fail(message)).help(help)]);
+        }
+        match std::process::Command::new("aws").args(&session).status() {
+            Ok(status) => Ok(status.code().unwrap_or(FAILED)),
+            Err(e) => Err(vec![Diag::bare(ErrorKind::Fail(format!("cannot run `aws`: {e}")))]),
+        }
+    })
+}
+
+/// `kenv ssh-config`: one `Host` entry per environment, between marker lines naming the stack.
+pub fn ssh_config(args: &StackArgs, to: Option<PathBuf>, style: Style) -> i32 {
+    with_envs(args, &[], style, |aws, stack, envs| {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+        let path = to.unwrap_or_else(|| home.join(".ssh/config"));
+        let region = aws.region().unwrap_or_default();
+        let profile = args.aws.profile.as_deref().map_or(String::new(), |p| format!(" --profile {p}"));
+        let mut block = String::new();
+        for e in &envs {
+            let image = e.instance.tags.get(TAG_IMAGE).map_or("", String::as_str);
+            let user = if image.contains("ubuntu") { "ubuntu" } else { "ec2-user" };
+            block.push_str(&format!(
+                "Host {}\n  HostName {}\n  User {user}\n  ProxyCommand aws ssm start-session --region {region}{profile} \
+                 --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p\n",
+                e.name, e.instance.id
+            ));
+        }
+        write_block(&path, stack, &block).map_err(|e| vec![e.diag(None, None)])?;
+        super::out(&format!("{}: {} host entries for stack `{stack}`\n", path.display(), envs.len()));
+        Ok(OK)
+    })
+}
+
+/// Puts `block` between the stack's marker lines in the file, replacing what was there (or
+/// appending it), written whole to a new file then renamed over the old, so an interrupted write
+/// loses nothing.
+fn write_block(path: &Path, stack: &str, block: &str) -> Result<(), AwsError> {
+    let io = |e: std::io::Error| AwsError::local(format!("cannot write {}: {e}", path.display()));
+    let begin = format!("# >>> kenv stack {stack}: written by `kenv ssh-config`, replaced when it runs again");
+    let end = format!("# <<< kenv stack {stack}");
+    let old = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(io(e)),
+    };
+    let ours = format!("{begin}\n{block}{end}\n");
+    let new = match (old.find(&begin), old.find(&end)) {
+        (Some(b), Some(e)) if b < e => {
+            let after = old[e + end.len()..].strip_prefix('\n').unwrap_or(&old[e + end.len()..]);
+            format!("{}{ours}{after}", &old[..b])
+        }
+        _ if old.is_empty() || old.ends_with('\n') => format!("{old}{ours}"),
+        _ => format!("{old}\n{ours}"),
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let temp = path.with_extension("kenv-new");
+    std::fs::write(&temp, new).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+    }
+    std::fs::rename(&temp, path).map_err(io)
+}

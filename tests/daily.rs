@@ -1,0 +1,141 @@
+//! Daily use of a stack's environments through the real binary, on the testbed: `kenv start`,
+//! `kenv stop`, `kenv connect`, `kenv ssh-config`.
+
+mod support;
+
+use support::testbed::{fresh, Testbed};
+use support::Output;
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+fn ok(out: Output) -> Output {
+    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    out
+}
+
+fn flat(text: &str) -> String {
+    text.replace(['│', '·', '╭', '╰', '─', '┬'], " ").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Two EC2 boxes, applied; returns their instance ids by name.
+fn two_boxes(tb: &Testbed, dir: &std::path::Path) -> (String, String) {
+    let env = |name: &str| {
+        format!(
+            "environment \"{name}\" {{\n  kind = ec2\n  instance_type = \"t3.small\"\n  image = \"amazonlinux-2023-x86_64\"\n  \
+             subnet = \"{}\"\n}}\n",
+            tb.subnet_id
+        )
+    };
+    std::fs::write(dir.join("stack.kenv"), format!("{}{}", env("box-a"), env("box-b"))).unwrap();
+    ok(tb.kenv(dir, &["apply", "stack.kenv", "--yes"], &[]));
+    (instance(tb, "box-a").0, instance(tb, "box-b").0)
+}
+
+/// An environment's instance id and state, read back from EC2.
+fn instance(tb: &Testbed, name: &str) -> (String, String) {
+    rt().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&tb.config().await);
+        let f = aws_sdk_ec2::types::Filter::builder()
+            .name("tag:kenv:address")
+            .values(format!("environment.{name}"))
+            .build();
+        let found = ec2.describe_instances().filters(f).send().await.unwrap();
+        let i = found.reservations()[0].instances()[0].clone();
+        (i.instance_id().unwrap().to_string(), i.state().unwrap().name().unwrap().as_str().to_string())
+    })
+}
+
+#[test]
+fn start_and_stop_act_on_the_named_environments_and_wait_for_them() {
+    let tb = fresh();
+    let home = tempfile::tempdir().unwrap();
+    let (a, b) = two_boxes(&tb, home.path());
+    let kenv = |args: &[&str]| tb.kenv(home.path(), args, &[]);
+
+    let out = ok(kenv(&["stop", "stack.kenv", "box-a"]));
+    assert_eq!(out.stdout, format!("environment.box-a ({a}): stopped, now stopped\n"));
+    assert_eq!(instance(&tb, "box-a").1, "stopped");
+    assert_eq!(instance(&tb, "box-b").1, "running");
+
+    let out = ok(kenv(&["start", "stack.kenv"]));
+    assert_eq!(
+        out.stdout,
+        format!("environment.box-b ({b}): running\nenvironment.box-a ({a}): started, now running\n")
+    );
+    assert_eq!(instance(&tb, "box-a").1, "running");
+
+    let out = kenv(&["stop", "stack.kenv", "box-c"]);
+    assert_eq!(out.code, 1);
+    let said = flat(&out.stderr);
+    assert!(said.contains("stack `stack` has no environment `box-c` on AWS"), "{said}");
+    assert!(said.contains("did you mean `box-a`?") || said.contains("did you mean `box-b`?"), "{said}");
+}
+
+#[test]
+fn ssh_config_writes_one_block_per_stack_however_often_it_runs_and_keeps_the_rest() {
+    let tb = fresh();
+    let home = tempfile::tempdir().unwrap();
+    let (a, b) = two_boxes(&tb, home.path());
+    let config = home.path().join(".ssh/config");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, "Host build\n  HostName build.internal\n").unwrap();
+    for _ in 0..2 {
+        let out = ok(tb.kenv(home.path(), &["ssh-config", "stack.kenv"], &[]));
+        assert_eq!(out.stdout, format!("{}: 2 host entries for stack `stack`\n", config.display()));
+    }
+    let proxy = "ProxyCommand aws ssm start-session --region ap-northeast-1 --target %h --document-name \
+                 AWS-StartSSHSession --parameters portNumber=%p";
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        format!(
+            "Host build\n  HostName build.internal\n\
+             # >>> kenv stack stack: written by `kenv ssh-config`, replaced when it runs again\n\
+             Host box-a\n  HostName {a}\n  User ec2-user\n  {proxy}\n\
+             Host box-b\n  HostName {b}\n  User ec2-user\n  {proxy}\n\
+             # <<< kenv stack stack\n"
+        )
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&config).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn connect_runs_the_exact_session_command_or_prints_it_with_how_to_get_the_plugin() {
+    let tb = fresh();
+    let home = tempfile::tempdir().unwrap();
+    let (a, _) = two_boxes(&tb, home.path());
+    let session = format!("ssm start-session --target {a} --region ap-northeast-1");
+
+    // No Session Manager plugin (and no AWS CLI) on PATH: the command, and how to install it.
+    let bare = tb.kenv(home.path(), &["connect", "stack.kenv", "box-a"], &[("PATH", "/nonexistent")]);
+    assert_eq!(bare.code, 1);
+    assert_eq!(bare.stdout, format!("aws {session}\n"));
+    let said = flat(&bare.stderr);
+    assert!(said.contains("`aws` and `session-manager-plugin` not on PATH"), "{said}");
+    assert!(said.contains("session-manager-working-with-install-plugin.html"), "{said}");
+
+    // With both: `aws` runs with exactly these arguments, in this terminal, its exit code kenv's.
+    let bin = home.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = home.path().join("aws-args");
+    let fake_aws = format!("#!/bin/sh\necho \"$@\" > '{}'\nexit 7\n", log.display());
+    for (name, text) in [("aws", fake_aws.as_str()), ("session-manager-plugin", "#!/bin/sh\n")] {
+        std::fs::write(bin.join(name), text).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(bin.join(name), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let out = tb.kenv(home.path(), &["connect", "stack.kenv", "box-a"], &[("PATH", &path)]);
+    assert_eq!(out.code, 7, "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), format!("{session}\n"));
+
+    // A stopped box: said so, with the command that starts it.
+    ok(tb.kenv(home.path(), &["stop", "stack.kenv", "box-a"], &[]));
+    let out = tb.kenv(home.path(), &["connect", "stack.kenv", "box-a"], &[("PATH", &path)]);
+    assert_eq!(out.code, 1);
+    let said = flat(&out.stderr);
+    assert!(said.contains("environment `box-a` is stopped"), "{said}");
+    assert!(said.contains("`kenv start stack.kenv box-a`"), "{said}");
+}

@@ -139,3 +139,75 @@ fn connect_runs_the_exact_session_command_or_prints_it_with_how_to_get_the_plugi
     assert!(said.contains("environment `box-a` is stopped"), "{said}");
     assert!(said.contains("`kenv start stack.kenv box-a`"), "{said}");
 }
+
+#[test]
+fn an_environment_made_in_the_console_is_imported_and_plans_only_what_differs() {
+    let tb = fresh();
+    let home = tempfile::tempdir().unwrap();
+    // Made by hand, as the design's team made theirs: no kenv tags.
+    let id = rt().block_on(async {
+        let c9 = aws_sdk_cloud9::Client::new(&tb.config().await);
+        let made = c9
+            .create_environment_ec2()
+            .name("legacy")
+            .instance_type("t3.medium")
+            .image_id("amazonlinux-2023-x86_64")
+            .subnet_id(&tb.subnet_id)
+            .connection_type(aws_sdk_cloud9::types::ConnectionType::ConnectSsm)
+            .automatic_stop_time_minutes(30)
+            .send()
+            .await
+            .unwrap();
+        made.environment_id().unwrap().to_string()
+    });
+    let declare = |subnet: &str| {
+        let file = format!(
+            "environment \"legacy\" {{\n  kind = cloud9\n  instance_type = \"t3.large\"\n  image = \"amazonlinux-2023-x86_64\"\n  \
+             subnet = \"{subnet}\"\n  connection = ssm\n  auto_stop = 30m\n}}\n"
+        );
+        std::fs::write(home.path().join("stack.kenv"), file).unwrap();
+    };
+    let kenv = |args: &[&str]| tb.kenv(home.path(), args, &[]);
+
+    // Not what the file declares, in what cannot change in place: refused, nothing tagged.
+    declare("subnet-0123456789abcdef0");
+    let out = kenv(&["import", "stack.kenv", "environment.legacy", &id]);
+    assert_eq!(out.code, 1);
+    assert!(
+        flat(&out.stderr).contains(&format!("`{id}` is not environment.legacy as declared: subnet is")),
+        "{}",
+        out.stderr
+    );
+    assert!(ok(kenv(&["plan", "stack.kenv"])).stdout.contains("+ environment.legacy"));
+
+    // A wrong id, and an address the file does not declare.
+    declare(&tb.subnet_id);
+    let out = kenv(&["import", "stack.kenv", "environment.legacy", "0123456789abcdef0123456789abcdef"]);
+    assert!(
+        flat(&out.stderr).contains("there is no Cloud9 environment `0123456789abcdef0123456789abcdef`"),
+        "{}",
+        out.stderr
+    );
+    let out = kenv(&["import", "stack.kenv", "environment.legacyy", &id]);
+    assert!(flat(&out.stderr).contains("did you mean `environment.legacy`?"), "{}", out.stderr);
+
+    // Imported: the plan changes it in place (IMDSv2 required, a larger instance, its own group),
+    // never replaces it.
+    let out = ok(kenv(&["import", "stack.kenv", "environment.legacy", &id]));
+    assert_eq!(
+        out.stdout,
+        format!("Imported {id} as environment.legacy of stack `stack`: `kenv apply` brings imds.tokens, instance_type to the file's values, in place.\n")
+    );
+    let plan = ok(kenv(&["plan", "stack.kenv"]));
+    assert!(plan.stdout.contains("  ~ environment.legacy\n"), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("-/+") && !plan.stdout.contains("+ environment"), "{}", plan.stdout);
+    ok(kenv(&["apply", "stack.kenv", "--yes"]));
+    assert!(ok(kenv(&["plan", "stack.kenv"])).stdout.starts_with("No changes"));
+    let ids = rt().block_on(async {
+        let c9 = aws_sdk_cloud9::Client::new(&tb.config().await);
+        c9.list_environments().send().await.unwrap().environment_ids().to_vec()
+    });
+    assert_eq!(ids, [id.clone()], "the same Cloud9 environment, and no other");
+    let again = kenv(&["import", "stack.kenv", "environment.legacy", &id]);
+    assert!(flat(&again.stderr).contains("stack `stack` already has environment.legacy on AWS"), "{}", again.stderr);
+}

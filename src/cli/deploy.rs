@@ -198,6 +198,43 @@ fn prepare(args: &StackArgs, program: &Program, aws: &Aws, destroy: bool) -> Res
     plan::prepare((!destroy).then_some(&program.state), aws, &stack)
 }
 
+/// `kenv import`: the file's declaration at `address` adopts the environment `id`.
+pub fn import(args: &StackArgs, address: &str, id: &str, style: Style) -> i32 {
+    let aws = Rc::new(Aws::new(args.aws.options()));
+    let code = match load_checked(args, &aws, false, style) {
+        Err(code) => code,
+        Ok(program) => {
+            let sources = &program.interp.sources;
+            let envs = &program.state.environments;
+            let name = address.strip_prefix("environment.").unwrap_or(address);
+            match envs.iter().find(|e| *e.name == *name) {
+                None => {
+                    let message = format!("`{address}` is not an environment the file declares");
+                    let candidates: Vec<String> = envs.iter().map(|e| plan::env_address(&e.name)).collect();
+                    let near = crate::diag::suggest(address, candidates.iter().map(String::as_str));
+                    let help = near.unwrap_or_else(|| "declare it first: `environment \"NAME\" { … }`".into());
+                    report(&[Diag::bare(ErrorKind::Fail(message)).help(help)], sources, style).max(FAILED)
+                }
+                Some(env) => {
+                    let stack = plan::stack_name(&args.file, args.stack.as_deref());
+                    match plan::adopt::adopt(&aws, &stack, env, id) {
+                        Err(d) => report(&[*d], sources, style).max(FAILED),
+                        Ok(differs) => {
+                            let rest = match differs.as_slice() {
+                                [] => "it matches the file".to_string(),
+                                d => format!("`kenv apply` brings {} to the file's values, in place", d.join(", ")),
+                            };
+                            super::out(&format!("Imported {id} as {address} of stack `{stack}`: {rest}.\n"));
+                            OK
+                        }
+                    }
+                }
+            }
+        }
+    };
+    finish(args, &aws, code)
+}
+
 /// `--stats`, printed at the end whatever happened.
 fn finish(args: &StackArgs, aws: &Aws, code: i32) -> i32 {
     if args.aws.stats {

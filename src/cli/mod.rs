@@ -87,6 +87,7 @@ fn run(command: Command, style: Style) -> i32 {
         Command::Destroy { stack, yes, break_lock } => {
             deploy::apply(&stack, &deploy::How { yes, destroy: true, break_lock, named: Named::default() }, style)
         }
+        Command::Import { stack, address, id } => deploy::import(&stack, &address, &id, style),
         Command::Start { stack, envs } => daily::power(&stack, &envs, true, style),
         Command::Stop { stack, envs } => daily::power(&stack, &envs, false, style),
         Command::Connect { stack, env } => daily::connect(&stack, &env, style),

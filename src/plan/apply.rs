@@ -238,7 +238,14 @@ fn token(stack: &str, env: &Environment) -> String {
 
 fn env_tags(ctx: &Ctx, env: &Environment) -> BTreeMap<String, String> {
     let mut tags: BTreeMap<String, String> = env.tags.iter().map(|(k, v)| (k.to_string(), v.to_text())).collect();
-    tags.extend(ctx.tags(&env_address(&env.name)));
+    tags.extend(kenv_tags(ctx.stack, env));
+    tags
+}
+
+/// kenv's own tags on an environment: whose it is, and what AWS does not say about it.
+pub(super) fn kenv_tags(stack: &str, env: &Environment) -> BTreeMap<String, String> {
+    let mut tags =
+        BTreeMap::from([(TAG_STACK.to_string(), stack.to_string()), (TAG_ADDRESS.to_string(), env_address(&env.name))]);
     tags.insert(TAG_IMAGE.into(), env.image.to_string());
     tags.insert(TAG_PROTECT.into(), env.protect.to_string());
     match env.kind {

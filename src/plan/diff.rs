@@ -184,7 +184,7 @@ fn compare(
     Some((action, diffs))
 }
 
-fn env_change(desired: Option<&Rc<Environment>>, live: Option<&LiveEnv>) -> Option<Change> {
+pub(super) fn env_change(desired: Option<&Rc<Environment>>, live: Option<&LiveEnv>) -> Option<Change> {
     let name = desired.map(|d| d.name.to_string()).or_else(|| live.map(|l| l.name.clone()))?;
     let want = desired.map(|d| desired_env(d)).unwrap_or_default();
     let (action, diffs) = compare(&want, live.map(live_env).as_ref(), FORCES_REPLACEMENT)?;

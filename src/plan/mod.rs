@@ -3,6 +3,7 @@
 //! with one batched describe per resource type. `diff` turns the two into changes with
 //! attribute-level diffs; `apply` makes them in dependency order; `render` shows them.
 
+pub mod adopt;
 mod apply;
 mod deliver;
 mod diff;

@@ -207,7 +207,7 @@ fn an_environment_made_in_the_console_is_imported_and_plans_only_what_differs() 
         let c9 = aws_sdk_cloud9::Client::new(&tb.config().await);
         c9.list_environments().send().await.unwrap().environment_ids().to_vec()
     });
-    assert_eq!(ids, [id.clone()], "the same Cloud9 environment, and no other");
+    assert_eq!(ids, std::slice::from_ref(&id), "the same Cloud9 environment, and no other");
     let again = kenv(&["import", "stack.kenv", "environment.legacy", &id]);
     assert!(flat(&again.stderr).contains("stack `stack` already has environment.legacy on AWS"), "{}", again.stderr);
 }

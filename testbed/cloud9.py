@@ -141,6 +141,8 @@ class Cloud9:
                 raise bad(f"a CONNECT_SSM environment needs the instance profile {SSM_PROFILE}; create it (path /cloud9/) first")
         env_id = secrets.token_hex(16)
         owner = body.get("ownerArn") or f"arn:aws:iam::{self.account}:root"
+        if "ownerArn" in body:
+            self.principal(owner)
         instance_tags = [
             {"Key": "aws:cloud9:environment", "Value": env_id},
             {"Key": "aws:cloud9:owner", "Value": owner},
@@ -159,6 +161,7 @@ class Cloud9:
             "connectionType": connection, "arn": self.arn(env_id), "ownerArn": owner,
             "managedCredentialsStatus": "ENABLED_ON_CREATE", "created": time.monotonic(),
             "instanceId": instance["InstanceId"], "tags": tags, "automaticStopTimeMinutes": stop,
+            "members": {},  # user ARN -> read-write | read-only (the owner is not among them)
         }
         if token:
             self.tokens[token] = env_id
@@ -216,6 +219,68 @@ class Cloud9:
         del self.envs[env["id"]]
         self.tokens = {t: i for t, i in self.tokens.items() if i != env["id"]}
         return {}
+
+    # --- memberships: who may open an environment besides its owner ---------------------------
+    def principal(self, arn):
+        """Refuses an ARN that names no IAM user or role of the account, as Cloud9 does."""
+        prefix = f"arn:aws:iam::{self.account}:"
+        kind, _, path = (arn or "").removeprefix(prefix).partition("/") if (arn or "").startswith(prefix) else ("", "", "")
+        try:
+            if kind == "user" and path:
+                return self.iam.get_user(UserName=path.rsplit("/", 1)[-1])
+            if kind == "role" and path:
+                return self.iam.get_role(RoleName=path.rsplit("/", 1)[-1])
+        except Exception:
+            pass
+        raise bad(f"{arn!r} is not an IAM user or role of account {self.account}")
+
+    def membership(self, env, arn):
+        permissions = "owner" if arn == env["ownerArn"] else env["members"][arn]
+        return {"permissions": permissions, "userId": arn.rsplit("/", 1)[-1], "userArn": arn, "environmentId": env["id"]}
+
+    def permissions(self, body):
+        wanted = body.get("permissions")
+        if wanted not in ("read-write", "read-only"):
+            raise bad("permissions must be read-write or read-only")
+        return wanted
+
+    def op_CreateEnvironmentMembership(self, body):
+        env, arn = self.env(body.get("environmentId")), body.get("userArn")
+        permissions = self.permissions(body)
+        self.principal(arn)
+        if arn == env["ownerArn"] or arn in env["members"]:
+            raise Cloud9Error("ConflictException", f"{arn} is already a member of the environment", 409)
+        env["members"][arn] = permissions
+        return {"membership": self.membership(env, arn)}
+
+    def op_UpdateEnvironmentMembership(self, body):
+        env, arn = self.env(body.get("environmentId")), body.get("userArn")
+        permissions = self.permissions(body)
+        if arn not in env["members"]:
+            raise not_found(f"{arn} is not a member of the environment")
+        env["members"][arn] = permissions
+        return {"membership": self.membership(env, arn)}
+
+    def op_DeleteEnvironmentMembership(self, body):
+        env, arn = self.env(body.get("environmentId")), body.get("userArn")
+        if arn == env["ownerArn"]:
+            raise bad("the owner's membership cannot be deleted")
+        if env["members"].pop(arn, None) is None:
+            raise not_found(f"{arn} is not a member of the environment")
+        return {}
+
+    def op_DescribeEnvironmentMemberships(self, body):
+        if not body.get("environmentId") and not body.get("userArn"):
+            raise bad("environmentId or userArn is required")
+        envs = [self.env(body["environmentId"])] if body.get("environmentId") else list(self.envs.values())
+        found = [self.membership(e, a) for e in envs for a in [e["ownerArn"], *sorted(e["members"])]]
+        found = [m for m in found if body.get("userArn") in (None, m["userArn"])
+                 and (not body.get("permissions") or m["permissions"] in body["permissions"])]
+        start, size = int(body.get("nextToken") or 0), body.get("maxResults") or 25
+        out = {"memberships": found[start:start + size]}
+        if start + size < len(found):
+            out["nextToken"] = str(start + size)
+        return out
 
     def op_TagResource(self, body):
         env = self.env_by_arn(body.get("ResourceARN"))

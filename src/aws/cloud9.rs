@@ -41,6 +41,8 @@ pub struct NewCloud9<'a> {
     pub subnet: &'a str,
     pub connection: &'a str,
     pub auto_stop: Option<i64>,
+    /// The owner's ARN (None: the caller).
+    pub owner: Option<&'a str>,
     pub tags: &'a BTreeMap<String, String>,
     /// The same token on a retried create returns the environment already made.
     pub token: &'a str,
@@ -96,6 +98,7 @@ impl Aws {
             .subnet_id(new.subnet)
             .connection_type(ConnectionType::from(new.connection))
             .set_automatic_stop_time_minutes(new.auto_stop.map(|m| m as i32))
+            .set_owner_arn(new.owner.map(String::from))
             .client_request_token(new.token)
             .set_tags(Some(tags));
         let out = self.call(write("cloud9", "CreateEnvironmentEC2"), req.send())?;
@@ -137,6 +140,50 @@ impl Aws {
         let req = self.cloud9()?.untag_resource().resource_arn(arn).set_tag_keys(Some(keys.to_vec()));
         self.call(write("cloud9", "UntagResource"), req.send())?;
         Ok(())
+    }
+
+    /// Who besides the owner may open an environment: user or role ARN → `read-write` or
+    /// `read-only`.
+    pub fn cloud9_members(&self, id: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        let c9 = self.cloud9()?;
+        let found = self.paginate(|token| {
+            let req = c9.describe_environment_memberships().environment_id(id).set_next_token(token);
+            let out = self.call(read("cloud9", "DescribeEnvironmentMemberships"), req.send())?;
+            let members = out
+                .memberships()
+                .iter()
+                .filter(|m| m.permissions().as_str() != "owner")
+                .map(|m| (m.user_arn().to_string(), m.permissions().as_str().to_string()))
+                .collect();
+            Ok((members, out.next_token().map(String::from)))
+        })?;
+        Ok(found.into_iter().collect())
+    }
+
+    /// Gives `user` this access (`read-write`, `read-only`) to an environment, or takes it away
+    /// (None); `added`: whether the user is not a member yet.
+    pub fn cloud9_set_member(&self, id: &str, user: &str, access: Option<&str>, added: bool) -> Result<(), AwsError> {
+        let c9 = self.cloud9()?;
+        let result = match access {
+            Some(p) if added => {
+                let req = c9.create_environment_membership().environment_id(id).user_arn(user).permissions(p.into());
+                self.call(write("cloud9", "CreateEnvironmentMembership"), req.send()).map(drop)
+            }
+            Some(p) => {
+                let req = c9.update_environment_membership().environment_id(id).user_arn(user).permissions(p.into());
+                self.call(write("cloud9", "UpdateEnvironmentMembership"), req.send()).map(drop)
+            }
+            None => {
+                let req = c9.delete_environment_membership().environment_id(id).user_arn(user);
+                self.call(write("cloud9", "DeleteEnvironmentMembership"), req.send()).map(drop)
+            }
+        };
+        match result {
+            // A retry whose first answer was lost finds it done.
+            Err(e) if e.is(&["ConflictException"]) && added => self.cloud9_set_member(id, user, access, false),
+            Err(e) if e.is(&["NotFoundException"]) && access.is_none() => Ok(()),
+            other => other,
+        }
     }
 
     pub fn cloud9_delete(&self, id: &str) -> Result<(), AwsError> {

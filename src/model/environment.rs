@@ -23,6 +23,8 @@ pub const ATTRS: &[&str] = &[
     "security_groups",
     "description",
     "protect",
+    "owner",
+    "members",
 ];
 
 /// Attributes whose value may be written as a bare word: `kind = cloud9`.
@@ -78,6 +80,11 @@ pub struct Environment {
     pub description: Option<Rc<str>>,
     /// People live in it: apply replaces or deletes it only when told to by name (default true).
     pub protect: bool,
+    /// Cloud9: the IAM user or role that owns it (None: whoever applies).
+    pub owner: Option<Rc<str>>,
+    /// Cloud9: who else may open it, by user or role ARN: `read-write` or `read-only`. None when
+    /// not declared (memberships are then left as they are).
+    pub members: Option<Rc<Record>>,
     pub rules: Vec<Rc<Rule>>,
     pub installs: Vec<Rc<InstallStep>>,
     pub suppressions: Vec<Rc<Suppression>>,
@@ -131,6 +138,7 @@ impl Environment {
         }
         let managed_credentials = a.bool("managed_credentials", kind == EnvKind::Cloud9);
         let protect = a.bool("protect", true);
+        let (owner, members) = owner_and_members(a, kind);
         let role = role_name(a);
         let imds = imds(a);
         let (tags, security_groups) = tags_and_groups(a);
@@ -155,6 +163,8 @@ impl Environment {
             security_groups,
             description,
             protect,
+            owner,
+            members,
             rules: children.rules,
             installs: children.installs,
             suppressions: children.suppressions,
@@ -183,7 +193,7 @@ impl Environment {
         }
     }
 
-    pub fn fields(&self) -> FieldList<'_, 17> {
+    pub fn fields(&self) -> FieldList<'_, 19> {
         [
             ("auto_stop", Field::Value(self.auto_stop.map_or(Value::Null, |m| Value::Duration(m * 60)))),
             ("connection", Field::Word(self.connection_name())),
@@ -201,7 +211,9 @@ impl Environment {
             ("instance_type", Field::Str(&self.instance_type)),
             ("kind", Field::Word(self.kind_name())),
             ("managed_credentials", Field::Value(Value::Bool(self.managed_credentials))),
+            ("members", self.members.as_ref().map_or(Field::Value(Value::Null), |m| Field::Record(m))),
             ("name", Field::Str(&self.name)),
+            ("owner", Field::opt(&self.owner)),
             ("protect", Field::Value(Value::Bool(self.protect))),
             ("role", Field::opt(&self.role)),
             ("rules", Field::decls(&self.rules, Decl::Rule)),
@@ -293,6 +305,37 @@ fn imds(a: &mut Attrs) -> Imds {
         None => {}
     }
     imds
+}
+
+/// `owner` and `members`, Cloud9's: ARNs of IAM users or roles; members `read-write` or
+/// `read-only`, the owner not among them.
+fn owner_and_members(a: &mut Attrs, kind: EnvKind) -> (Option<Rc<str>>, Option<Rc<Record>>) {
+    let owner = a.string("owner").map(|(s, span)| {
+        if let Err(e) = validate::user_or_role_arn(&s) {
+            a.invalid(span, "owner", e, None);
+        }
+        s
+    });
+    let members = a.get("members").is_some().then(|| a.string_map("members"));
+    let misplaced: Vec<&str> = ["owner", "members"].into_iter().filter(|n| a.get(n).is_some()).collect();
+    for attr in misplaced.into_iter().filter(|_| kind == EnvKind::Ec2) {
+        let why = "owners and memberships are Cloud9's; an EC2 instance is reached with IAM permissions";
+        a.invalid(a.span_of(attr), attr, why, Some("remove it, or set `kind = cloud9`".into()));
+    }
+    for (arn, access) in members.iter().flat_map(|m| m.iter()) {
+        let span = a.span_of("members");
+        if let Err(e) = validate::user_or_role_arn(arn) {
+            a.invalid(span, "members", e, None);
+        }
+        if !matches!(access, Value::Str(s) if matches!(&**s, "read-write" | "read-only")) {
+            let e = format!("`{arn}`: {} is neither \"read-write\" nor \"read-only\"", access.to_kenv());
+            a.invalid(span, "members", e, None);
+        }
+        if owner.as_deref() == Some(&**arn) {
+            a.invalid(span, "members", format!("`{arn}` is the owner, who always has the environment"), None);
+        }
+    }
+    (owner, members)
 }
 
 /// `tags` (each checked against EC2's tag rules) and `security_groups` (each an `sg-` id).

@@ -102,6 +102,18 @@ pub fn role_name(s: &str) -> Result<(), String> {
     }
 }
 
+/// An IAM user's or role's ARN, as Cloud9 takes for an owner or a member.
+pub fn user_or_role_arn(s: &str) -> Result<(), String> {
+    let rest = s.strip_prefix("arn:aws:iam::").unwrap_or("");
+    let (account, name) = rest.split_once(':').unwrap_or(("", ""));
+    let kind_ok = name.strip_prefix("user/").or_else(|| name.strip_prefix("role/")).is_some_and(|n| !n.is_empty());
+    if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && kind_ok {
+        Ok(())
+    } else {
+        Err(format!("`{s}` is not an IAM user or role ARN (`arn:aws:iam::123456789012:user/alice`)"))
+    }
+}
+
 /// A principal a role can trust: a service (`ec2.amazonaws.com`) or an IAM ARN.
 pub fn trust_principal(s: &str) -> Result<(), String> {
     let service = s

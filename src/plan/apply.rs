@@ -280,6 +280,7 @@ fn launch(ctx: &mut Ctx, env: &Environment, replaced: Option<&LiveEnv>, ami: Opt
             subnet: &env.subnet,
             connection: env.connection.aws(),
             auto_stop: env.auto_stop,
+            owner: env.owner.as_deref(),
             tags: &tags,
             token: &token,
         }),
@@ -322,7 +323,7 @@ fn wait_ready(ctx: &mut Ctx, env: &Environment, id: &str) -> Result<LiveEnv, Aws
             let secs = started.elapsed().as_secs_f64();
             ctx.say(&format!("  {} ready after {secs:.1} s", env_address(&env.name)));
             ctx.env_is(&env.name, &format!("ready after {secs:.1} s; configuring …"));
-            return Ok(LiveEnv { name: env.name.to_string(), instance, cloud9 });
+            return Ok(LiveEnv { name: env.name.to_string(), instance, cloud9, members: None });
         }
         if started.elapsed() > READY_WAIT {
             return Err(AwsError::local(format!(
@@ -380,6 +381,18 @@ fn converge_env(ctx: &mut Ctx, env: &Environment, live: &LiveEnv) -> Result<(), 
             .then(|| env.description.as_deref().unwrap_or_default().to_string());
         if amtc.is_some() || description.is_some() {
             aws.cloud9_update(&c9.id, amtc, description.as_deref())?;
+        }
+        if let Some(want) = &env.members {
+            let have = aws.cloud9_members(&c9.id)?;
+            for (user, access) in want.iter() {
+                let access = access.to_text();
+                if have.get(&**user) != Some(&access) {
+                    aws.cloud9_set_member(&c9.id, user, Some(&access), !have.contains_key(&**user))?;
+                }
+            }
+            for user in have.keys().filter(|u| want.get(u.as_str()).is_none()) {
+                aws.cloud9_set_member(&c9.id, user, None, false)?;
+            }
         }
     }
     if let Some(role) = &env.role {

@@ -88,7 +88,7 @@ fn tags_text(tags: &BTreeMap<String, String>) -> String {
 
 /// Attributes that cannot change in place: a different value means a new environment. (The
 /// instance type changes in place: the instance is stopped, resized and started, its disk kept.)
-const FORCES_REPLACEMENT: &[&str] = &["kind", "image", "subnet", "connection", "auto_stop"];
+const FORCES_REPLACEMENT: &[&str] = &["kind", "image", "subnet", "connection", "auto_stop", "owner"];
 
 /// The instance profile Cloud9 gives an SSM environment's instance when the file names no role.
 const CLOUD9_SSM_PROFILE: &str = "AWSCloud9SSMInstanceProfile";
@@ -114,6 +114,14 @@ fn desired_env(e: &Environment) -> BTreeMap<&'static str, String> {
         a.insert("auto_stop", e.auto_stop_text());
         a.insert("managed_credentials", e.managed_credentials.to_string());
         a.insert("description", opt_quoted(e.description.as_deref()));
+        // Compared only when declared: the default owner is whoever applies, and memberships
+        // the file does not mention are left alone.
+        if let Some(owner) = &e.owner {
+            a.insert("owner", quoted(owner));
+        }
+        if let Some(members) = &e.members {
+            a.insert("members", Value::Record(members.clone()).to_kenv());
+        }
     }
     a
 }
@@ -147,6 +155,10 @@ fn live_env(l: &LiveEnv) -> BTreeMap<&'static str, String> {
             a.insert("auto_stop", stop.map_or("never".into(), |m| format_duration(m * 60)));
             a.insert("managed_credentials", c9.managed_credentials_on().to_string());
             a.insert("description", opt_quoted(c9.description.as_deref()));
+            a.insert("owner", quoted(&c9.owner));
+            if let Some(members) = &l.members {
+                a.insert("members", tags_text(members));
+            }
         }
         None => {
             a.insert("connection", tag(TAG_CONNECTION).unwrap_or("ssm").to_string());

@@ -17,6 +17,9 @@ pub struct LiveEnv {
     pub name: String,
     pub instance: InstanceInfo,
     pub cloud9: Option<Cloud9Env>,
+    /// A Cloud9 environment's memberships (user ARN → access), read only for environments whose
+    /// declaration has `members` (one call each).
+    pub members: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -55,7 +58,7 @@ pub fn envs(aws: &Aws, stack: &str) -> Result<Vec<LiveEnv>, AwsError> {
             if instance.tags.contains_key(CLOUD9_TAG) && c9.is_none() {
                 return None;
             }
-            Some(LiveEnv { name, instance, cloud9: c9 })
+            Some(LiveEnv { name, instance, cloud9: c9, members: None })
         })
         .collect())
 }

@@ -172,7 +172,13 @@ pub fn prepare(state: Option<&DesiredState>, aws: &Aws, stack: &str) -> Result<P
     let empty = DesiredState::default();
     let state = state.unwrap_or(&empty);
     let scripts = scripts(state, &region)?;
-    let live = live::read(aws, stack).map_err(aws_error)?;
+    let mut live = live::read(aws, stack).map_err(aws_error)?;
+    for env in live.envs.iter_mut() {
+        let declared = state.environments.iter().find(|d| *d.name == *env.name && d.members.is_some());
+        if let (Some(_), Some(c9)) = (declared, &env.cloud9) {
+            env.members = Some(aws.cloud9_members(&c9.id).map_err(aws_error)?);
+        }
+    }
     let mut plan = plan(state, &live, &scripts, stack, region);
     plan.changes.extend(locks::changes(state, aws, stack)?);
     resolve_images(&mut plan, aws)?;

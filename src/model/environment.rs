@@ -211,7 +211,7 @@ impl Environment {
             ("instance_type", Field::Str(&self.instance_type)),
             ("kind", Field::Word(self.kind_name())),
             ("managed_credentials", Field::Value(Value::Bool(self.managed_credentials))),
-            ("members", self.members.as_ref().map_or(Field::Value(Value::Null), |m| Field::Record(m))),
+            ("members", self.members.as_ref().map_or(Field::Value(Value::Null), Field::Record)),
             ("name", Field::Str(&self.name)),
             ("owner", Field::opt(&self.owner)),
             ("protect", Field::Value(Value::Bool(self.protect))),

@@ -944,3 +944,52 @@ fn owner_and_members_are_planned_applied_and_read_back_from_cloud9() {
     assert_eq!(failed.code, 1);
     assert!(flat(&failed.stderr).contains("is not an IAM user or role of account"), "{}", failed.stderr);
 }
+
+#[test]
+fn a_renamed_environment_is_moved_keeping_its_instance_group_and_rules() {
+    let tb = fresh();
+    let d = Dir::new();
+    let file = |name: &str, renamed: &str| {
+        format!(
+            "environment \"{name}\" {{\n  kind = cloud9\n  instance_type = \"t3.small\"\n  image = \"amazonlinux-2023-x86_64\"\n  \
+             subnet = \"{}\"\n  connection = ssm\n{renamed}  reach tcp 443 to \"{}\" \"GHE\"\n}}\n",
+            tb.subnet_id, tb.ghe_sg
+        )
+    };
+    d.write(&file("alice", ""));
+    ok(d.kenv(&tb, &["apply", "--yes"]));
+    let what = || {
+        rt().block_on(async {
+            let (ec2, c9, _) = sdk(&tb).await;
+            let ids = c9.list_environments().send().await.unwrap().environment_ids().to_vec();
+            let envs = c9.describe_environments().set_environment_ids(Some(ids.clone())).send().await.unwrap();
+            let names: Vec<String> = envs.environments().iter().map(|e| e.name().unwrap().to_string()).collect();
+            let f = Filter::builder().name("tag:kenv:stack").values("stack").build();
+            let groups = ec2.describe_security_groups().filters(f).send().await.unwrap();
+            let groups: Vec<String> =
+                groups.security_groups().iter().map(|g| g.group_id().unwrap().to_string()).collect();
+            (ids, names, groups)
+        })
+    };
+    let (ids, names, groups) = what();
+    assert_eq!(names, ["alice"]);
+    let instance = instances_at(&tb, "environment.alice")[0].instance_id().unwrap().to_string();
+    let rule = ghe_rules(&tb).into_iter().find(|r| r.contains("reach.alice.")).unwrap();
+
+    d.write(&file("alice-dev", "  renamed_from = \"alice\"\n"));
+    let plan = ok(d.kenv(&tb, &["plan"]));
+    assert_eq!(
+        plan.stdout,
+        "Stack `stack` in ap-northeast-1:\n\n  ~ environment.alice-dev\n      ~ name: \"alice\" → \"alice-dev\" (moved: the \
+         same environment, its group and rules, re-tagged)\n\nPlan: 0 to create, 1 to update, 0 to replace, 0 to delete.\n"
+    );
+    ok(d.kenv(&tb, &["apply", "--yes"]));
+    let (now_ids, now_names, now_groups) = what();
+    assert_eq!((now_ids, now_names, now_groups), (ids, vec!["alice-dev".to_string()], groups));
+    assert_eq!(instances_at(&tb, "environment.alice-dev")[0].instance_id(), Some(instance.as_str()));
+    assert_eq!(
+        ghe_rules(&tb).into_iter().find(|r| r.contains("reach.alice-dev.")),
+        Some(rule.replace("reach.alice.", "reach.alice-dev."))
+    );
+    assert!(ok(d.kenv(&tb, &["plan"])).stdout.starts_with("No changes"));
+}

@@ -110,6 +110,7 @@ impl Aws {
         id: &str,
         managed_credentials: Option<bool>,
         description: Option<&str>,
+        name: Option<&str>,
     ) -> Result<(), AwsError> {
         let action = managed_credentials.map(|on| {
             if on {
@@ -123,7 +124,8 @@ impl Aws {
             .update_environment()
             .environment_id(id)
             .set_managed_credentials_action(action)
-            .set_description(description.map(String::from));
+            .set_description(description.map(String::from))
+            .set_name(name.map(String::from));
         self.call(write("cloud9", "UpdateEnvironment"), req.send())?;
         Ok(())
     }

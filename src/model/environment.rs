@@ -25,6 +25,7 @@ pub const ATTRS: &[&str] = &[
     "protect",
     "owner",
     "members",
+    "renamed_from",
 ];
 
 /// Attributes whose value may be written as a bare word: `kind = cloud9`.
@@ -85,6 +86,8 @@ pub struct Environment {
     /// Cloud9: who else may open it, by user or role ARN: `read-write` or `read-only`. None when
     /// not declared (memberships are then left as they are).
     pub members: Option<Rc<Record>>,
+    /// The name it had: the environment of that name is this one, moved (re-tagged, not replaced).
+    pub renamed_from: Option<Rc<str>>,
     pub rules: Vec<Rc<Rule>>,
     pub installs: Vec<Rc<InstallStep>>,
     pub suppressions: Vec<Rc<Suppression>>,
@@ -139,6 +142,12 @@ impl Environment {
         let managed_credentials = a.bool("managed_credentials", kind == EnvKind::Cloud9);
         let protect = a.bool("protect", true);
         let (owner, members) = owner_and_members(a, kind);
+        let renamed_from = a.string("renamed_from").map(|(s, span)| {
+            if let Err(e) = validate::environment_name(&s) {
+                a.invalid(span, "renamed_from", e, None);
+            }
+            s
+        });
         let role = role_name(a);
         let imds = imds(a);
         let (tags, security_groups) = tags_and_groups(a);
@@ -165,6 +174,7 @@ impl Environment {
             protect,
             owner,
             members,
+            renamed_from,
             rules: children.rules,
             installs: children.installs,
             suppressions: children.suppressions,
@@ -193,7 +203,7 @@ impl Environment {
         }
     }
 
-    pub fn fields(&self) -> FieldList<'_, 19> {
+    pub fn fields(&self) -> FieldList<'_, 20> {
         [
             ("auto_stop", Field::Value(self.auto_stop.map_or(Value::Null, |m| Value::Duration(m * 60)))),
             ("connection", Field::Word(self.connection_name())),
@@ -215,6 +225,7 @@ impl Environment {
             ("name", Field::Str(&self.name)),
             ("owner", Field::opt(&self.owner)),
             ("protect", Field::Value(Value::Bool(self.protect))),
+            ("renamed_from", Field::opt(&self.renamed_from)),
             ("role", Field::opt(&self.role)),
             ("rules", Field::decls(&self.rules, Decl::Rule)),
             ("security_groups", Field::Strs(&self.security_groups)),

@@ -66,7 +66,13 @@ fn cloud9(aws: &Aws, name: &str, id: &str) -> Result<Option<LiveEnv>, AwsError> 
     };
     let Some(c9) = found.into_iter().next() else { return Ok(None) };
     let instance = aws.live_instances(CLOUD9_TAG, vec![id.to_string()])?.into_iter().next();
-    Ok(instance.map(|instance| LiveEnv { name: name.to_string(), instance, cloud9: Some(c9), members: None }))
+    Ok(instance.map(|instance| LiveEnv {
+        name: name.to_string(),
+        instance,
+        cloud9: Some(c9),
+        members: None,
+        moved_from: None,
+    }))
 }
 
 /// An EC2 instance (not one of Cloud9's), by id.
@@ -76,5 +82,5 @@ fn instance(aws: &Aws, name: &str, id: &str) -> Result<Option<LiveEnv>, AwsError
         other => other?,
     };
     let live = found.into_iter().find(|i| !i.tags.contains_key(CLOUD9_TAG) && i.state != "terminated");
-    Ok(live.map(|instance| LiveEnv { name: name.to_string(), instance, cloud9: None, members: None }))
+    Ok(live.map(|instance| LiveEnv { name: name.to_string(), instance, cloud9: None, members: None, moved_from: None }))
 }

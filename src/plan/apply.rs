@@ -323,7 +323,7 @@ fn wait_ready(ctx: &mut Ctx, env: &Environment, id: &str) -> Result<LiveEnv, Aws
             let secs = started.elapsed().as_secs_f64();
             ctx.say(&format!("  {} ready after {secs:.1} s", env_address(&env.name)));
             ctx.env_is(&env.name, &format!("ready after {secs:.1} s; configuring …"));
-            return Ok(LiveEnv { name: env.name.to_string(), instance, cloud9, members: None });
+            return Ok(LiveEnv { name: env.name.to_string(), instance, cloud9, members: None, moved_from: None });
         }
         if started.elapsed() > READY_WAIT {
             return Err(AwsError::local(format!(
@@ -366,6 +366,9 @@ fn while_iam_propagates<T>(
 fn converge_env(ctx: &mut Ctx, env: &Environment, live: &LiveEnv) -> Result<(), AwsError> {
     let aws = ctx.aws;
     let i = &live.instance;
+    if let Some(old) = &live.moved_from {
+        move_env(ctx, old, env)?;
+    }
     if *i.instance_type != *env.instance_type {
         let (from, to) = (&i.instance_type, &env.instance_type);
         ctx.say(&format!(
@@ -379,8 +382,9 @@ fn converge_env(ctx: &mut Ctx, env: &Environment, live: &LiveEnv) -> Result<(), 
         let amtc = (c9.managed_credentials_on() != env.managed_credentials).then_some(env.managed_credentials);
         let description = (c9.description.as_deref() != env.description.as_deref())
             .then(|| env.description.as_deref().unwrap_or_default().to_string());
-        if amtc.is_some() || description.is_some() {
-            aws.cloud9_update(&c9.id, amtc, description.as_deref())?;
+        let name = (c9.name != *env.name).then_some(&*env.name);
+        if amtc.is_some() || description.is_some() || name.is_some() {
+            aws.cloud9_update(&c9.id, amtc, description.as_deref(), name)?;
         }
         if let Some(want) = &env.members {
             let have = aws.cloud9_members(&c9.id)?;
@@ -426,6 +430,31 @@ fn converge_env(ctx: &mut Ctx, env: &Environment, live: &LiveEnv) -> Result<(), 
             }
         }
     }
+    Ok(())
+}
+
+/// A renamed environment keeps what it has: its group and its reach rules are re-tagged with its
+/// new addresses (the group keeps its EC2 name, which cannot change). The instance's own tags are
+/// set last, by `converge_env`, so a move stopped half-way is found and finished by the next plan.
+fn move_env(ctx: &Ctx, old: &str, env: &Environment) -> Result<(), AwsError> {
+    let aws = ctx.aws;
+    let address = |a: String| BTreeMap::from([(TAG_ADDRESS.to_string(), a)]);
+    let tagged = |key: &str, value: String| (format!("tag:{key}"), vec![value]);
+    let ours = Filters::from([tagged(TAG_STACK, ctx.stack.to_string()), tagged(TAG_ADDRESS, group_address(old))]);
+    for g in aws.security_groups(&ours, &[])? {
+        aws.create_tags(&g.id, &address(group_address(&env.name)))?;
+    }
+    let prefix = format!("reach.{old}.");
+    for r in aws.tagged_rules(TAG_STACK, ctx.stack)? {
+        if let Some(rest) = r.tags.get(TAG_ADDRESS).and_then(|a| a.strip_prefix(&prefix)) {
+            aws.create_tags(&r.id, &address(format!("reach.{}.{rest}", env.name)))?;
+        }
+    }
+    ctx.say(&format!(
+        "  moving {} to {}: the same instance, group and rules",
+        env_address(old),
+        env_address(&env.name)
+    ));
     Ok(())
 }
 

@@ -199,7 +199,17 @@ fn compare(
 pub(super) fn env_change(desired: Option<&Rc<Environment>>, live: Option<&LiveEnv>) -> Option<Change> {
     let name = desired.map(|d| d.name.to_string()).or_else(|| live.map(|l| l.name.clone()))?;
     let want = desired.map(|d| desired_env(d)).unwrap_or_default();
-    let (action, diffs) = compare(&want, live.map(live_env).as_ref(), FORCES_REPLACEMENT)?;
+    let compared = compare(&want, live.map(live_env).as_ref(), FORCES_REPLACEMENT);
+    let moved = live.and_then(|l| l.moved_from.as_deref()).filter(|_| desired.is_some());
+    let (action, mut diffs) = match (compared, moved) {
+        (Some(found), _) => found,
+        (None, Some(_)) => (Action::Update, Vec::new()),
+        (None, None) => return None,
+    };
+    if let Some(old) = moved {
+        let (before, after) = (Some(quoted(old)), Some(quoted(&name)));
+        diffs.insert(0, Diff { attribute: "name".into(), before, after, forces_replacement: false });
+    }
     Some(Change {
         address: env_address(&name),
         action,

@@ -9,7 +9,7 @@ use crate::aws::{Aws, AwsError, Cloud9Env, Filters, GroupInfo, InstanceInfo, Liv
 use crate::model::record;
 use crate::model::Value;
 
-use super::{role_path, TAG_ADDRESS, TAG_STACK};
+use super::{group_address, role_path, TAG_ADDRESS, TAG_STACK};
 
 /// An environment as it is: its instance, and for Cloud9 the environment itself.
 #[derive(Debug, Clone)]
@@ -20,6 +20,8 @@ pub struct LiveEnv {
     /// A Cloud9 environment's memberships (user ARN → access), read only for environments whose
     /// declaration has `members` (one call each).
     pub members: Option<std::collections::BTreeMap<String, String>>,
+    /// The name it has on AWS when the file renamed it (`renamed_from`): apply moves it.
+    pub moved_from: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -58,9 +60,34 @@ pub fn envs(aws: &Aws, stack: &str) -> Result<Vec<LiveEnv>, AwsError> {
             if instance.tags.contains_key(CLOUD9_TAG) && c9.is_none() {
                 return None;
             }
-            Some(LiveEnv { name, instance, cloud9: c9, members: None })
+            Some(LiveEnv { name, instance, cloud9: c9, members: None, moved_from: None })
         })
         .collect())
+}
+
+/// Environments the file renamed (`renamed_from`): the live one of the old name, when the new
+/// name has none and the file no longer declares the old, is taken as the new one — with its
+/// group and reach rules — for apply to move (re-tag) rather than replace.
+pub fn follow_renames(state: &crate::model::DesiredState, live: &mut LiveState) {
+    let declared = |n: &str| state.environments.iter().any(|e| &*e.name == n);
+    for env in &state.environments {
+        let Some(old) = env.renamed_from.as_deref().filter(|o| !declared(o)) else { continue };
+        if live.envs.iter().any(|e| *e.name == *env.name) {
+            continue;
+        }
+        let Some(found) = live.envs.iter_mut().find(|e| e.name == old) else { continue };
+        found.moved_from = Some(old.to_string());
+        found.name = env.name.to_string();
+        for g in live.groups.iter_mut().filter(|g| g.tags.get(TAG_ADDRESS) == Some(&group_address(old))) {
+            g.tags.insert(TAG_ADDRESS.into(), group_address(&env.name));
+        }
+        let prefix = format!("reach.{old}.");
+        for r in live.reaches.iter_mut() {
+            if let Some(rest) = r.tags.get(TAG_ADDRESS).and_then(|a| a.strip_prefix(&prefix)).map(String::from) {
+                r.tags.insert(TAG_ADDRESS.into(), format!("reach.{}.{rest}", env.name));
+            }
+        }
+    }
 }
 
 /// What `kenv check --live` gives policies as `state.live`: a record with, for each declared

@@ -173,6 +173,7 @@ pub fn prepare(state: Option<&DesiredState>, aws: &Aws, stack: &str) -> Result<P
     let state = state.unwrap_or(&empty);
     let scripts = scripts(state, &region)?;
     let mut live = live::read(aws, stack).map_err(aws_error)?;
+    live::follow_renames(state, &mut live);
     for env in live.envs.iter_mut() {
         let declared = state.environments.iter().find(|d| *d.name == *env.name && d.members.is_some());
         if let (Some(_), Some(c9)) = (declared, &env.cloud9) {

@@ -18,6 +18,7 @@ fn diff_line(d: &Diff) -> String {
     let forces = match (d.forces_replacement, d.attribute.as_str(), &d.before) {
         (true, ..) => " (forces replacement)",
         (false, "instance_type", Some(_)) => " (in place: the instance is stopped, resized and started)",
+        (false, "name", Some(_)) => " (moved: the same environment, its group and rules, re-tagged)",
         _ => "",
     };
     match (&d.before, &d.after) {

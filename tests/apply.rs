@@ -571,6 +571,13 @@ environment "box" {{
     ok(d.kenv(&tb, &["apply", "--yes"]));
     assert!(ok(d.kenv(&tb, &["plan"])).stdout.starts_with("No changes"));
 
+    // A bigger box, in place: the same instance, resized.
+    d.write(&file("dave").replace("t3.small", "t3.xlarge"));
+    ok(d.kenv(&tb, &["apply", "--yes"]));
+    let resized = &instances_at(&tb, "environment.box")[0];
+    assert_eq!((resized.instance_id(), resized.instance_type().unwrap().as_str()), (i.instance_id(), "t3.xlarge"));
+    assert!(ok(d.kenv(&tb, &["plan"])).stdout.starts_with("No changes"));
+
     ok(d.kenv(&tb, &["destroy", "--yes"]));
     assert_eq!(owned(&tb, "stack"), (0, 0, 0));
 }

@@ -211,3 +211,38 @@ fn an_environment_made_in_the_console_is_imported_and_plans_only_what_differs() 
     let again = kenv(&["import", "stack.kenv", "environment.legacy", &id]);
     assert!(flat(&again.stderr).contains("stack `stack` already has environment.legacy on AWS"), "{}", again.stderr);
 }
+
+#[test]
+fn a_role_made_in_the_console_is_imported_keeping_its_path() {
+    let tb = fresh();
+    let home = tempfile::tempdir().unwrap();
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    rt().block_on(async {
+        let iam = aws_sdk_iam::Client::new(&tb.config().await);
+        iam.create_role().role_name("team-dev").assume_role_policy_document(trust).send().await.unwrap();
+    });
+    let file = "role \"team-dev\" {\n  trust = [\"ec2.amazonaws.com\", \"cloud9.amazonaws.com\"]\n  \
+                allow [\"secretsmanager:GetSecretValue\"] on \"arn:aws:secretsmanager:ap-northeast-1:*:secret:team/*\"\n}\n";
+    std::fs::write(home.path().join("stack.kenv"), file).unwrap();
+    let kenv = |args: &[&str]| tb.kenv(home.path(), args, &[]);
+    // Not imported, the plan would make it, and IAM would refuse the name.
+    assert!(ok(kenv(&["plan", "stack.kenv"])).stdout.contains("+ role.team-dev"));
+
+    let out = ok(kenv(&["import", "stack.kenv", "role.team-dev", "arn:aws:iam::123456789012:role/team-dev"]));
+    assert_eq!(
+        out.stdout,
+        "Imported arn:aws:iam::123456789012:role/team-dev as role.team-dev of stack `stack`: `kenv apply` brings \
+         instance_profile, policy, trust to the file's values, in place.\n"
+    );
+    let plan = ok(kenv(&["plan", "stack.kenv"]));
+    assert!(plan.stdout.contains("  ~ role.team-dev\n"), "{}", plan.stdout);
+    ok(kenv(&["apply", "stack.kenv", "--yes"]));
+    assert!(ok(kenv(&["plan", "stack.kenv"])).stdout.starts_with("No changes"));
+    let path = rt().block_on(async {
+        let iam = aws_sdk_iam::Client::new(&tb.config().await);
+        iam.get_role().role_name("team-dev").send().await.unwrap().role().unwrap().path().to_string()
+    });
+    assert_eq!(path, "/", "IAM keeps a role's path");
+    let again = kenv(&["import", "stack.kenv", "role.team-dev", "team-dev"]);
+    assert!(flat(&again.stderr).contains("role `team-dev` already belongs to stack `stack`"), "{}", again.stderr);
+}

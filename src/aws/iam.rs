@@ -148,6 +148,12 @@ impl Aws {
         }
     }
 
+    /// Tags a role (kenv's tags on a role it adopts).
+    pub fn tag_role(&self, name: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+        let req = self.iam()?.tag_role().role_name(name).set_tags(iam_tags(tags));
+        self.call(write("iam", "TagRole"), req.send()).map(drop)
+    }
+
     pub fn set_trust(&self, name: &str, trust: &[String]) -> Result<(), AwsError> {
         let req = self.iam()?.update_assume_role_policy().role_name(name).policy_document(trust_document(trust));
         self.call(write("iam", "UpdateAssumeRolePolicy"), req.send()).map(drop)

@@ -127,15 +127,15 @@ pub enum Command {
         /// A builtin's name, a declaration kind (environment, role, policy), or a .kenv file.
         name: Option<String>,
     },
-    /// Take an environment made before kenv (a Cloud9 environment's id, or an instance's) into
-    /// the stack as the file's declaration of it: checked against it as far as AWS can say, then
-    /// tagged; the next plan shows only what differs.
+    /// Take an environment or role made before kenv into the stack as the file's declaration of
+    /// it: checked against it as far as AWS can say, then tagged; the next plan shows only what
+    /// differs.
     Import {
         #[command(flatten)]
         stack: StackArgs,
-        /// The declaration it becomes: `environment.NAME`.
+        /// The declaration it becomes: `environment.NAME` or `role.NAME`.
         address: String,
-        /// The Cloud9 environment id (or, for `kind = ec2`, the instance id).
+        /// The Cloud9 environment id (for `kind = ec2`, the instance id; for a role, its name).
         id: String,
     },
     /// Start the stack's stopped environments (all, or those named) and wait until they run.

@@ -198,36 +198,39 @@ fn prepare(args: &StackArgs, program: &Program, aws: &Aws, destroy: bool) -> Res
     plan::prepare((!destroy).then_some(&program.state), aws, &stack)
 }
 
-/// `kenv import`: the file's declaration at `address` adopts the environment `id`.
+/// `kenv import`: the file's declaration at `address` (`environment.NAME`, `role.NAME`) adopts
+/// the environment or role `id`.
 pub fn import(args: &StackArgs, address: &str, id: &str, style: Style) -> i32 {
     let aws = Rc::new(Aws::new(args.aws.options()));
     let code = match load_checked(args, &aws, false, style) {
         Err(code) => code,
         Ok(program) => {
-            let sources = &program.interp.sources;
-            let envs = &program.state.environments;
-            let name = address.strip_prefix("environment.").unwrap_or(address);
-            match envs.iter().find(|e| *e.name == *name) {
-                None => {
-                    let message = format!("`{address}` is not an environment the file declares");
-                    let candidates: Vec<String> = envs.iter().map(|e| plan::env_address(&e.name)).collect();
+            let (sources, state) = (&program.interp.sources, &program.state);
+            let stack = plan::stack_name(&args.file, args.stack.as_deref());
+            let env = state.environments.iter().find(|e| plan::env_address(&e.name) == address);
+            let role = state.roles.iter().find(|r| plan::role_address(&r.name) == address);
+            let adopted = match (env, role) {
+                (Some(env), _) => plan::adopt::adopt(&aws, &stack, env, id),
+                (_, Some(role)) => plan::adopt::adopt_role(&aws, &stack, role, id.rsplit('/').next().unwrap_or(id)),
+                _ => {
+                    let message = format!("`{address}` is not an environment or role the file declares");
+                    let envs = state.environments.iter().map(|e| plan::env_address(&e.name));
+                    let candidates: Vec<String> =
+                        envs.chain(state.roles.iter().map(|r| plan::role_address(&r.name))).collect();
                     let near = crate::diag::suggest(address, candidates.iter().map(String::as_str));
-                    let help = near.unwrap_or_else(|| "declare it first: `environment \"NAME\" { … }`".into());
-                    report(&[Diag::bare(ErrorKind::Fail(message)).help(help)], sources, style).max(FAILED)
+                    let help = near.unwrap_or_else(|| "declare it first, then import it by its address".into());
+                    Err(Diag::bare(ErrorKind::Fail(message)).help(help).boxed())
                 }
-                Some(env) => {
-                    let stack = plan::stack_name(&args.file, args.stack.as_deref());
-                    match plan::adopt::adopt(&aws, &stack, env, id) {
-                        Err(d) => report(&[*d], sources, style).max(FAILED),
-                        Ok(differs) => {
-                            let rest = match differs.as_slice() {
-                                [] => "it matches the file".to_string(),
-                                d => format!("`kenv apply` brings {} to the file's values, in place", d.join(", ")),
-                            };
-                            super::out(&format!("Imported {id} as {address} of stack `{stack}`: {rest}.\n"));
-                            OK
-                        }
-                    }
+            };
+            match adopted {
+                Err(d) => report(&[*d], sources, style).max(FAILED),
+                Ok(differs) => {
+                    let rest = match differs.as_slice() {
+                        [] => "it matches the file".to_string(),
+                        d => format!("`kenv apply` brings {} to the file's values, in place", d.join(", ")),
+                    };
+                    super::out(&format!("Imported {id} as {address} of stack `{stack}`: {rest}.\n"));
+                    OK
                 }
             }
         }

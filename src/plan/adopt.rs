@@ -9,10 +9,10 @@
 use std::rc::Rc;
 
 use super::live::{LiveEnv, CLOUD9_TAG};
-use super::{env_address, Action};
+use super::{env_address, Action, TAG_ADDRESS, TAG_STACK};
 use crate::aws::{Aws, AwsError, Filters};
 use crate::diag::{Diag, ErrorKind};
-use crate::model::{EnvKind, Environment};
+use crate::model::{EnvKind, Environment, Role};
 
 /// Tags the environment `id` (a Cloud9 environment id, or an instance id for `kind = ec2`) as
 /// `env` of `stack`; returns what the next plan will change in place.
@@ -56,6 +56,32 @@ pub fn adopt(aws: &Aws, stack: &str, env: &Rc<Environment>, id: &str) -> Result<
         aws.cloud9_tag(&c9.arn, &tags).map_err(aws_error)?;
     }
     Ok(diffs.iter().map(|d| d.attribute.clone()).collect())
+}
+
+/// Tags the IAM role `name` as the file's `role` of `stack`; returns what the next plan will
+/// change. IAM cannot move a role to the stack's path, so kenv finds an adopted role by its name
+/// and tags while the file declares it; once no longer declared (or at destroy) it is left as it is.
+pub fn adopt_role(aws: &Aws, stack: &str, role: &Role, name: &str) -> Result<Vec<String>, Box<Diag>> {
+    let aws_error = |e: AwsError| e.diag(Some(role.span), aws.region().as_deref()).boxed();
+    let refuse = |message: String, help: &str| Diag::new(ErrorKind::Fail(message), role.span).help(help).boxed();
+    let address = super::role_address(&role.name);
+    if name != &*role.name {
+        let help = "IAM cannot rename a role: declare it with the name it has";
+        return Err(refuse(format!("`{name}` cannot be imported as {address}: the names differ"), help));
+    }
+    let Some(live) = aws.role(name).map_err(aws_error)? else {
+        return Err(refuse(format!("there is no IAM role `{name}` to import"), "`aws iam list-roles` lists them"));
+    };
+    if let Some(owner) = live.tags.get(TAG_STACK) {
+        return Err(refuse(format!("role `{name}` already belongs to stack `{owner}`"), "`kenv plan` shows it"));
+    }
+    let change = super::diff::role_change(Some(&Rc::new(role.clone())), Some(&live));
+    let tags = std::collections::BTreeMap::from([
+        (TAG_STACK.to_string(), stack.to_string()),
+        (TAG_ADDRESS.to_string(), address),
+    ]);
+    aws.tag_role(name, &tags).map_err(aws_error)?;
+    Ok(change.map(|c| c.diffs.iter().map(|d| d.attribute.clone()).collect()).unwrap_or_default())
 }
 
 /// A Cloud9 environment and its instance, by the environment's id.

@@ -334,7 +334,7 @@ fn live_role(r: &LiveRole) -> BTreeMap<&'static str, String> {
     ])
 }
 
-fn role_change(desired: Option<&Rc<Role>>, live: Option<&LiveRole>) -> Option<Change> {
+pub(super) fn role_change(desired: Option<&Rc<Role>>, live: Option<&LiveRole>) -> Option<Change> {
     let name = desired.map(|d| d.name.to_string()).or_else(|| live.map(|l| l.name.clone()))?;
     let want = desired.map(|d| desired_role(d)).unwrap_or_default();
     let (action, diffs) = compare(&want, live.map(live_role).as_ref(), &[])?;

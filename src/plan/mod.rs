@@ -174,6 +174,16 @@ pub fn prepare(state: Option<&DesiredState>, aws: &Aws, stack: &str) -> Result<P
     let scripts = scripts(state, &region)?;
     let mut live = live::read(aws, stack).map_err(aws_error)?;
     live::follow_renames(state, &mut live);
+    // A role kenv adopted keeps the IAM path it was made with: found by its name and tags.
+    let unseen: Vec<&str> =
+        state.roles.iter().map(|r| &*r.name).filter(|n| !live.roles.iter().any(|l| l.name == *n)).collect();
+    for name in unseen {
+        let adopted = aws.role(name).map_err(aws_error)?.filter(|r| {
+            r.tags.get(TAG_STACK).map(String::as_str) == Some(stack)
+                && r.tags.get(TAG_ADDRESS) == Some(&role_address(name))
+        });
+        live.roles.extend(adopted);
+    }
     for env in live.envs.iter_mut() {
         let declared = state.environments.iter().find(|d| *d.name == *env.name && d.members.is_some());
         if let (Some(_), Some(c9)) = (declared, &env.cloud9) {

@@ -9,7 +9,7 @@
 use std::rc::Rc;
 
 use super::live::{LiveEnv, CLOUD9_TAG};
-use super::{env_address, Action, TAG_ADDRESS, TAG_STACK};
+use super::{env_address, Action, TAG_STACK};
 use crate::aws::{Aws, AwsError, Filters};
 use crate::diag::{Diag, ErrorKind};
 use crate::model::{EnvKind, Environment, Role};
@@ -76,11 +76,7 @@ pub fn adopt_role(aws: &Aws, stack: &str, role: &Role, name: &str) -> Result<Vec
         return Err(refuse(format!("role `{name}` already belongs to stack `{owner}`"), "`kenv plan` shows it"));
     }
     let change = super::diff::role_change(Some(&Rc::new(role.clone())), Some(&live));
-    let tags = std::collections::BTreeMap::from([
-        (TAG_STACK.to_string(), stack.to_string()),
-        (TAG_ADDRESS.to_string(), address),
-    ]);
-    aws.tag_role(name, &tags).map_err(aws_error)?;
+    aws.tag_role(name, &super::apply::owner_tags(stack, &address)).map_err(aws_error)?;
     Ok(change.map(|c| c.diffs.iter().map(|d| d.attribute.clone()).collect()).unwrap_or_default())
 }
 

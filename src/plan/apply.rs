@@ -99,11 +99,13 @@ impl Ctx<'_> {
     }
 
     pub fn tags(&self, address: &str) -> BTreeMap<String, String> {
-        BTreeMap::from([
-            (TAG_STACK.to_string(), self.stack.to_string()),
-            (TAG_ADDRESS.to_string(), address.to_string()),
-        ])
+        owner_tags(self.stack, address)
     }
+}
+
+/// The tags saying what kenv made something as: its stack and its address there.
+pub(super) fn owner_tags(stack: &str, address: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([(TAG_STACK.to_string(), stack.to_string()), (TAG_ADDRESS.to_string(), address.to_string())])
 }
 
 fn past(action: Action) -> &'static str {
@@ -244,8 +246,7 @@ fn env_tags(ctx: &Ctx, env: &Environment) -> BTreeMap<String, String> {
 
 /// kenv's own tags on an environment: whose it is, and what AWS does not say about it.
 pub(super) fn kenv_tags(stack: &str, env: &Environment) -> BTreeMap<String, String> {
-    let mut tags =
-        BTreeMap::from([(TAG_STACK.to_string(), stack.to_string()), (TAG_ADDRESS.to_string(), env_address(&env.name))]);
+    let mut tags = owner_tags(stack, &env_address(&env.name));
     tags.insert(TAG_IMAGE.into(), env.image.to_string());
     tags.insert(TAG_PROTECT.into(), env.protect.to_string());
     match env.kind {
@@ -387,16 +388,7 @@ fn converge_env(ctx: &mut Ctx, env: &Environment, live: &LiveEnv) -> Result<(), 
             aws.cloud9_update(&c9.id, amtc, description.as_deref(), name)?;
         }
         if let Some(want) = &env.members {
-            let have = aws.cloud9_members(&c9.id)?;
-            for (user, access) in want.iter() {
-                let access = access.to_text();
-                if have.get(&**user) != Some(&access) {
-                    aws.cloud9_set_member(&c9.id, user, Some(&access), !have.contains_key(&**user))?;
-                }
-            }
-            for user in have.keys().filter(|u| want.get(u.as_str()).is_none()) {
-                aws.cloud9_set_member(&c9.id, user, None, false)?;
-            }
+            converge_members(aws, &c9.id, want)?;
         }
     }
     if let Some(role) = &env.role {
@@ -429,6 +421,21 @@ fn converge_env(ctx: &mut Ctx, env: &Environment, live: &LiveEnv) -> Result<(), 
                 aws.delete_tags(&i.id, &drop)?;
             }
         }
+    }
+    Ok(())
+}
+
+/// A Cloud9 environment's memberships made exactly the declared ones (read again first).
+fn converge_members(aws: &Aws, id: &str, want: &crate::model::Record) -> Result<(), AwsError> {
+    let have = aws.cloud9_members(id)?;
+    for (user, access) in want.iter() {
+        let access = access.to_text();
+        if have.get(&**user) != Some(&access) {
+            aws.cloud9_set_member(id, user, Some(&access), !have.contains_key(&**user))?;
+        }
+    }
+    for user in have.keys().filter(|u| want.get(u.as_str()).is_none()) {
+        aws.cloud9_set_member(id, user, None, false)?;
     }
     Ok(())
 }

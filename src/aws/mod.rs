@@ -241,6 +241,26 @@ impl Aws {
         result
     }
 
+    /// Another handle on the same AWS for a thread of its own: the loaded configuration (and with
+    /// it the credentials' cache) shared, its own runtime and counts, which `absorb` adds to these.
+    pub fn sibling(&self) -> Result<Aws, AwsError> {
+        let config = self.config()?.clone();
+        let aws = Aws::new(self.options.clone());
+        let _ = aws.config.set(config);
+        Ok(aws)
+    }
+
+    /// Adds a sibling's counts to these.
+    pub fn absorb(&self, other: Aws) {
+        let mut stats = self.stats.borrow_mut();
+        for (op, n) in other.stats.take() {
+            let count = stats.entry(op).or_default();
+            count.calls += n.calls;
+            count.retries += n.retries;
+        }
+        self.writes.set(self.writes.get() + other.writes.get());
+    }
+
     /// How many mutating calls were made: what a cache of reads checks to know it is stale.
     pub fn writes(&self) -> u64 {
         self.writes.get()

@@ -10,9 +10,11 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::diff::{inline_policy, rule_changes};
+use super::converge::{converge, group, overlap, while_iam_propagates, GroupWork, Settings};
+use super::diff::{declared_rules, inline_policy};
 use super::live::{LiveEnv, CLOUD9_TAG};
-use super::{env_address, group_address, role_path, Action, Change, Plan, Resource};
+use super::reach::ReachWork;
+use super::{env_address, role_path, Action, Change, Plan, Resource};
 use super::{TAG_ADDRESS, TAG_AUTO_STOP, TAG_CONNECTION, TAG_IMAGE, TAG_PROTECT, TAG_STACK};
 use crate::aws::{Aws, AwsError, Filters, GroupInfo, InstanceInfo, LiveRole, NewCloud9, NewInstance};
 use crate::model::{EnvKind, Environment, Role};
@@ -24,10 +26,6 @@ use crate::source::Span;
 const PARALLEL: usize = 25;
 /// How long an environment may take to become ready.
 const READY_WAIT: Duration = Duration::from_secs(900);
-
-/// How long apply waits for IAM to make a new instance profile usable to EC2 (AWS documents
-/// "a few seconds"; seen up to about 15).
-const PROPAGATION_WAIT: Duration = Duration::from_secs(60);
 
 /// What an apply did: the addresses it changed, in order.
 #[derive(Debug, Default)]
@@ -82,12 +80,6 @@ impl Ctx<'_> {
         (self.progress)(super::Progress::Env(env, state));
     }
 
-    /// The stack's live instance of an environment (`purpose` says what it is wanted for).
-    fn instance_of(&self, env: &str, purpose: &str) -> Result<InstanceInfo, AwsError> {
-        let found = self.instances_of(&[env])?.pop().flatten();
-        found.ok_or_else(|| AwsError::local(format!("{} has no instance to {purpose}", env_address(env))))
-    }
-
     /// The stack's live instances of these environments, in their order (None where one has
     /// none), read in one call.
     pub fn instances_of(&self, envs: &[&str]) -> Result<Vec<Option<InstanceInfo>>, AwsError> {
@@ -136,21 +128,46 @@ pub fn apply(plan: &Plan, aws: &Aws, progress: &dyn Fn(super::Progress)) -> Resu
             let Resource::Env { desired: Some(env), live, ami } = &c.resource else { continue };
             launched.push((c, env, ctx.step(c, |ctx| launch(ctx, env, live.as_deref(), ami.as_deref()))?));
         }
+        let mut ready = Vec::new();
         for (c, env, id) in launched {
             let live = ctx.step(c, |ctx| wait_ready(ctx, env, &id))?;
-            ctx.step(c, |ctx| converge_env(ctx, env, &live))?;
-            ctx.finished(c);
+            ready.push((*c, (Settings::of(ctx.stack, env, env_tags(&ctx, env)), live)));
         }
+        overlap(&mut ctx, ready, converge)?;
     }
+    let mut updates = Vec::new();
     for c in of(is_env, &[Action::Update]) {
         let Resource::Env { desired: Some(env), live: Some(live), .. } = &c.resource else { continue };
-        ctx.step(c, |ctx| converge_env(ctx, env, live))?;
-        ctx.finished(c);
+        updates.push((c, (Settings::of(ctx.stack, env, env_tags(&ctx, env)), (**live).clone())));
     }
-    for c in of(is_group, &[Action::Create, Action::Update]) {
-        let Resource::Group { desired: Some(env), live, .. } = &c.resource else { continue };
-        ctx.step(c, |ctx| converge_group(ctx, env, live.as_deref()))?;
-        ctx.finished(c);
+    overlap(&mut ctx, updates, converge)?;
+    let groups: Vec<(&Change, &Rc<Environment>, Option<&GroupInfo>)> = of(is_group, &[Action::Create, Action::Update])
+        .into_iter()
+        .filter_map(|c| match &c.resource {
+            Resource::Group { desired: Some(env), live } => Some((c, env, live.as_deref())),
+            _ => None,
+        })
+        .collect();
+    if let Some((first, ..)) = groups.first() {
+        // Every environment's instance in one read, for its group's VPC and attachment.
+        let names: Vec<&str> = groups.iter().map(|(_, env, _)| &*env.name).collect();
+        let instances = ctx.step(first, |ctx| ctx.instances_of(&names))?;
+        let mut work = Vec::new();
+        for ((c, env, live), instance) in groups.into_iter().zip(instances) {
+            let instance = ctx.step(c, |_| {
+                let none = || {
+                    AwsError::local(format!(
+                        "{} has no instance to attach its security group to",
+                        env_address(&env.name)
+                    ))
+                };
+                instance.ok_or_else(none)
+            })?;
+            let extra = env.security_groups.iter().map(|g| g.to_string()).collect();
+            let (stack, name, rules) = (ctx.stack.to_string(), env.name.to_string(), declared_rules(env));
+            work.push((c, GroupWork { stack, name, rules, extra, live: live.cloned(), instance }));
+        }
+        overlap(&mut ctx, work, group)?;
     }
     let is_lock = |r: &Resource| matches!(r, Resource::Lock { .. });
     for c in of(is_lock, &[Action::Create, Action::Update, Action::Delete]) {
@@ -159,11 +176,12 @@ pub fn apply(plan: &Plan, aws: &Aws, progress: &dyn Fn(super::Progress)) -> Resu
         ctx.finished(c);
     }
     let is_reach = |r: &Resource| matches!(r, Resource::Reach { .. });
+    let mut reaches = Vec::new();
     for c in of(is_reach, &[Action::Create, Action::Update]) {
         let Resource::Reach { desired: Some(reach), live } = &c.resource else { continue };
-        ctx.step(c, |ctx| super::reach::converge(ctx, &c.address, reach, live.as_deref()))?;
-        ctx.finished(c);
+        reaches.push((c, ReachWork::of(ctx.stack, &c.address, reach, live.as_deref())));
     }
+    overlap(&mut ctx, reaches, super::reach::converge)?;
     let is_install = |r: &Resource| matches!(r, Resource::Install { .. });
     super::deliver::deliver_all(&mut ctx, &of(is_install, &[Action::Create, Action::Update]))?;
     // A reach names its environment's group as a source: it goes before that group can.
@@ -296,7 +314,8 @@ fn launch(ctx: &mut Ctx, env: &Environment, replaced: Option<&LiveEnv>, ami: Opt
                 tags: &tags,
                 token: &token,
             };
-            while_iam_propagates(ctx, env, || ctx.aws.run_instance(&new))
+            let (profile, address) = (env.role.as_deref().unwrap_or_default(), env_address(&env.name));
+            while_iam_propagates(ctx.aws, profile, &address, &|line| ctx.say(line), || ctx.aws.run_instance(&new))
         }
     }
 }
@@ -335,174 +354,6 @@ fn wait_ready(ctx: &mut Ctx, env: &Environment, id: &str) -> Result<LiveEnv, Aws
         }
         ctx.aws.sleep(Duration::from_millis(250))?;
     }
-}
-
-/// Makes a call that names an instance profile; while EC2 refuses the profile because IAM has not
-/// propagated it yet, waits (0.5 s, doubling to 8 s, at most PROPAGATION_WAIT in all) and tries
-/// again, saying so. Every other error returns at once.
-fn while_iam_propagates<T>(
-    ctx: &Ctx,
-    env: &Environment,
-    mut call: impl FnMut() -> Result<T, AwsError>,
-) -> Result<T, AwsError> {
-    let (started, mut pause) = (Instant::now(), Duration::from_millis(500));
-    loop {
-        match call() {
-            Err(e) if e.is_iam_propagation() && started.elapsed() + pause <= PROPAGATION_WAIT => {
-                let profile = env.role.as_deref().unwrap_or_default();
-                ctx.say(&format!(
-                    "  {}: EC2 does not see instance profile `{profile}` yet (IAM propagates); retrying in {:.1} s",
-                    env_address(&env.name),
-                    pause.as_secs_f64()
-                ));
-                ctx.aws.sleep(pause)?;
-                pause = (pause * 2).min(Duration::from_secs(8));
-            }
-            done => return done,
-        }
-    }
-}
-
-/// Brings an existing environment's changeable settings to the file's values.
-fn converge_env(ctx: &mut Ctx, env: &Environment, live: &LiveEnv) -> Result<(), AwsError> {
-    let aws = ctx.aws;
-    let i = &live.instance;
-    if let Some(old) = &live.moved_from {
-        move_env(ctx, old, env)?;
-    }
-    if *i.instance_type != *env.instance_type {
-        let (from, to) = (&i.instance_type, &env.instance_type);
-        ctx.say(&format!(
-            "  {}: {from} → {to}: stopping the instance, resizing it, starting it",
-            env_address(&env.name)
-        ));
-        ctx.env_is(&env.name, &format!("resizing to {to} …"));
-        aws.resize(&i.id, to, i.state == "running")?;
-    }
-    if let Some(c9) = &live.cloud9 {
-        let amtc = (c9.managed_credentials_on() != env.managed_credentials).then_some(env.managed_credentials);
-        let description = (c9.description.as_deref() != env.description.as_deref())
-            .then(|| env.description.as_deref().unwrap_or_default().to_string());
-        let name = (c9.name != *env.name).then_some(&*env.name);
-        if amtc.is_some() || description.is_some() || name.is_some() {
-            aws.cloud9_update(&c9.id, amtc, description.as_deref(), name)?;
-        }
-        if let Some(want) = &env.members {
-            converge_members(aws, &c9.id, want)?;
-        }
-    }
-    if let Some(role) = &env.role {
-        if i.instance_profile.as_deref().and_then(|a| a.rsplit('/').next()) != Some(&**role) {
-            while_iam_propagates(ctx, env, || aws.set_instance_profile(&i.id, role))?;
-        }
-    }
-    if *i.metadata.tokens != *env.imds.tokens || i.metadata.hop_limit != env.imds.hop_limit {
-        aws.set_metadata_options(&i.id, &env.imds.tokens, env.imds.hop_limit)?;
-    }
-    let want = env_tags(ctx, env);
-    let set: BTreeMap<String, String> =
-        want.iter().filter(|(k, v)| i.tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
-    let drop: Vec<String> =
-        i.tags.keys().filter(|k| super::diff::is_user_tag(k) && !want.contains_key(*k)).cloned().collect();
-    match &live.cloud9 {
-        Some(c9) => {
-            if !set.is_empty() {
-                aws.cloud9_tag(&c9.arn, &set)?;
-            }
-            if !drop.is_empty() {
-                aws.cloud9_untag(&c9.arn, &drop)?;
-            }
-        }
-        None => {
-            if !set.is_empty() {
-                aws.create_tags(&i.id, &set)?;
-            }
-            if !drop.is_empty() {
-                aws.delete_tags(&i.id, &drop)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A Cloud9 environment's memberships made exactly the declared ones (read again first).
-fn converge_members(aws: &Aws, id: &str, want: &crate::model::Record) -> Result<(), AwsError> {
-    let have = aws.cloud9_members(id)?;
-    for (user, access) in want.iter() {
-        let access = access.to_text();
-        if have.get(&**user) != Some(&access) {
-            aws.cloud9_set_member(id, user, Some(&access), !have.contains_key(&**user))?;
-        }
-    }
-    for user in have.keys().filter(|u| want.get(u.as_str()).is_none()) {
-        aws.cloud9_set_member(id, user, None, false)?;
-    }
-    Ok(())
-}
-
-/// A renamed environment keeps what it has: its group and its reach rules are re-tagged with its
-/// new addresses (the group keeps its EC2 name, which cannot change). The instance's own tags are
-/// set last, by `converge_env`, so a move stopped half-way is found and finished by the next plan.
-fn move_env(ctx: &Ctx, old: &str, env: &Environment) -> Result<(), AwsError> {
-    let aws = ctx.aws;
-    let address = |a: String| BTreeMap::from([(TAG_ADDRESS.to_string(), a)]);
-    let tagged = |key: &str, value: String| (format!("tag:{key}"), vec![value]);
-    let ours = Filters::from([tagged(TAG_STACK, ctx.stack.to_string()), tagged(TAG_ADDRESS, group_address(old))]);
-    for g in aws.security_groups(&ours, &[])? {
-        aws.create_tags(&g.id, &address(group_address(&env.name)))?;
-    }
-    let prefix = format!("reach.{old}.");
-    for r in aws.tagged_rules(TAG_STACK, ctx.stack)? {
-        if let Some(rest) = r.tags.get(TAG_ADDRESS).and_then(|a| a.strip_prefix(&prefix)) {
-            aws.create_tags(&r.id, &address(format!("reach.{}.{rest}", env.name)))?;
-        }
-    }
-    ctx.say(&format!(
-        "  moving {} to {}: the same instance, group and rules",
-        env_address(old),
-        env_address(&env.name)
-    ));
-    Ok(())
-}
-
-/// The environment's own group: made in its instance's VPC, holding exactly the declared rules,
-/// and attached to the instance beside the groups it has.
-fn converge_group(ctx: &mut Ctx, env: &Environment, live: Option<&GroupInfo>) -> Result<(), AwsError> {
-    let aws = ctx.aws;
-    let address = env_address(&env.name);
-    let instance = &ctx.instance_of(&env.name, "attach its security group to")?;
-    let group = match live {
-        Some(g) => g.clone(),
-        None => {
-            let name = format!("kenv-{}-{}", ctx.stack, env.name);
-            let description = format!("kenv: the rules of {address}");
-            let id = aws.create_group(&name, &description, &instance.vpc, &ctx.tags(&group_address(&env.name)))?;
-            let fresh = aws.security_groups(&Filters::new(), &[id])?;
-            fresh.into_iter().next().ok_or_else(|| AwsError::local(format!("security group {name} vanished")))?
-        }
-    };
-    // From the group as it is now (it may have changed since the plan, or just been made).
-    let (add, remove) = rule_changes(env, Some(&group));
-    if !remove.is_empty() {
-        aws.revoke(&group.id, &remove)?;
-    }
-    if !add.is_empty() {
-        aws.authorize(&group.id, &add)?;
-    }
-    attach(aws, instance, &group.id, &env.security_groups)
-}
-
-fn attach(aws: &Aws, instance: &InstanceInfo, group: &str, extra: &[Rc<str>]) -> Result<(), AwsError> {
-    let mut groups = instance.security_groups.clone();
-    for g in std::iter::once(group).chain(extra.iter().map(|e| &**e)) {
-        if !groups.iter().any(|have| have == g) {
-            groups.push(g.to_string());
-        }
-    }
-    if groups != instance.security_groups {
-        aws.set_groups(&instance.id, &groups)?;
-    }
-    Ok(())
 }
 
 fn delete_env(aws: &Aws, live: &LiveEnv) -> Result<(), AwsError> {

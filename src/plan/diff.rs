@@ -219,11 +219,15 @@ pub(super) fn env_change(desired: Option<&Rc<Environment>>, live: Option<&LiveEn
     })
 }
 
+/// The rules an environment's own group holds.
+pub fn declared_rules(env: &Environment) -> Vec<GroupRule> {
+    env.rules.iter().flat_map(|r| r.group_rules()).collect()
+}
+
 /// The rules to add to and remove from an environment's group so that it holds exactly the
 /// declared ones. Egress is managed only when the file declares some: otherwise the group keeps
 /// EC2's default (all traffic out).
-pub fn rule_changes(env: &Environment, group: Option<&GroupInfo>) -> (Vec<GroupRule>, Vec<GroupRule>) {
-    let want: Vec<GroupRule> = env.rules.iter().flat_map(|r| r.group_rules()).collect();
+pub fn rule_changes(want: &[GroupRule], group: Option<&GroupInfo>) -> (Vec<GroupRule>, Vec<GroupRule>) {
     let manage_egress = want.iter().any(|r| !r.ingress);
     let have: Vec<GroupRule> =
         group.map(|g| g.rules.iter().filter(|r| r.ingress || manage_egress).cloned().collect()).unwrap_or_default();
@@ -233,7 +237,7 @@ pub fn rule_changes(env: &Environment, group: Option<&GroupInfo>) -> (Vec<GroupR
 }
 
 fn group_change(env: &Rc<Environment>, live: Option<&GroupInfo>, instance: Option<&LiveEnv>) -> Option<Change> {
-    let (add, remove) = rule_changes(env, live);
+    let (add, remove) = rule_changes(&declared_rules(env), live);
     let mut diffs: Vec<Diff> = remove
         .iter()
         .map(|r| Diff { attribute: "rule".into(), before: Some(r.summary()), after: None, forces_replacement: false })

@@ -5,6 +5,7 @@
 
 pub mod adopt;
 mod apply;
+mod converge;
 mod deliver;
 mod diff;
 pub mod lease;

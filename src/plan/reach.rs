@@ -6,10 +6,11 @@
 
 use std::rc::Rc;
 
-use crate::aws::{AwsError, Filters, GroupInfo, GroupRule, TaggedRule};
+use crate::aws::{Aws, AwsError, Filters, GroupInfo, GroupRule, TaggedRule};
 use crate::model::{DesiredState, Environment, Rule};
 
-use super::apply::Ctx;
+use super::apply::owner_tags;
+use super::converge::Said;
 use super::{env_address, group_address, Action, Change, Diff, Resource, TAG_ADDRESS, TAG_STACK};
 
 /// Where a reach is: the environment, the group it reaches, the rule's protocol and ports.
@@ -94,18 +95,34 @@ fn change(
     Change { address, action, diffs: vec![diff], span, resource }
 }
 
-/// Adds (or replaces) the rule of a reach: from the environment's group as it is now.
-pub(super) fn converge(ctx: &Ctx, address: &str, reach: &Reach, live: Option<&TaggedRule>) -> Result<(), AwsError> {
-    let ours = Filters::from([
-        (format!("tag:{TAG_STACK}"), vec![ctx.stack.to_string()]),
-        (format!("tag:{TAG_ADDRESS}"), vec![group_address(&reach.env.name)]),
-    ]);
-    let source = ctx.aws.security_groups(&ours, &[])?.into_iter().next();
-    let source =
-        source.ok_or_else(|| AwsError::local(format!("{} has no security group yet", env_address(&reach.env.name))))?;
-    if let Some(old) = live {
-        ctx.aws.revoke_rule(&old.group, &old.id)?;
+/// What adding a reach's rule needs, owned (reaches go side by side: `converge::overlap`).
+pub(super) struct ReachWork {
+    stack: String,
+    address: String,
+    env: String,
+    group: String,
+    rule: GroupRule,
+    live: Option<TaggedRule>,
+}
+
+impl ReachWork {
+    pub fn of(stack: &str, address: &str, reach: &Reach, live: Option<&TaggedRule>) -> ReachWork {
+        let (stack, address, env) = (stack.to_string(), address.to_string(), reach.env.name.to_string());
+        ReachWork { stack, address, env, group: reach.group.clone(), rule: reach.rule.clone(), live: live.cloned() }
     }
-    let rule = GroupRule { peer: source.id, ..reach.rule.clone() };
-    ctx.aws.authorize_tagged(&reach.group, &rule, &ctx.tags(address)).map(drop)
+}
+
+/// Adds (or replaces) the rule of a reach: from the environment's group as it is now.
+pub(super) fn converge(aws: &Aws, w: &ReachWork, _: &dyn Fn(Said)) -> Result<(), AwsError> {
+    let ours = Filters::from([
+        (format!("tag:{TAG_STACK}"), vec![w.stack.clone()]),
+        (format!("tag:{TAG_ADDRESS}"), vec![group_address(&w.env)]),
+    ]);
+    let source = aws.security_groups(&ours, &[])?.into_iter().next();
+    let source = source.ok_or_else(|| AwsError::local(format!("{} has no security group yet", env_address(&w.env))))?;
+    if let Some(old) = &w.live {
+        aws.revoke_rule(&old.group, &old.id)?;
+    }
+    let rule = GroupRule { peer: source.id, ..w.rule.clone() };
+    aws.authorize_tagged(&w.group, &rule, &owner_tags(&w.stack, &w.address)).map(drop)
 }

@@ -11,12 +11,17 @@ services; Throttling from IAM and STS) or an internal error (HTTP 500). `after` 
 the internal errors that come after the request was carried out, as when AWS made the change and
 the answer was lost: a client that retries a creation then meets what it made. Only requests
 signed with the operator's keys (what kenv runs with) are hit, not the instances' own.
-`GET /_testbed/chaos` counts what was injected; `DELETE /_testbed/chaos` stops it."""
+`GET /_testbed/chaos` counts what was injected; `DELETE /_testbed/chaos` stops it.
+
+Distance, as a client far from its region sees it: `POST /_testbed/latency {"ms": 100}` holds each
+of the operator's calls that long before it is served (0 stops it), so that what a client does
+one call after another, and what it overlaps, show as they would against AWS."""
 
 import io
 import json
 import random
 import re
+import time
 import threading
 import uuid
 from urllib.parse import parse_qs
@@ -30,6 +35,7 @@ class Faults:
         self.pending = {}  # action -> {code, message, status, count}
         self.calls = []  # (service, action), in order
         self.chaos = None  # {rate, after, random}
+        self.latency = 0.0  # seconds before each operator call is served
         self.injected = {}  # "code" or "code after" -> count
 
     def chaos_admin(self, environ):
@@ -45,10 +51,12 @@ class Faults:
             return Response(json.dumps(self.injected), content_type="application/json")
 
     def chaotic(self, environ, app):
-        """A random failure for an operator's call while chaos is on, else None; `app` serves the
-        requests whose failure comes after they were carried out."""
+        """Holds an operator's call for the latency set; then a random failure for it while chaos
+        is on, else None; `app` serves the requests whose failure comes after they were carried out."""
         service, action, json_protocol, _ = identify(environ)
         signed = re.search(r"Credential=([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+        if self.latency and action and signed and signed.group(1) == "testing":
+            time.sleep(self.latency)
         with self.lock:
             chaos = self.chaos
             if not chaos or not action or not signed or signed.group(1) != "testing":
@@ -78,6 +86,9 @@ class Faults:
                 return Response(json.dumps([{"service": s, "action": a} for s, a in self.calls]), content_type="application/json")
         if path == "/_testbed/chaos":
             return self.chaos_admin(environ)
+        if path == "/_testbed/latency":
+            self.latency = float(json.loads(Request(environ).get_data() or b"{}").get("ms", 0)) / 1000
+            return Response("{}", content_type="application/json")
         if path != "/_testbed/faults":
             return None
         with self.lock:

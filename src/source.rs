@@ -80,6 +80,11 @@ impl SourceMap {
         self.sources.borrow().iter().filter(changed).map(|s| s.name.clone()).collect()
     }
 
+    /// The files read from disk, in the order they were read.
+    pub fn files(&self) -> Vec<PathBuf> {
+        self.sources.borrow().iter().filter_map(|s| s.path.clone()).collect()
+    }
+
     /// The text a span covers.
     pub fn snippet(&self, span: Span) -> String {
         let src = self.get(span.src);

@@ -56,10 +56,40 @@ fn usage_errors_exit_2_and_help_exits_0() {
     assert_eq!(run_in_repo(&["frobnicate"]).code, 2);
     assert_eq!(run_in_repo(&["check"]).code, 2);
     assert_eq!(run_in_repo(&["check", "--format", "xml", "x.kenv"]).code, 2);
+    let two = run_in_repo(&["check", "--stack", "s", "examples/kobanzaki/main.kenv", "tests/cases/fixtures/stacks"]);
+    assert_eq!(two.code, 2, "--stack names one stack: {}", two.stderr);
+    assert!(two.stderr.contains("--stack names one stack"), "{}", two.stderr);
     let help = run_in_repo(&["--help"]);
     assert_eq!(help.code, 0);
     assert!(help.stdout.contains("check"));
     assert_eq!(run_in_repo(&["check", "--help"]).code, 0);
+}
+
+/// `kenv check`'s exit codes as CI reads them: 0 clean, 1 a violation or a diagnostic (in any of
+/// several files), 2 bad usage (above).
+#[test]
+fn check_exits_0_clean_1_on_a_violation_or_diagnostic() {
+    let clean = ["examples/kobanzaki/main.kenv", "tests/cases/fixtures/stacks"];
+    assert_eq!(run_in_repo(&["check", clean[0], clean[1]]).code, 0);
+    assert_eq!(run_in_repo(&["check", "--policy", "std/baseline", clean[0]]).code, 0);
+    let violation = run_in_repo(&["check", "--policy", "std/baseline", clean[0], clean[1]]);
+    assert_eq!(violation.code, 1, "the stacks fixture breaks the baseline");
+    assert!(violation.stdout.contains("examples/kobanzaki/main.kenv: ok"), "{}", violation.stdout);
+    assert!(violation.stdout.contains("tests/cases/fixtures/stacks/alice.kenv: failed"), "{}", violation.stdout);
+    assert_eq!(run_in_repo(&["check", clean[0], "tests/cases/fixtures/broken.kenv"]).code, 1);
+    assert_eq!(run_in_repo(&["check", "no-such.kenv"]).code, 1);
+    let json = run_in_repo(&["check", "--format", "json", clean[0], clean[1]]);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let files: Vec<&str> = report["files"].as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap()).collect();
+    assert_eq!(
+        files,
+        [
+            "examples/kobanzaki/main.kenv",
+            "tests/cases/fixtures/stacks/alice.kenv",
+            "tests/cases/fixtures/stacks/bob.kenv"
+        ]
+    );
+    assert_eq!(report["ok"], true);
 }
 
 #[test]

@@ -290,3 +290,75 @@ fn live_only_rules_private_subnet_and_vpc_endpoints_each_fail_alone_on_their_net
         assert_eq!(out.code, 0, "{}", out.stderr);
     }
 }
+
+// --- enforced from outside the file ---
+
+/// A pull request against the example drops `policy baseline.all` and opens SSH with a
+/// suppression that names no owner or expiry: the file alone passes, `--policy std/baseline`
+/// fails with SARIF results saying the policies are enforced and why the suppression does not
+/// count; an expired suppression fails naming its owner; owned, current ones pass; `--no-suppress`
+/// fails again.
+#[test]
+fn a_pull_request_cannot_switch_the_enforced_baseline_off() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["main.kenv", "team.kenv"] {
+        std::fs::copy(repo_dir().join("examples/kobanzaki").join(f), dir.path().join(f)).unwrap();
+    }
+    let enforced = |extra: &[&str]| {
+        let mut args = vec!["check", "--policy", "std/baseline"];
+        args.extend(extra);
+        args.push("main.kenv");
+        kenv(dir.path(), &args.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+    };
+    assert_eq!(enforced(&[]).code, 0, "the example passes the enforced baseline");
+
+    let main = std::fs::read_to_string(dir.path().join("main.kenv")).unwrap();
+    let pull_request = |suppression: &str| {
+        let changed = main.replace("policy baseline.all\n", "").replace(
+            "team.dev_env(user)\n}",
+            &format!(
+                "team.dev_env(user) with {{\n    ingress tcp 22 from \"10.0.0.0/8\"\n    {suppression}\n    \
+                 suppress baseline.no_ingress because \"NET-2\" owner \"net-team\" expires \"2099-12-31\"\n  }}\n}}"
+            ),
+        );
+        assert_ne!(changed, main);
+        std::fs::write(dir.path().join("main.kenv"), changed).unwrap();
+    };
+    pull_request("suppress baseline.no_ssh_port because \"SEC-12: the jump host\"");
+    let alone = kenv(dir.path(), &["check".into(), "main.kenv".into()]);
+    assert_eq!(alone.code, 0, "the file alone turns nothing on: {}", alone.stderr);
+
+    let out = enforced(&["--format", "sarif"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert_valid_sarif(&out.stdout);
+    let log: Value = serde_json::from_str(&out.stdout).unwrap();
+    let run = &log["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), baseline_policies().len());
+    assert!(rules.iter().all(|r| r["properties"]["enforced"] == true));
+    let ssh: Vec<&Value> = run["results"].as_array().unwrap().iter().filter(|r| r["ruleId"] == "no-ssh-port").collect();
+    assert_eq!(ssh.len(), 2, "one per environment: {ssh:?}");
+    for r in &ssh {
+        assert_eq!(r["level"], "error");
+        assert_eq!(r["properties"]["enforced"], true);
+        assert!(r.get("suppressions").is_none(), "a suppression that does not count is no SARIF suppression: {r}");
+        let ignored = &r["properties"]["ignoredSuppression"];
+        assert_eq!(ignored["justification"], "SEC-12: the jump host");
+        assert!(ignored["why"].as_str().unwrap().contains("needs an owner and an expiry"), "{ignored}");
+    }
+    let ingress = run["results"].as_array().unwrap().iter().find(|r| r["ruleId"] == "no-ingress").unwrap();
+    assert_eq!(ingress["suppressions"][0]["properties"]["owner"], "net-team");
+    assert_eq!(ingress["suppressions"][0]["properties"]["expires"], "2099-12-31");
+
+    pull_request("suppress baseline.no_ssh_port because \"SEC-12\" owner \"alice@example.com\" expires \"2020-01-31\"");
+    let out = enforced(&[]);
+    assert_eq!(out.code, 1);
+    let flat: String = out.stderr.replace('│', " ").split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("it expired on 2020-01-31 (owner alice@example.com)"), "{}", out.stderr);
+
+    pull_request("suppress baseline.no_ssh_port because \"SEC-12\" owner \"alice@example.com\" expires \"2099-12-31\"");
+    let out = enforced(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("owner alice@example.com; expires 2099-12-31"), "{}", out.stderr);
+    assert_eq!(enforced(&["--no-suppress"]).code, 1);
+}

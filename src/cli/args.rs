@@ -24,20 +24,10 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Parse, evaluate and validate a file and run its policies, without calling AWS (with
-    /// --live, also over the stack as it is on AWS).
-    Check {
-        #[command(flatten)]
-        stack: StackArgs,
-        /// How to print the result.
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
-        /// Read the stack's environments from AWS and give them to the policies as `state.live`
-        /// (the baseline then checks what is deployed too: public IPs, routes, endpoints, open
-        /// ports added outside kenv).
-        #[arg(long)]
-        live: bool,
-    },
+    /// Parse, evaluate and validate files and run their policies, without calling AWS (with
+    /// --live, also over each stack as it is on AWS). Exit 0 clean, 1 a violation or a
+    /// diagnostic, 2 bad usage.
+    Check(CheckArgs),
     /// Evaluate a file (printing its desired state) or an expression (printing its value).
     Eval {
         /// A .kenv file; with --expr, the expression sees the file's names.
@@ -187,6 +177,36 @@ pub struct StackArgs {
     pub stack: Option<String>,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct CheckArgs {
+    /// .kenv files and directories; in a directory, the files no other file there imports (its
+    /// programs, not their modules).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The stack's name, for --live with one file (default: the file's name, or its directory's
+    /// for a main.kenv).
+    #[arg(long)]
+    pub stack: Option<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// How to print the result.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Read each stack's environments from AWS and give them to the policies as `state.live`
+    /// (the baseline then checks what is deployed too: public IPs, routes, endpoints, open
+    /// ports added outside kenv).
+    #[arg(long)]
+    pub live: bool,
+    /// Enforce the policies of this module (`std/baseline`, or a .kenv file of policies) whatever
+    /// the files turn on; a suppression of one counts only with an owner and an expiry.
+    /// Repeatable; KENV_POLICY holds a comma-separated list of them too.
+    #[arg(long, value_name = "MODULE", env = "KENV_POLICY", value_delimiter = ',')]
+    pub policy: Vec<String>,
+    /// Count no suppression: every violation fails.
+    #[arg(long)]
+    pub no_suppress: bool,
 }
 
 /// Protected environments the person names for replacement or deletion.

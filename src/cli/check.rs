@@ -1,91 +1,192 @@
-//! `kenv check`: load, validate, run policies; print a summary, JSON or SARIF. No AWS calls,
-//! except with `--live`, which reads the stack's environments (and lets policies read AWS).
+//! `kenv check`: load, validate, run policies; print a summary, JSON or SARIF, for one file or
+//! many. No AWS calls, except with `--live`, which reads each stack's environments (and lets
+//! policies read AWS). The policies of `--policy` modules run whatever the files turn on.
 
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use serde_json::json;
 
 use super::report::{diagnostics_json, location_json};
 use super::summary::summary;
-use super::{err, report, sarif, Format, StackArgs, FAILED, OK};
+use super::{err, report, sarif, CheckArgs, Format, FAILED, OK, USAGE};
 use crate::aws::Aws;
 use crate::diag::{Diag, Style};
-use crate::eval::{self, run_policies, Failure, Interp, Mode, PolicyReport, Program};
+use crate::eval::{self, run_policies, Enforcement, Failure, Interp, Mode, PolicyReport, Program};
 use crate::model::plural;
 use crate::model::Value;
 use crate::source::SourceMap;
 
-pub fn run(args: &StackArgs, format: Format, live: bool, style: Style) -> i32 {
-    let file = &args.file;
+/// A file checked: its program and what its policies found, or the diagnostics that stopped it.
+struct Checked {
+    file: PathBuf,
+    outcome: Result<Passed, Failure>,
+}
+
+struct Passed {
+    program: Program,
+    report: PolicyReport,
+    /// How many of the declared environments are on AWS, with --live.
+    deployed: Option<usize>,
+}
+
+pub fn run(args: &CheckArgs, style: Style) -> i32 {
+    let mut files = Vec::new();
+    for path in &args.paths {
+        super::fmt::collect(path, &mut files);
+    }
+    if files.is_empty() {
+        let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        err(&format!("kenv: no .kenv file in {}\n", paths.join(", ")));
+        return FAILED;
+    }
     let aws = Rc::new(Aws::new(args.aws.options()));
-    // With --live, evaluation may read AWS as plan's does; without, AWS is never touched.
-    let mode = if live { Mode::Plan } else { Mode::Check };
-    let mut program = match eval::load_with(file, Interp::with_aws(mode, aws.clone(), false)) {
-        Ok(p) => p,
-        Err(Failure { diags, sources }) => return fail(args, &diags, &sources, format, style),
-    };
-    let view = if live { live_view(args, &aws, &program) } else { Ok(Value::Null) };
-    // How many of the declared environments are on AWS, with --live.
-    let deployed = match &view {
-        Ok(Value::Record(envs)) => Some(envs.values().filter(|v| !matches!(v, Value::Null)).count()),
-        _ => None,
-    };
-    let report = view.and_then(|view| run_policies(&mut program.interp, &program.state, view));
+    let mode = if args.live { Mode::Plan } else { Mode::Check };
+    let loaded: Vec<(PathBuf, Result<Program, Failure>)> = files
+        .into_iter()
+        .map(|f| {
+            let program = eval::load_with(&f, Interp::with_aws(mode, aws.clone(), false));
+            (f, program)
+        })
+        .collect();
+    let loaded = programs_only(&args.paths, loaded);
+    if args.stack.is_some() && loaded.len() > 1 {
+        err("kenv: --stack names one stack; check one file with it\n");
+        return USAGE;
+    }
+    let checked: Vec<Checked> = loaded
+        .into_iter()
+        .map(|(file, program)| {
+            let outcome = program.and_then(|p| policies(p, &file, args, &aws));
+            Checked { file, outcome }
+        })
+        .collect();
     if args.aws.stats {
         err(&crate::aws::render_stats(&aws.stats()));
     }
-    let report = match report {
-        Ok(r) => r,
-        Err(e) => return fail(args, &[*e], &program.interp.sources, format, style),
-    };
-    let sources = &program.interp.sources;
-    let file_name = file.display().to_string();
-    match format {
+    let failed = checked.iter().any(Checked::failed);
+    match args.format {
+        Format::Human => {
+            for c in &checked {
+                human(c, style);
+            }
+        }
         Format::Json => {
-            let out = json!({
-                "file": file_name,
-                "ok": !report.failed(),
-                "live": live,
-                "deployed": deployed,
-                "state": program.state.to_value().to_json(),
-                "violations": violations_json(&report, sources),
-                "diagnostics": diagnostics_json(&report.diags(), sources),
-            });
+            let files: Vec<serde_json::Value> = checked.iter().map(|c| c.json(args.live)).collect();
+            let out = match <[_; 1]>::try_from(files) {
+                Ok([one]) => one,
+                Err(files) => json!({ "ok": !failed, "files": files }),
+            };
             super::out(&format!("{}\n", serde_json::to_string_pretty(&out).unwrap_or_default()));
         }
-        Format::Sarif => super::out(&sarif::render(&program.state, &report, &[], sources)),
-        Format::Human => {
-            human(&report, sources, style);
-            let verdict = if report.failed() { "failed" } else { "ok" };
-            let live_note = deployed.map_or(String::new(), |n| {
-                format!("; live: {n} of {} deployed", plural(program.state.environments.len(), "environment"))
-            });
-            super::out(&format!(
-                "{}: {verdict} ({}{live_note}){}\n{}",
-                file.display(),
-                program.state.counts(),
-                verdict_detail(&report),
-                summary(&program.state)
-            ));
-        }
+        Format::Sarif => super::out(&sarif::log(checked.iter().map(Checked::sarif).collect())),
     }
-    if report.failed() {
+    if failed {
         FAILED
     } else {
         OK
     }
 }
 
+/// The files named, and of those found in directories the ones no other file found imports: a
+/// directory holds programs and the modules they import, and a module is checked through them.
+fn programs_only(
+    named: &[PathBuf],
+    loaded: Vec<(PathBuf, Result<Program, Failure>)>,
+) -> Vec<(PathBuf, Result<Program, Failure>)> {
+    let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let imported: Vec<PathBuf> = loaded
+        .iter()
+        .flat_map(|(file, program)| {
+            let sources = match program {
+                Ok(p) => &p.interp.sources,
+                Err(f) => &f.sources,
+            };
+            let me = canonical(file);
+            sources.files().into_iter().map(|p| canonical(&p)).filter(move |p| *p != me)
+        })
+        .collect();
+    loaded.into_iter().filter(|(file, _)| named.contains(file) || !imported.contains(&canonical(file))).collect()
+}
+
+/// The policies enforced, the live view with --live, and the policies run.
+fn policies(mut program: Program, file: &Path, args: &CheckArgs, aws: &Aws) -> Result<Passed, Failure> {
+    let found = (|| -> crate::diag::Result<_> {
+        let mut rules = Enforcement { no_suppress: args.no_suppress, ..Enforcement::default() };
+        for spec in &args.policy {
+            for p in program.interp.enforced_policies(spec)? {
+                if !rules.policies.iter().any(|q| q.name == p.name) {
+                    rules.policies.push(p);
+                }
+            }
+        }
+        let view = if args.live { live_view(file, args, aws, &program)? } else { Value::Null };
+        let deployed = match &view {
+            Value::Record(envs) => Some(envs.values().filter(|v| !matches!(v, Value::Null)).count()),
+            _ => None,
+        };
+        let report = run_policies(&mut program.interp, &program.state, view, &rules)?;
+        Ok((report, deployed))
+    })();
+    match found {
+        Ok((report, deployed)) => Ok(Passed { program, report, deployed }),
+        Err(e) => Err(Failure { diags: vec![*e], sources: program.interp.sources }),
+    }
+}
+
 /// The stack's environments as they are on AWS, for `state.live`.
-fn live_view(args: &StackArgs, aws: &Aws, program: &Program) -> crate::diag::Result<Value> {
-    let stack = crate::plan::stack_name(&args.file, args.stack.as_deref());
+fn live_view(file: &Path, args: &CheckArgs, aws: &Aws, program: &Program) -> crate::diag::Result<Value> {
+    let stack = crate::plan::stack_name(file, args.stack.as_deref());
     let names: Vec<&str> = program.state.environments.iter().map(|e| &*e.name).collect();
     crate::plan::policy_view(aws, &stack, &names).map_err(|e| e.diag(None, aws.region().as_deref()).boxed())
 }
 
+impl Checked {
+    fn failed(&self) -> bool {
+        self.outcome.as_ref().map_or(true, |p| p.report.failed())
+    }
+
+    fn json(&self, live: bool) -> serde_json::Value {
+        let file = self.file.display().to_string();
+        match &self.outcome {
+            Err(Failure { diags, sources }) => {
+                json!({ "file": file, "ok": false, "diagnostics": diagnostics_json(diags, sources) })
+            }
+            Ok(p) => {
+                let sources = &p.program.interp.sources;
+                json!({
+                    "file": file,
+                    "ok": !p.report.failed(),
+                    "live": live,
+                    "deployed": p.deployed,
+                    "enforced": p.report.enforced(),
+                    "state": p.program.state.to_value().to_json(),
+                    "violations": violations_json(&p.report, sources),
+                    "diagnostics": diagnostics_json(&p.report.diags(), sources),
+                })
+            }
+        }
+    }
+
+    fn sarif(&self) -> serde_json::Value {
+        match &self.outcome {
+            Err(Failure { diags, sources }) => sarif::run(&PolicyReport::default(), diags, sources),
+            Ok(p) => sarif::run(&p.report, &[], &p.program.interp.sources),
+        }
+    }
+}
+
 /// Violations grouped by the environment or role at fault, each group under a heading; then the
-/// suppressed ones, one line each with their reason.
-fn human(report: &PolicyReport, sources: &SourceMap, style: Style) {
+/// suppressed ones, one line each with their reason; then the verdict.
+fn human(checked: &Checked, style: Style) {
+    let p = match &checked.outcome {
+        Err(Failure { diags, sources }) => {
+            report(diags, sources, style);
+            return;
+        }
+        Ok(p) => p,
+    };
+    let (report, sources) = (&p.report, &p.program.interp.sources);
     report_diags(&report.warnings, sources, style);
     let open: Vec<_> = report.violations.iter().filter(|v| v.suppressed.is_none()).collect();
     for group in open.chunk_by(|a, b| a.subject == b.subject) {
@@ -97,13 +198,31 @@ fn human(report: &PolicyReport, sources: &SourceMap, style: Style) {
         let s = v.suppressed.as_ref().expect("suppressed");
         let (line, _) = sources.line_col(s.span);
         let subject = v.subject.as_deref().unwrap_or("the program");
+        let owner = s.owner.as_deref().map_or(String::new(), |o| format!("; owner {o}"));
+        let expires = s.expires.as_deref().map_or(String::new(), |d| format!("; expires {d}"));
         err(&format!(
-            "suppressed: policy `{}` in {subject} ({}:{line}): {}\n",
+            "suppressed: policy `{}` in {subject} ({}:{line}): {}{owner}{expires}\n",
             v.policy.name,
             sources.get(s.span.src).name,
             s.reason
         ));
     }
+    let state = &p.program.state;
+    let verdict = if report.failed() { "failed" } else { "ok" };
+    let live_note = p.deployed.map_or(String::new(), |n| {
+        format!("; live: {n} of {} deployed", plural(state.environments.len(), "environment"))
+    });
+    let enforced = match p.report.enforced().len() {
+        0 => String::new(),
+        n => format!("; {} enforced", plural(n, "policy")),
+    };
+    super::out(&format!(
+        "{}: {verdict} ({}{live_note}{enforced}){}\n{}",
+        checked.file.display(),
+        state.counts(),
+        verdict_detail(report),
+        summary(state)
+    ));
 }
 
 fn report_diags(diags: &[Diag], sources: &SourceMap, style: Style) {
@@ -124,34 +243,29 @@ fn verdict_detail(report: &PolicyReport) -> String {
 }
 
 fn violations_json(report: &PolicyReport, sources: &SourceMap) -> serde_json::Value {
+    let suppression = |s: &crate::model::Suppression| {
+        json!({
+            "reason": s.reason,
+            "owner": s.owner,
+            "expires": s.expires,
+            "location": location_json(s.span, sources),
+        })
+    };
     let items = report.violations.iter().map(|v| {
         json!({
             "policy": v.policy.name,
             "severity": v.policy.severity_name(),
+            "enforced": v.enforced,
             "message": v.message,
             "subject": v.subject,
             "location": location_json(v.span, sources),
-            "suppressed": v.suppressed.as_ref().map(|s| json!({
-                "reason": s.reason,
-                "location": location_json(s.span, sources),
-            })),
+            "suppressed": v.suppressed.as_deref().map(suppression),
+            "ignored_suppression": v.ignored.as_ref().map(|(s, why)| {
+                let mut j = suppression(s);
+                j["why"] = json!(why);
+                j
+            }),
         })
     });
     serde_json::Value::Array(items.collect())
-}
-
-fn fail(args: &StackArgs, diags: &[Diag], sources: &SourceMap, format: Format, style: Style) -> i32 {
-    let file = args.file.display().to_string();
-    match format {
-        Format::Json => {
-            let out = json!({ "file": file, "ok": false, "diagnostics": diagnostics_json(diags, sources) });
-            super::out(&format!("{}\n", serde_json::to_string_pretty(&out).unwrap_or_default()));
-        }
-        Format::Sarif => {
-            let report = PolicyReport { violations: Vec::new(), warnings: Vec::new() };
-            super::out(&sarif::render(&Default::default(), &report, diags, sources));
-        }
-        Format::Human => return report(diags, sources, style).max(FAILED),
-    }
-    FAILED
 }

@@ -253,7 +253,8 @@ fn load_checked(args: &StackArgs, aws: &Rc<Aws>, yes: bool, style: Style) -> Res
         Ok(p) => p,
         Err(Failure { diags, sources }) => return Err(report(&diags, &sources, style).max(FAILED)),
     };
-    let policies = match run_policies(&mut program.interp, &program.state, crate::model::Value::Null) {
+    let no_value = crate::model::Value::Null;
+    let policies = match run_policies(&mut program.interp, &program.state, no_value, &Default::default()) {
         Ok(p) => p,
         Err(e) => return Err(report(&[*e], &program.interp.sources, style).max(FAILED)),
     };

@@ -88,7 +88,7 @@ fn formatted(name: &str, path: Option<&Path>, text: &str, style: Style) -> Optio
 
 /// The .kenv files at a path: the file itself, or those under a directory (hidden ones and
 /// `target` skipped), in order.
-fn collect(path: &Path, out: &mut Vec<PathBuf>) {
+pub(super) fn collect(path: &Path, out: &mut Vec<PathBuf>) {
     if !path.is_dir() {
         out.push(path.to_path_buf());
         return;

@@ -19,7 +19,7 @@ use std::io::IsTerminal;
 
 use clap::{CommandFactory, Parser};
 
-pub use args::{AwsArgs, Cli, Color, Command, Format, Named, StackArgs};
+pub use args::{AwsArgs, CheckArgs, Cli, Color, Command, Format, Named, StackArgs};
 
 use crate::diag::{self, Diag, Style};
 use crate::host::{Host, Terminal};
@@ -76,7 +76,7 @@ fn verbose() {
 
 fn run(command: Command, style: Style) -> i32 {
     match command {
-        Command::Check { stack, format, live } => check::run(&stack, format, live, style),
+        Command::Check(args) => check::run(&args, style),
         Command::Eval { file, expr, json, timings } => {
             eval::run(file.as_deref(), expr.as_deref(), json, timings, style)
         }

@@ -7,17 +7,26 @@ use serde_json::{json, Value as J};
 
 use crate::diag::{Diag, Severity};
 use crate::eval::PolicyReport;
-use crate::model::{DesiredState, PolicySeverity};
+use crate::model::{PolicySeverity, Suppression};
 use crate::source::{SourceMap, Span};
 
 const SCHEMA: &str = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
-/// The whole SARIF log, pretty-printed with a final newline.
-pub fn render(state: &DesiredState, report: &PolicyReport, failures: &[Diag], sources: &SourceMap) -> String {
-    let rules: Vec<J> = state
+/// The whole SARIF log of some runs (one per file checked), pretty-printed with a final newline.
+pub fn log(runs: Vec<J>) -> String {
+    let log = json!({ "$schema": SCHEMA, "version": "2.1.0", "runs": runs });
+    format!("{}\n", serde_json::to_string_pretty(&log).unwrap_or_default())
+}
+
+/// One file's run. Each rule and result says whether its policy is enforced from outside the
+/// file (`properties.enforced`); a suppression carries its owner and expiry, and one that does
+/// not count is no SARIF suppression (code scanning would hide the result) but the result's
+/// `properties.ignoredSuppression`, with why.
+pub fn run(report: &PolicyReport, failures: &[Diag], sources: &SourceMap) -> J {
+    let rules: Vec<J> = report
         .policies
         .iter()
-        .map(|p| {
+        .map(|(p, enforced)| {
             json!({
                 "id": p.name,
                 "name": p.name,
@@ -25,26 +34,37 @@ pub fn render(state: &DesiredState, report: &PolicyReport, failures: &[Diag], so
                 "fullDescription": { "text": p.description.as_deref().unwrap_or(&p.message) },
                 "defaultConfiguration": { "level": level(p.severity) },
                 "help": { "text": p.message },
+                "properties": { "enforced": enforced },
             })
         })
         .collect();
     let violations = report.violations.iter().map(|v| {
-        let index = state.policies.iter().position(|p| p.name == v.policy.name);
+        let index = report.policies.iter().position(|(p, _)| p.name == v.policy.name);
         let mut result = json!({
             "ruleId": v.policy.name,
             "level": level(v.policy.severity),
             "message": { "text": v.message },
             "locations": [location(v.span, sources, v.subject.as_deref())],
+            "properties": { "enforced": v.enforced },
         });
         if let Some(i) = index {
             result["ruleIndex"] = json!(i);
         }
+        let who = |s: &Suppression| json!({ "owner": s.owner, "expires": s.expires });
         if let Some(s) = &v.suppressed {
             result["suppressions"] = json!([{
                 "kind": "inSource",
                 "justification": s.reason,
                 "location": location(s.span, sources, None),
+                "properties": who(s),
             }]);
+        }
+        if let Some((s, why)) = &v.ignored {
+            let mut ignored = who(s);
+            ignored["justification"] = json!(s.reason);
+            ignored["why"] = json!(why);
+            ignored["location"] = location(s.span, sources, None);
+            result["properties"]["ignoredSuppression"] = ignored;
         }
         result
     });
@@ -62,21 +82,16 @@ pub fn render(state: &DesiredState, report: &PolicyReport, failures: &[Diag], so
             "locations": locations,
         })
     });
-    let log = json!({
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": {
-                "name": "kenv",
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/kenv-dev/kenv",
-                "rules": rules,
-            }},
-            "columnKind": "unicodeCodePoints",
-            "results": violations.chain(diagnostics).collect::<Vec<J>>(),
-        }],
-    });
-    format!("{}\n", serde_json::to_string_pretty(&log).unwrap_or_default())
+    json!({
+        "tool": { "driver": {
+            "name": "kenv",
+            "version": env!("CARGO_PKG_VERSION"),
+            "informationUri": "https://github.com/kenv-dev/kenv",
+            "rules": rules,
+        }},
+        "columnKind": "unicodeCodePoints",
+        "results": violations.chain(diagnostics).collect::<Vec<J>>(),
+    })
 }
 
 fn level(severity: PolicySeverity) -> &'static str {

@@ -292,10 +292,15 @@ impl Interp {
         Ok(Value::Decl(Decl::Allow(Rc::new(Allow::build(a, r, span, &mut self.errors)))))
     }
 
-    pub(super) fn eval_suppress(&mut self, policy: &Expr, reason: &Expr, scope: &Scope, span: Span) -> Result<Value> {
-        let p = Spanned::new(self.eval(policy, scope)?, policy.span);
-        let r = Spanned::new(self.eval(reason, scope)?, reason.span);
-        Ok(Value::Decl(Decl::Suppress(Rc::new(Suppression::build(p, r, span, &mut self.errors)))))
+    pub(super) fn eval_suppress(&mut self, s: &SuppressExpr, scope: &Scope, span: Span) -> Result<Value> {
+        let p = Spanned::new(self.eval(&s.policy, scope)?, s.policy.span);
+        let r = Spanned::new(self.eval(&s.reason, scope)?, s.reason.span);
+        let mut clause = |e: &Option<Expr>| -> Result<Option<Spanned<Value>>> {
+            e.as_ref().map(|e| Ok(Spanned::new(self.eval(e, scope)?, e.span))).transpose()
+        };
+        let (owner, expires) = (clause(&s.owner)?, clause(&s.expires)?);
+        let built = Suppression::build(p, r, owner, expires, span, &mut self.errors);
+        Ok(Value::Decl(Decl::Suppress(Rc::new(built))))
     }
 }
 

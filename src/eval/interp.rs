@@ -253,7 +253,7 @@ impl Interp {
             ExprKind::Rule(rule) => self.eval_rule(rule, scope, span)?,
             ExprKind::Install(name, value) => self.eval_install(name, value, scope, span)?,
             ExprKind::Allow(actions, resources) => self.eval_allow(actions, resources, scope, span)?,
-            ExprKind::Suppress(policy, reason) => self.eval_suppress(policy, reason, scope, span)?,
+            ExprKind::Suppress(s) => self.eval_suppress(s, scope, span)?,
             ExprKind::With(base, block) => self.eval_with(base, block, scope)?,
         })
     }
@@ -359,7 +359,7 @@ fn keyword_hint(name: &str) -> Option<String> {
         "ingress" | "egress" => "a rule is written `ingress tcp 443 from \"10.0.0.0/8\" \"description\"`",
         "install" => "an install step is written `install \"name\" = \"script\"` or `= { script: … }`",
         "allow" => "a role statement is written `allow [\"service:Action\"] on \"arn:…\"`",
-        "suppress" | "because" => "a suppression is written `suppress \"policy-name\" because \"reason\"`",
+        "suppress" | "because" => "a suppression is written `suppress \"policy-name\" because \"reason\"`, optionally followed by `owner \"who\" expires \"YYYY-MM-DD\"`",
         _ => return None,
     };
     Some(hint.into())

@@ -13,7 +13,7 @@ use std::path::Path;
 pub use crate::model::Mode;
 pub use exec::an;
 pub use interp::Interp;
-pub use policy::{run_policies, PolicyReport, Violation};
+pub use policy::{run_policies, Enforcement, PolicyReport, Violation};
 
 use crate::diag::{Diag, ErrorKind};
 use crate::model::{DesiredState, Scope};

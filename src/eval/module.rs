@@ -10,8 +10,8 @@ use std::rc::Rc;
 use super::exec::Sink;
 use super::interp::Interp;
 use crate::diag::{suggest, Diag, ErrorKind, Result};
-use crate::model::Grants;
 use crate::model::Scope;
+use crate::model::{Grants, Policy};
 use crate::model::{Record, Value};
 use crate::remote::{self, Lock, Pin, Remote};
 use crate::source::{SourceId, Span, Spanned};
@@ -135,6 +135,41 @@ impl Interp {
         let module = Value::Record(Rc::new(exports));
         self.modules.cache.insert(resolved.key, module.clone());
         Ok(module)
+    }
+
+    /// The policies `kenv check --policy SPEC` enforces: those the module turns on at its top
+    /// (`policy baseline.all`), or, when it turns on none (a library such as `std/baseline`),
+    /// every policy it exports. SPEC is imported as a file would import it, without grants,
+    /// relative to the current directory; its diagnostics point into the flag's text.
+    pub fn enforced_policies(&mut self, spec: &str) -> Result<Vec<Rc<Policy>>> {
+        let src = self.sources.add("--policy", None, spec);
+        let span = Span { src, start: 0, end: spec.len() as u32 };
+        let import = Import {
+            path: Spanned::new(spec.to_string(), span),
+            sha256: None,
+            alias: Spanned::new(Rc::from("policy"), span),
+            grants: Vec::new(),
+        };
+        let outer = std::mem::take(&mut self.state);
+        let loaded = self.load_module(&import, Grants::NONE);
+        let declared = std::mem::replace(&mut self.state, outer);
+        let mut found = declared.policies;
+        if let Value::Record(exports) = loaded? {
+            if found.is_empty() {
+                exports.values().for_each(|v| collect_policies(v, &mut found));
+            }
+        }
+        if !declared.environments.is_empty() || !declared.roles.is_empty() {
+            let detail = "it declares environments or roles; a policy module only declares policies".to_string();
+            return Diag::new(ErrorKind::Invalid { what: "--policy".into(), detail }, span).err();
+        }
+        if found.is_empty() {
+            let detail = "it turns on and exports no policy".to_string();
+            return Diag::new(ErrorKind::Invalid { what: "--policy".into(), detail }, span)
+                .help("name a module of policies, e.g. `--policy std/baseline`")
+                .err();
+        }
+        Ok(found)
     }
 
     fn run_module(&mut self, src: crate::source::SourceId, scope: &mut Scope) -> Result<()> {
@@ -282,6 +317,15 @@ impl Interp {
 
 /// An error inside an imported module, with the import it came through (the chain of imports
 /// builds up as it passes each one).
+/// The policies in a value (a policy or a list of them, nested), each once by name.
+fn collect_policies(v: &Value, out: &mut Vec<Rc<Policy>>) {
+    match v {
+        Value::Decl(crate::model::Decl::Policy(p)) if !out.iter().any(|q| q.name == p.name) => out.push(p.clone()),
+        Value::List(items) => items.iter().for_each(|i| collect_policies(i, out)),
+        _ => {}
+    }
+}
+
 fn imported_from(mut e: Box<Diag>, path: &str, at: Span) -> Box<Diag> {
     if e.span != Some(at) {
         e.trace.push(crate::diag::Frame { name: path.to_string(), call: at, import: true });

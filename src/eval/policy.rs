@@ -1,5 +1,7 @@
-//! Running the policies turned on in a program over its desired state (and, for
-//! `kenv check --live`, what is on AWS), and matching violations with their suppressions.
+//! Running the policies turned on in a program, and those enforced from outside it, over its
+//! desired state (and, for `kenv check --live`, what is on AWS), and matching violations with
+//! their suppressions: a suppression counts unless it has expired, or its policy is enforced and
+//! it names no owner or expiry, or `--no-suppress` is given.
 
 use std::rc::Rc;
 
@@ -17,8 +19,12 @@ pub struct Violation {
     /// The environment or role at fault (for a rule or install step, its environment; for an
     /// allow statement, its role): what output groups by and where suppressions are looked up.
     pub subject: Option<String>,
-    /// Why it is accepted, when the subject suppresses this policy.
+    /// Why it is accepted, when the subject suppresses this policy (and the suppression counts).
     pub suppressed: Option<Rc<Suppression>>,
+    /// A suppression of it that does not count, and why not.
+    pub ignored: Option<(Rc<Suppression>, String)>,
+    /// Whether its policy is enforced from outside the file (`--policy`).
+    pub enforced: bool,
 }
 
 impl Violation {
@@ -29,7 +35,10 @@ impl Violation {
     pub fn to_diag(&self) -> Diag {
         let label = self.subject.as_ref().map_or_else(|| "here".to_string(), |s| format!("in {s}"));
         let kind = ErrorKind::Policy { policy: self.policy.name.to_string(), message: self.message.clone() };
-        let diag = Diag::new(kind, self.span).label(label);
+        let mut diag = Diag::new(kind, self.span).label(label);
+        if let Some((s, why)) = &self.ignored {
+            diag = diag.note(s.span, format!("this suppression does not count: {why}"));
+        }
         match self.severity() {
             PolicySeverity::Error => diag,
             PolicySeverity::Warning => diag.warning(),
@@ -39,7 +48,10 @@ impl Violation {
 
 /// What the policies found: violations (suppressed ones included, marked), in the order of their
 /// subjects, and warnings about suppressions that name no policy turned on.
+#[derive(Default)]
 pub struct PolicyReport {
+    /// The policies run, each with whether it is enforced from outside the file.
+    pub policies: Vec<(Rc<Policy>, bool)>,
     pub violations: Vec<Violation>,
     pub warnings: Vec<Diag>,
 }
@@ -56,19 +68,86 @@ impl PolicyReport {
         self.warnings.iter().cloned().chain(open).collect()
     }
 
+    /// The names of the policies enforced from outside the file.
+    pub fn enforced(&self) -> Vec<Rc<str>> {
+        self.policies.iter().filter(|(_, enforced)| *enforced).map(|(p, _)| p.name.clone()).collect()
+    }
+
     pub fn suppressed(&self) -> impl Iterator<Item = &Violation> {
         self.violations.iter().filter(|v| v.suppressed.is_some())
     }
 }
 
+/// The rules a check runs under from outside the file: `kenv check --policy … --no-suppress`.
+pub struct Enforcement {
+    /// Policies run whatever the file turns on; one of the file's own of the same name is
+    /// replaced by it (a file cannot weaken an enforced policy by redefining it).
+    pub policies: Vec<Rc<Policy>>,
+    /// No suppression counts.
+    pub no_suppress: bool,
+    /// `YYYY-MM-DD`: a suppression expiring before it has expired.
+    pub today: String,
+}
+
+impl Default for Enforcement {
+    fn default() -> Enforcement {
+        Enforcement { policies: Vec::new(), no_suppress: false, today: crate::model::today() }
+    }
+}
+
+impl Enforcement {
+    fn enforces(&self, name: &str) -> bool {
+        self.policies.iter().any(|p| &*p.name == name)
+    }
+
+    /// The policies to run: the file's (enforced ones in place of those of their names), then
+    /// the enforced ones it does not turn on.
+    fn policies(&self, state: &DesiredState) -> Vec<Rc<Policy>> {
+        let mut all: Vec<Rc<Policy>> = state
+            .policies
+            .iter()
+            .map(|p| self.policies.iter().find(|e| e.name == p.name).unwrap_or(p).clone())
+            .collect();
+        for p in &self.policies {
+            if !all.iter().any(|q| q.name == p.name) {
+                all.push(p.clone());
+            }
+        }
+        all
+    }
+
+    /// Why a suppression of a violation of `policy` does not count, if it does not.
+    fn refuses(&self, s: &Suppression, policy: &str) -> Option<String> {
+        let owner = s.owner.as_deref().map_or(String::new(), |o| format!(" (owner {o})"));
+        if self.no_suppress {
+            Some("--no-suppress is given".into())
+        } else if let Some(day) = s.expired(&self.today) {
+            Some(format!("it expired on {day}{owner}"))
+        } else if self.enforces(policy) && (s.owner.is_none() || s.expires.is_none()) {
+            Some(format!(
+                "policy `{policy}` is enforced (--policy), and a suppression of it needs an owner and an expiry: \
+                 `owner \"…\" expires \"YYYY-MM-DD\"`"
+            ))
+        } else {
+            None
+        }
+    }
+}
+
 /// Calls each policy's check with the state; each item it returns is a violation. `live` is what
 /// the policies see as `state.live`: null, or (with `--live`) a record of each environment's view.
-pub fn run_policies(interp: &mut Interp, state: &DesiredState, live: Value) -> Result<PolicyReport> {
+pub fn run_policies(
+    interp: &mut Interp,
+    state: &DesiredState,
+    live: Value,
+    rules: &Enforcement,
+) -> Result<PolicyReport> {
     let Value::Record(mut fields) = state.to_value() else { unreachable!("the state is a record") };
     Rc::make_mut(&mut fields).insert("live".into(), live);
     let state_value = Value::Record(fields);
     let mut violations = Vec::new();
-    for policy in &state.policies {
+    let policies = rules.policies(state);
+    for policy in &policies {
         if matches!(policy.check, Value::Null) {
             continue;
         }
@@ -79,22 +158,25 @@ pub fn run_policies(interp: &mut Interp, state: &DesiredState, live: Value) -> R
             other => vec![other],
         };
         for item in items {
-            violations.push(violation(state, policy, item)?);
+            violations.push(violation(state, policy, item, rules)?);
         }
     }
     // Grouped by resource: stable, so each subject keeps its policies' order.
     violations.sort_by(|a, b| a.subject.is_none().cmp(&b.subject.is_none()).then(a.subject.cmp(&b.subject)));
-    Ok(PolicyReport { violations, warnings: unknown_suppressions(state) })
+    let policies = policies.into_iter().map(|p| (p.clone(), rules.enforces(&p.name))).collect();
+    Ok(PolicyReport { policies, violations, warnings: unknown_suppressions(state, rules) })
 }
 
 /// A check's item: a declaration, `{ at: declaration, message?, attribute? }`, or a message.
-fn violation(state: &DesiredState, policy: &Rc<Policy>, item: Value) -> Result<Violation> {
+fn violation(state: &DesiredState, policy: &Rc<Policy>, item: Value, rules: &Enforcement) -> Result<Violation> {
     let mut v = Violation {
         policy: policy.clone(),
         message: policy.message.to_string(),
         span: policy.span,
         subject: None,
         suppressed: None,
+        ignored: None,
+        enforced: rules.enforces(&policy.name),
     };
     // The declaration at fault, and the attribute's span when one is named.
     let (at, attr_span) = match item {
@@ -126,7 +208,11 @@ fn violation(state: &DesiredState, policy: &Rc<Policy>, item: Value) -> Result<V
         v.span = attr_span.unwrap_or_else(|| d.span());
         let owner = owner(state, &d);
         v.subject = owner.as_ref().map(Owner::name);
-        v.suppressed = owner.and_then(|o| o.suppressions().iter().find(|s| s.policy == policy.name).cloned());
+        let found = owner.and_then(|o| o.suppressions().iter().find(|s| s.policy == policy.name).cloned());
+        match found.as_ref().and_then(|s| rules.refuses(s, &policy.name)) {
+            Some(why) => v.ignored = found.map(|s| (s, why)),
+            None => v.suppressed = found,
+        }
     }
     Ok(v)
 }
@@ -168,8 +254,8 @@ fn owner(state: &DesiredState, d: &Decl) -> Option<Owner> {
 }
 
 /// A suppression naming a policy that is not turned on suppresses nothing: most likely a typo.
-fn unknown_suppressions(state: &DesiredState) -> Vec<Diag> {
-    let names: Vec<&str> = state.policies.iter().map(|p| &*p.name).collect();
+fn unknown_suppressions(state: &DesiredState, rules: &Enforcement) -> Vec<Diag> {
+    let names: Vec<&str> = state.policies.iter().chain(&rules.policies).map(|p| &*p.name).collect();
     let all = state
         .environments
         .iter()

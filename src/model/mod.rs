@@ -32,7 +32,7 @@ pub use rule::{PeerKind, Protocol, Rule, RuleParts};
 pub use schema::{schema, Children, Schema};
 pub use scope::Scope;
 pub use stack::{plural, DesiredState};
-pub use suppress::Suppression;
+pub use suppress::{today, Suppression};
 pub use value::{write_quoted, Closure, Concat, Secret, SecretPart, SecretRef, SecretStore, Value, SECRET_SHOWN};
 
 use crate::source::Span;

@@ -164,6 +164,15 @@ pub struct RuleExpr {
     pub description: Option<Expr>,
 }
 
+/// `suppress POLICY because REASON [owner WHO] [expires "YYYY-MM-DD"]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuppressExpr {
+    pub policy: Expr,
+    pub reason: Expr,
+    pub owner: Option<Expr>,
+    pub expires: Option<Expr>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeclKind {
     Environment,
@@ -212,6 +221,5 @@ pub enum ExprKind {
     Rule(Box<RuleExpr>),
     Install(Box<Expr>, Box<Expr>),
     Allow(Box<Expr>, Box<Expr>),
-    /// `suppress POLICY because REASON`.
-    Suppress(Box<Expr>, Box<Expr>),
+    Suppress(Box<SuppressExpr>),
 }

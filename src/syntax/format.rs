@@ -2,8 +2,8 @@
 //! a formatted file means what it meant; tokens (strings, comments, numbers) are kept byte for
 //! byte, and so are the lines inside multi-line strings and comments. Line breaks are the
 //! author's (at most one blank line in a row); indentation is two spaces per open bracket, plus
-//! one level for a line continuing an expression (one starting with an operator, or after a
-//! line ending in `=`, `=>` or an operator); spacing between tokens on a line follows fixed
+//! one level for a line continuing an expression (one starting with an operator or a
+//! suppression's clause, or after a line ending in `=`, `=>` or an operator); spacing between tokens on a line follows fixed
 //! rules; runs of `name = value` lines (attributes, `let`s) at one indentation align their `=`.
 //! `format_checked` is what `kenv fmt` uses: it parses the result and keeps it only when it is
 //! the same syntax tree as the input (spans aside). The lexer here cannot always know what the
@@ -48,6 +48,16 @@ struct Token<'a> {
 /// Binary operators: a line starting with one continues the expression above.
 const OPERATORS: &[&str] = &["++", "+", "*", "/", "%", "??", "==", "!=", "<", "<=", ">", ">=", "and", "or", "in", "."];
 
+/// Whether a line starting with `word` (then `next`) continues a suppression: `because …`,
+/// `owner "…"`, `expires "…"` (an `owner = …` line is an environment's attribute).
+fn suppress_clause(word: &str, next: Option<&str>) -> bool {
+    match word {
+        "because" => true,
+        "owner" | "expires" => next.is_some_and(|n| n.starts_with('"')),
+        _ => false,
+    }
+}
+
 /// Tokens written with one space on each side.
 const SPACED: &[&str] = &["=", "=>", "==", "!=", "<", "<=", ">", ">=", "??", "++"];
 
@@ -57,13 +67,14 @@ pub fn format(text: &str) -> String {
     // For each open bracket, the indentation of its contents.
     let mut open: Vec<usize> = Vec::new();
     let mut prev: Option<&str> = None;
-    for tok in &tokens {
+    for (i, tok) in tokens.iter().enumerate() {
         if tok.newlines > 0 || lines.is_empty() {
             if !lines.is_empty() && tok.newlines > 1 {
                 lines.push(Line::blank());
             }
             let base = open.last().copied().unwrap_or(0);
             let continues = OPERATORS.contains(&tok.text)
+                || suppress_clause(tok.text, tokens.get(i + 1).map(|t| t.text))
                 || prev.is_some_and(|p| p == "=" || p == "=>" || (OPERATORS.contains(&p) && p != "."));
             let indent = if is_closer(tok.text) {
                 base.saturating_sub(1)
@@ -302,6 +313,13 @@ mod tests {
         assert_eq!(format(text), text);
         // `"""` never closed is `""` then more, as the parser reads it (found by the fuzz target).
         assert_eq!(format("let x = \"a\"\"\"\n b\n \"\"\"e\"\n"), "let x = \"a\"\"\"\nb\n\"\"\"e\"\n");
+    }
+
+    #[test]
+    fn a_suppressions_clauses_continue_it() {
+        let text = "environment \"e\" {\nowner = \"arn\"\nsuppress \"p\"\nbecause \"r\"\nowner \"a\" expires \"2027-01-01\"\n}\n";
+        let want = "environment \"e\" {\n  owner = \"arn\"\n  suppress \"p\"\n    because \"r\"\n    owner \"a\" expires \"2027-01-01\"\n}\n";
+        assert_eq!(super::format_checked(text).as_deref(), Some(want));
     }
 
     #[test]

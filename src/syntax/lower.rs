@@ -313,7 +313,13 @@ impl Lowerer {
             Rule::suppress => {
                 let mut inner = pair.into_inner();
                 let policy = self.expr(inner.next().unwrap());
-                ExprKind::Suppress(Box::new(policy), Box::new(self.expr(inner.next().unwrap())))
+                let reason = self.expr(inner.next().unwrap());
+                let (mut owner, mut expires) = (None, None);
+                for clause in inner {
+                    let slot = if clause.as_rule() == Rule::suppress_owner { &mut owner } else { &mut expires };
+                    *slot = Some(self.expr(clause.into_inner().next().unwrap()));
+                }
+                ExprKind::Suppress(Box::new(SuppressExpr { policy, reason, owner, expires }))
             }
             r => unreachable!("primary {r:?}"),
         };

@@ -1,4 +1,4 @@
-//! Remote content for imports and install steps: https/http through curl, git repositories
+//! Remote content for imports and install steps: https/http in-process, git repositories
 //! through the git binary. Everything remote is pinned by the sha256 of its content; fetched
 //! content is cached under that hash, so a pinned import never needs the network twice and
 //! `--offline` works from the cache. `kenv.lock` records the pins of a program's imports.
@@ -113,17 +113,81 @@ fn split_origin(url: &str) -> (&str, &str) {
     }
 }
 
-/// The body at `url` (https, http or file) through curl.
+/// The body at `url` (https, http or file), fetched in-process: redirects followed (at most
+/// 10), two minutes at most, the system's root certificates (and `SSL_CERT_FILE`).
 pub fn fetch_url(url: &str) -> Result<String, String> {
-    let out = Command::new("curl")
-        .args(["--fail", "--silent", "--show-error", "--location", "--proto", "=https,http,file"])
-        .args(["--max-time", "120", url])
-        .output()
-        .map_err(|e| format!("cannot run curl to fetch {url}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("fetching {url} failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+    let bytes = match url.strip_prefix("file://") {
+        Some(path) => std::fs::read(path).map_err(|e| format!("cannot read {url}: {}", crate::diag::io_text(&e)))?,
+        None => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot fetch {url}: {e}"))?;
+            let fetch = async { tokio::time::timeout(std::time::Duration::from_secs(120), http_get(url)).await };
+            rt.block_on(fetch).map_err(|_| format!("fetching {url} failed: no answer within 120 s"))??
+        }
+    };
+    String::from_utf8(bytes).map_err(|_| format!("{url} is not UTF-8 text"))
+}
+
+async fn http_get(url: &str) -> Result<Vec<u8>, String> {
+    use http_body_util::{BodyExt, Empty, Limited};
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(provider)
+        .map_err(|e| format!("cannot load the system's root certificates: {e}"))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build::<_, Empty<hyper::body::Bytes>>(https);
+    let mut at = url.to_string();
+    for _ in 0..=10 {
+        let failed = |e: &dyn std::fmt::Display| format!("fetching {at} failed: {e}");
+        let uri: hyper::Uri = at.parse().map_err(|e| failed(&e))?;
+        let request = hyper::Request::get(uri)
+            .header(hyper::header::USER_AGENT, concat!("kenv/", env!("CARGO_PKG_VERSION")))
+            .body(Empty::new())
+            .map_err(|e| failed(&e))?;
+        let response = client.request(request).await.map_err(|e| failed(&error_chain(&e)))?;
+        let status = response.status();
+        if status.is_redirection() {
+            let location = response.headers().get(hyper::header::LOCATION).and_then(|l| l.to_str().ok());
+            let location = location.ok_or_else(|| failed(&format!("HTTP {status} without a Location")))?;
+            at = redirect(&at, location);
+            continue;
+        }
+        if !status.is_success() {
+            return Err(failed(&format!("HTTP {status}")));
+        }
+        let body = Limited::new(response.into_body(), crate::syntax::MAX_SOURCE);
+        return body.collect().await.map(|b| b.to_bytes().to_vec()).map_err(|e| failed(&e));
     }
-    String::from_utf8(out.stdout).map_err(|_| format!("{url} is not UTF-8 text"))
+    Err(format!("fetching {url} failed: more than 10 redirects"))
+}
+
+/// An error with its causes: hyper's own message is "client error (Connect)", the reason is in
+/// its sources.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
+}
+
+/// Where a redirect leads: an absolute URL, or a path on the same origin.
+fn redirect(from: &str, location: &str) -> String {
+    if location.contains("://") {
+        return location.to_string();
+    }
+    let (origin, path) = split_origin(from);
+    match location.strip_prefix('/') {
+        Some(absolute) => format!("{origin}/{absolute}"),
+        None => format!("{origin}/{}", normalise(&parent(path), location)),
+    }
 }
 
 /// A file of a git repository at a ref (tag, branch or commit), and the commit it names. A

@@ -161,42 +161,120 @@ fn repo_pin(m: &Member, spec: &str) -> String {
     lock["imports"][spec]["sha256"].as_str().unwrap().to_string()
 }
 
+/// A site over real TLS on 127.0.0.1: a certificate authority made for the test (given to kenv
+/// as `SSL_CERT_FILE`, as a company's own CA would be), its files served, and
+/// `/moved/PATH` redirecting to `/PATH`.
+struct Site {
+    dir: tempfile::TempDir,
+    port: u16,
+    server: std::process::Child,
+}
+
+const SITE_SERVER: &str = r#"
+import http.server, ssl, sys
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def do_GET(self):
+        if self.path.startswith("/moved/"):
+            self.send_response(302)
+            self.send_header("Location", self.path[len("/moved"):])
+            self.end_headers()
+        else:
+            super().do_GET()
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain("site.pem", "site.key")
+server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+"#;
+
+impl Site {
+    fn new(files: &[(&str, &str)]) -> Site {
+        support::require("openssl", "making the certificates of the https import test's site");
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let openssl = |args: &str| {
+            let out = Command::new("openssl").args(args.split_whitespace()).current_dir(dir.path()).output().unwrap();
+            assert!(out.status.success(), "openssl {args}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        openssl("req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=kenv-test-ca -keyout ca.key -out ca.pem");
+        openssl("req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout site.key -out site.csr");
+        std::fs::write(dir.path().join("site.ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+            .unwrap();
+        openssl(
+            "x509 -req -in site.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile site.ext -out site.pem",
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let server = Command::new("python3")
+            .args(["-c", SITE_SERVER, &port.to_string()])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Site { dir, port, server }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}/{path}", self.port)
+    }
+
+    /// kenv run with the site's CA trusted, and no program at all on its PATH (no curl).
+    fn kenv(&self, member: &Member, args: &[&str]) -> Output {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let vars = [
+            ("KENV_CACHE_DIR".to_string(), member.cache.display().to_string()),
+            ("SSL_CERT_FILE".to_string(), self.dir.path().join("ca.pem").display().to_string()),
+            ("PATH".to_string(), self.dir.path().join("no-programs").display().to_string()),
+        ];
+        kenv_env(member.dir.path(), &args, "", &vars)
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// https imports are fetched by kenv itself (no curl): over TLS checked against the trusted
+/// roots, through a redirect, pinned in the import; an untrusted site and a missing file are
+/// clear errors.
 #[test]
 fn an_https_import_pinned_in_the_import_itself() {
-    support::require("curl", "https imports, which kenv fetches with curl");
-    let site = tempfile::tempdir().unwrap();
-    std::fs::write(site.path().join("team.kenv"), TEMPLATE).unwrap();
-    std::fs::write(site.path().join("net.kenv"), "let internal = [\"10.0.0.0/8\"]\n").unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = Command::new("python3")
-        .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()])
-        .current_dir(site.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}/team.kenv");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let site = Site::new(&[("team.kenv", TEMPLATE), ("net.kenv", "let internal = [\"10.0.0.0/8\"]\n")]);
     let sha = kenv::remote::sha256(TEMPLATE);
-    let member = Member::new(&format!("{url}\" sha256 \"{sha}"), "team.dev_env(\"carol\")");
+    let member = Member::new(&format!("{}\" sha256 \"{sha}", site.url("moved/team.kenv")), "team.dev_env(\"carol\")");
     // The relative import inside it (net.kenv) comes from the same site and is pinned by lock.
-    let out = member.kenv(&["check", "main.kenv"]);
+    let out = site.kenv(&member, &["check", "main.kenv"]);
     assert!(out.stderr.contains("/net.kenv") && out.stderr.contains("not pinned"), "{}", out.stderr);
-    ok(member.kenv(&["lock", "main.kenv"]));
+    ok(site.kenv(&member, &["lock", "main.kenv"]));
     assert_eq!(member.state(&[])["environments"][0]["name"], "team-carol");
     // A wrong inline pin is refused even by `kenv lock`: the file's own pin is not overridden.
-    let wrong = Member::new(&format!("{url}\" sha256 \"{}", "0".repeat(64)), "team.dev_env(\"dan\")");
-    let out = wrong.kenv(&["lock", "main.kenv"]);
+    let wrong =
+        Member::new(&format!("{}\" sha256 \"{}", site.url("team.kenv"), "0".repeat(64)), "team.dev_env(\"dan\")");
+    let out = site.kenv(&wrong, &["lock", "main.kenv"]);
     assert_eq!(out.code, 1);
     let flat: String = out.stderr.replace('│', " ").split_whitespace().collect();
     assert!(flat.contains("doesnotmatchtheimport'spin"), "{}", out.stderr);
-    let _ = server.kill();
-    let _ = server.wait();
+    // Without the site's CA among the trusted roots, TLS fails, and nothing is imported.
+    let untrusted = Member::new(&format!("{}\" sha256 \"{sha}", site.url("team.kenv")), "team.dev_env(\"erin\")");
+    let out = untrusted.kenv(&["lock", "main.kenv"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.to_lowercase().contains("certificate"), "{}", out.stderr);
+    let missing = Member::new(&format!("{}\" sha256 \"{sha}", site.url("gone.kenv")), "team.dev_env(\"fay\")");
+    let out = site.kenv(&missing, &["lock", "main.kenv"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("HTTP 404 Not Found"), "{}", out.stderr);
 }
 
 #[test]

@@ -16,7 +16,7 @@ pub struct StepRun {
     pub stderr: String,
 }
 
-/// The script at `url` (https, http or file, through curl), if its sha256 is `pinned`; otherwise
+/// The script at `url` (https, http or file), if its sha256 is `pinned`; otherwise
 /// an error saying what was expected and what came.
 pub fn fetch_pinned(url: &str, pinned: &str) -> Result<String, String> {
     let text = crate::remote::fetch_url(url)?;

@@ -88,8 +88,8 @@ impl Test {
     }
 }
 
-/// A program the tests need but do not install (git, curl: kenv itself runs them for git and
-/// https imports). When it is missing, one clear message and exit 1, not a panic in every test.
+/// A program the tests need but do not install (git, which kenv runs for git imports; openssl,
+/// which makes a test site's certificates). When it is missing, one clear message and exit 1, not a panic in every test.
 pub fn require(program: &str, used_for: &str) {
     let found = Command::new(program).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
     if found.is_err() {

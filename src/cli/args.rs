@@ -4,8 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// `kenv --version`: the package's version and the commit it was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("KENV_COMMIT"), ")");
+
 #[derive(Parser, Debug)]
-#[command(name = "kenv", version, about = "Secure, identical AWS developer environments, declared in one language.")]
+#[command(name = "kenv", version = VERSION, about = "Secure, identical AWS developer environments, declared in one language.")]
 #[command(propagate_version = true)]
 pub struct Cli {
     /// When to colour diagnostics.
@@ -163,6 +166,12 @@ pub enum Command {
     Completions {
         /// The shell to complete for.
         shell: clap_complete::Shell,
+    },
+    /// Write man pages (kenv.1 and one per command) into a directory, for packaging.
+    #[command(hide = true)]
+    Man {
+        /// The directory to write them to (made when missing).
+        dir: PathBuf,
     },
 }
 

@@ -115,7 +115,36 @@ fn run(command: Command, style: Style) -> i32 {
             out(&String::from_utf8_lossy(&script));
             OK
         }
+        Command::Man { dir } => match man_pages(&dir) {
+            Ok(n) => {
+                err(&format!("wrote {n} man pages to {}\n", dir.display()));
+                OK
+            }
+            Err(e) => {
+                err(&format!("kenv: cannot write man pages to {}: {e}\n", dir.display()));
+                FAILED
+            }
+        },
     }
+}
+
+/// kenv.1 and a page per visible command (kenv-check.1, …); how many were written.
+fn man_pages(dir: &std::path::Path) -> std::io::Result<usize> {
+    std::fs::create_dir_all(dir)?;
+    let mut cli = Cli::command();
+    cli.build();
+    // Built, each command's display name is its page's: `kenv-check`.
+    let pages =
+        std::iter::once(&cli).chain(cli.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help"));
+    let mut written = 0;
+    for command in pages {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(command.clone()).render(&mut page)?;
+        let name = command.get_display_name().unwrap_or(command.get_name());
+        std::fs::write(dir.join(format!("{name}.1")), page)?;
+        written += 1;
+    }
+    Ok(written)
 }
 
 fn style(color: Color) -> Style {

@@ -262,11 +262,14 @@ pub fn store(text: &str) {
     }
 }
 
-/// `kenv.lock`, beside the program's file: each remote import's pin (and the commit a git ref
-/// named when it was locked, for people reading it).
+/// `kenv.lock`, beside the program's file: the kenv versions the program needs (a semver
+/// requirement, `>=0.1.0` by default, checked before evaluating), and each remote import's pin
+/// (and the commit a git ref named when it was locked, for people reading it).
 #[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Lock {
     pub version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kenv: Option<String>,
     pub imports: BTreeMap<String, Pin>,
 }
 
@@ -292,6 +295,31 @@ impl Lock {
         }
     }
 
+    /// Whether this kenv is one the lock admits: Err with what it needs and what to do when not
+    /// (or when the requirement is no semver requirement).
+    pub fn admits_this_kenv(&self) -> Result<(), (String, &'static str)> {
+        let Some(needs) = &self.kenv else { return Ok(()) };
+        let req = semver::VersionReq::parse(needs).map_err(|e| {
+            let detail = format!("its `kenv` requirement `{needs}` is not a version requirement ({e})");
+            (detail, "write a semver requirement, e.g. `\">=0.1.0\"` or `\">=0.2, <0.4\"`")
+        })?;
+        let this = semver::Version::parse(env!("CARGO_PKG_VERSION")).expect("the package's version is semver");
+        if req.matches(&this) {
+            return Ok(());
+        }
+        let help = "install a kenv this lock admits (README: Installing kenv); `kenv --version` says which one this is";
+        Err((format!("it needs kenv {needs}, and this is kenv {}", env!("CARGO_PKG_VERSION")), help))
+    }
+
+    /// The requirement `kenv lock` records: the one there if this kenv meets it, else this
+    /// version or newer.
+    pub fn requirement_for_this_kenv(&self) -> String {
+        match &self.kenv {
+            Some(needs) if self.admits_this_kenv().is_ok() => needs.clone(),
+            _ => format!(">={}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         let text = serde_json::to_string_pretty(self).unwrap_or_default();
         std::fs::write(dir.join(LOCK_FILE), format!("{text}\n"))
@@ -301,6 +329,18 @@ impl Lock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lock_records_the_kenv_versions_a_program_needs() {
+        let this = env!("CARGO_PKG_VERSION");
+        let lock = |needs: Option<&str>| Lock { version: 1, kenv: needs.map(String::from), ..Lock::default() };
+        assert_eq!(lock(None).requirement_for_this_kenv(), format!(">={this}"));
+        assert_eq!(lock(Some(">=0.0.1, <99")).requirement_for_this_kenv(), ">=0.0.1, <99");
+        assert_eq!(lock(Some(">=99")).requirement_for_this_kenv(), format!(">={this}"));
+        assert!(lock(Some(">=99")).admits_this_kenv().unwrap_err().0.contains(&format!("this is kenv {this}")));
+        assert!(lock(Some("nonsense")).admits_this_kenv().is_err());
+        assert!(lock(None).admits_this_kenv().is_ok());
+    }
 
     #[test]
     fn git_specs_parse_and_join() {

@@ -1,5 +1,6 @@
 //! `kenv lock FILE`: evaluates the file with its remote imports fetched anew (inline `sha256`
-//! pins still checked), and writes each one's pin to kenv.lock beside it.
+//! pins still checked), and writes each one's pin to kenv.lock beside it, with the kenv versions
+//! the program needs (the requirement there, or this version or newer).
 
 use std::path::Path;
 
@@ -20,11 +21,8 @@ pub fn run(file: &Path, style: Style) -> i32 {
         err(&format!("kenv: {reason}; writing a new one\n"));
         Lock::default()
     });
-    let new = Lock { version: 1, imports: program.interp.fetched_imports() };
-    if new.imports.is_empty() && !dir.join(LOCK_FILE).exists() {
-        err(&format!("{}: no remote imports; nothing to lock\n", file.display()));
-        return OK;
-    }
+    let new =
+        Lock { version: 1, kenv: Some(old.requirement_for_this_kenv()), imports: program.interp.fetched_imports() };
     for (key, pin) in &new.imports {
         let what = match old.imports.get(key) {
             None => "pinned",
@@ -41,6 +39,7 @@ pub fn run(file: &Path, style: Style) -> i32 {
         let diag = Diag::bare(ErrorKind::Io { path, reason: crate::diag::io_text(&e) });
         return report(&[diag], &program.interp.sources, style).max(FAILED);
     }
-    err(&format!("{}: {} remote import(s) pinned\n", dir.join(LOCK_FILE).display(), new.imports.len()));
+    let needs = new.kenv.as_deref().unwrap_or_default();
+    err(&format!("{}: kenv {needs}; {} remote import(s) pinned\n", dir.join(LOCK_FILE).display(), new.imports.len()));
     OK
 }

@@ -47,10 +47,32 @@ pub fn load_with(path: &Path, interp: Interp) -> Result<Program, Failure> {
     match read_source(path) {
         Ok(text) => {
             let src = interp.sources.add(path.display().to_string(), Some(path), text);
-            evaluate(interp, src)
+            match admitted_by_lock(path, &interp.sources) {
+                Ok(()) => evaluate(interp, src),
+                Err(d) => Err(Failure { diags: vec![*d], sources: interp.sources }),
+            }
         }
         Err(d) => Err(Failure { diags: vec![*d], sources: interp.sources }),
     }
+}
+
+/// A program whose kenv.lock names kenv versions this one is not is refused before it runs, at
+/// the lock's requirement. (A lock that does not parse is reported where an import needs it.)
+fn admitted_by_lock(path: &Path, sources: &SourceMap) -> Result<(), Box<Diag>> {
+    let lock_path = path.parent().unwrap_or(Path::new("")).join(crate::remote::LOCK_FILE);
+    let Ok(text) = std::fs::read_to_string(&lock_path) else { return Ok(()) };
+    let Ok(lock) = serde_json::from_str::<crate::remote::Lock>(&text) else { return Ok(()) };
+    let Err((detail, help)) = lock.admits_this_kenv() else { return Ok(()) };
+    let needs = format!("\"{}\"", lock.kenv.unwrap_or_default());
+    let start = text.find("\"kenv\"").and_then(|k| text[k..].find(&needs).map(|i| k + i)).unwrap_or(0);
+    let src = sources.add(lock_path.display().to_string(), Some(&lock_path), text.as_str());
+    Diag::new(
+        ErrorKind::Invalid { what: "kenv.lock".into(), detail },
+        crate::source::Span::new(src, start, start + needs.len()),
+    )
+    .label("the kenv versions this program needs")
+    .help(help)
+    .err()
 }
 
 /// Evaluates text that has no file (`kenv eval -e`), then validates like `load`.

@@ -362,3 +362,39 @@ fn a_pull_request_cannot_switch_the_enforced_baseline_off() {
     assert!(out.stderr.contains("owner alice@example.com; expires 2099-12-31"), "{}", out.stderr);
     assert_eq!(enforced(&["--no-suppress"]).code, 1);
 }
+
+// --- kenv test ---
+
+/// The example's policy tests pass; with a bug in the team's rule (m5 allowed), the test that
+/// catches it fails, named and located at its assertion, with both sides shown.
+#[test]
+fn kenv_test_passes_on_the_examples_policies_and_fails_located_on_a_broken_rule() {
+    let out = kenv(&repo_dir(), &["test", "examples/kobanzaki"].map(String::from));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.ends_with("5 tests: 5 passed, 0 failed\n"), "{}", out.stdout);
+
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["team.kenv", "rules.kenv", "policies_test.kenv"] {
+        std::fs::copy(repo_dir().join("examples/kobanzaki").join(f), dir.path().join(f)).unwrap();
+    }
+    let rules = std::fs::read_to_string(dir.path().join("rules.kenv")).unwrap();
+    let broken = rules.replace("\"t3.xlarge\"]", "\"t3.xlarge\", \"m5.4xlarge\"]");
+    assert_ne!(broken, rules);
+    std::fs::write(dir.path().join("rules.kenv"), broken).unwrap();
+    let out = kenv(dir.path(), &["test".into()]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout.contains("FAIL  ./policies_test.kenv:36: an instance bigger than the team allows"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.ends_with("5 tests: 4 passed, 1 failed\n"), "{}", out.stdout);
+    assert!(out.stderr.contains("╭─[./policies_test.kenv:39:10]"), "located at the assertion: {}", out.stderr);
+    assert!(out.stderr.contains("left:  []") && out.stderr.contains("right: [\"t3-up-to-xlarge\"]"), "{}", out.stderr);
+
+    let only = kenv(dir.path(), &["test".into(), "--filter".into(), "SSH".into()]);
+    assert_eq!((only.code, only.stdout.lines().count()), (0, 2), "{}", only.stdout);
+    let none = kenv(dir.path(), &["test".into(), "team.kenv".into()]);
+    assert_eq!(none.code, 1);
+    assert!(none.stderr.contains("no test in team.kenv"), "{}", none.stderr);
+}

@@ -52,7 +52,8 @@ fn the_workflow_is_valid_and_its_shell_steps_are_clean_under_shellcheck() {
     let check_runs: Vec<&str> = steps(&jobs["check"]).iter().filter_map(|s| s["run"].as_str()).collect();
     assert!(check_runs.iter().any(|r| r.contains("kenv fmt --check")));
     assert!(check_runs.iter().any(|r| r.contains("kenv check --policy \"$KENV_POLICY\" --format sarif")));
-    assert_eq!(wf["env"]["KENV_POLICY"], "std/baseline");
+    assert_eq!(wf["env"]["KENV_POLICY"], "std/baseline,examples/kobanzaki/rules.kenv");
+    assert!(check_runs.contains(&"kenv test ."), "{check_runs:?}");
 
     let dir = tempfile::tempdir().unwrap();
     for (i, run) in jobs.values().flat_map(steps).filter_map(|s| s["run"].as_str()).enumerate() {
@@ -92,7 +93,7 @@ impl Runner {
         let checkout = tempfile::tempdir().unwrap();
         let example = checkout.path().join("examples/kobanzaki");
         std::fs::create_dir_all(&example).unwrap();
-        for f in ["main.kenv", "team.kenv", "setup.kenv"] {
+        for f in ["main.kenv", "team.kenv", "setup.kenv", "rules.kenv", "policies_test.kenv"] {
             std::fs::copy(repo_dir().join("examples/kobanzaki").join(f), example.join(f)).unwrap();
         }
         let temp = tempfile::tempdir().unwrap();
@@ -246,7 +247,9 @@ fn the_check_job_passes_a_clean_push_and_fails_a_pull_request_that_drops_the_bas
 
     let mut clean = Runner::new(&wf, &over);
     let ran = clean.job(&wf["jobs"]["check"]);
-    assert_eq!(names(&ran), ["Install kenv", "kenv fmt --check", "kenv check (SARIF)"], "{}", show(&ran));
+    let steps = ["Install kenv", "kenv fmt --check", "kenv test (the team's policy tests)", "kenv check (SARIF)"];
+    assert_eq!(names(&ran), steps, "{}", show(&ran));
+    assert!(ran[2].stdout.ends_with("5 tests: 5 passed, 0 failed\n"), "{}", show(&ran));
     assert!(ran.iter().all(|r| r.code == 0), "{}", show(&ran));
     assert!(ran[0].stdout.contains("kenv 0.1.0 (commit "), "{}", show(&ran));
     let sarif: Value =
@@ -272,19 +275,14 @@ fn the_check_job_passes_a_clean_push_and_fails_a_pull_request_that_drops_the_bas
     let fmt = support::kenv(pull_request.checkout.path(), &["fmt".into(), "examples/kobanzaki/main.kenv".into()]);
     assert_eq!(fmt.code, 0, "{}", fmt.stderr);
     let ran = pull_request.job(&wf["jobs"]["check"]);
-    assert_eq!(
-        names(&ran),
-        ["Install kenv", "kenv fmt --check", "kenv check (SARIF)", "Fail on violations"],
-        "{}",
-        show(&ran)
-    );
-    assert_eq!(ran[2].code, 0, "the SARIF step keeps going so the SARIF is uploaded: {}", show(&ran));
+    assert_eq!(names(&ran), [&steps[..], &["Fail on violations"]].concat(), "{}", show(&ran));
+    assert_eq!(ran[3].code, 0, "the SARIF step keeps going so the SARIF is uploaded: {}", show(&ran));
     assert_eq!(pull_request.outputs["check"]["status"], "1");
-    assert_eq!(ran[3].code, 1, "{}", show(&ran));
+    assert_eq!(ran[4].code, 1, "{}", show(&ran));
     assert!(
-        ran[3].stderr.contains("policy `no-ssh-port`") && ran[3].stderr.contains("does not count"),
+        ran[4].stderr.contains("policy `no-ssh-port`") && ran[4].stderr.contains("does not count"),
         "{}",
-        ran[3].stderr
+        ran[4].stderr
     );
     let sarif: Value =
         serde_json::from_str(&std::fs::read_to_string(pull_request.checkout.path().join("kenv.sarif")).unwrap())

@@ -7,6 +7,7 @@ mod host;
 mod list;
 mod misc;
 mod net;
+mod policies;
 mod record;
 mod text;
 
@@ -24,6 +25,7 @@ const GROUPS: &[&[Builtin]] = &[
     net::BUILTINS,
     encode::BUILTINS,
     misc::BUILTINS,
+    policies::BUILTINS,
     aws::BUILTINS,
     host::BUILTINS,
 ];

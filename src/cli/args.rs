@@ -111,6 +111,16 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Run the `test "name" { … }` blocks of .kenv files: each with fixtures of its own (the
+    /// declarations it makes), asserting what `violations(policies, fixtures)` finds. Exit 0 when
+    /// all pass, 1 when one fails.
+    Test {
+        /// Files or directories (default: the current directory).
+        paths: Vec<PathBuf>,
+        /// Run only the tests whose name contains this.
+        #[arg(long, value_name = "TEXT")]
+        filter: Option<String>,
+    },
     /// Show the builtins' documentation (all of them, or one by name), or a template's as
     /// Markdown: `kenv doc team.kenv`.
     Doc {

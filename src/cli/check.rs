@@ -12,9 +12,10 @@ use super::summary::summary;
 use super::{err, report, sarif, CheckArgs, Format, FAILED, OK, USAGE};
 use crate::aws::Aws;
 use crate::diag::{Diag, Style};
-use crate::eval::{self, run_policies, Enforcement, Failure, Interp, Mode, PolicyReport, Program};
+use crate::eval::{self, Failure, Interp, Mode, Program};
 use crate::model::plural;
 use crate::model::Value;
+use crate::model::{run_policies, Enforcement, PolicyReport};
 use crate::source::SourceMap;
 
 /// A file checked: its program and what its policies found, or the diagnostics that stopped it.

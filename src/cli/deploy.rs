@@ -7,7 +7,8 @@ use std::rc::Rc;
 use super::{report, Named, StackArgs, FAILED, OK};
 use crate::aws::{render_stats, Aws, ErrorClass};
 use crate::diag::{Diag, ErrorKind, Style};
-use crate::eval::{self, run_policies, Failure, Interp, Mode, Program};
+use crate::eval::{self, Failure, Interp, Mode, Program};
+use crate::model::run_policies;
 use crate::plan::{self, lease, Plan};
 use crate::source::SourceMap;
 

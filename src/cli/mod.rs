@@ -14,6 +14,7 @@ mod report;
 mod sarif;
 mod script;
 mod summary;
+mod test;
 
 use std::io::IsTerminal;
 
@@ -95,6 +96,7 @@ fn run(command: Command, style: Style) -> i32 {
         Command::Run { file, aws, yes } => script::run(&file, &aws, yes, style),
         Command::Lock { file } => lock::run(&file, style),
         Command::Fmt { paths, check } => fmt::run(&paths, check, style),
+        Command::Test { paths, filter } => test::run(&paths, filter.as_deref(), style),
         Command::Doc { name: Some(file) } if file.ends_with(".kenv") || std::path::Path::new(&file).is_file() => {
             doc_file::run(std::path::Path::new(&file), style)
         }

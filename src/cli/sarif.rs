@@ -6,7 +6,7 @@
 use serde_json::{json, Value as J};
 
 use crate::diag::{Diag, Severity};
-use crate::eval::PolicyReport;
+use crate::model::PolicyReport;
 use crate::model::{PolicySeverity, Suppression};
 use crate::source::{SourceMap, Span};
 

@@ -61,12 +61,26 @@ impl Interp {
                 scope.bind(name.node.clone(), Value::Func(Rc::new(closure)));
             }
             StmtKind::Assert(cond, message) => {
-                if !self.condition(cond, scope)? {
+                // A comparison shows both sides when it fails (each evaluated once).
+                let (holds, sides) = match &cond.node {
+                    ExprKind::Binary(op @ (BinOp::Eq | BinOp::Ne), l, r) => {
+                        let (lv, rv) = (self.eval(l, scope)?, self.eval(r, scope)?);
+                        let v = super::ops::binary(*op, lv.clone(), rv.clone(), l.span, r.span)?;
+                        (v.truthy() == Some(true), Some((lv, rv)))
+                    }
+                    _ => (self.condition(cond, scope)?, None),
+                };
+                if !holds {
                     let text = match message {
                         Some(m) => self.eval(m, scope)?.to_text(),
                         None => self.sources.snippet(cond.span),
                     };
-                    return Diag::new(ErrorKind::Assert(text), cond.span).label("this is false").err();
+                    let diag = Diag::new(ErrorKind::Assert(text), cond.span).label("this is false");
+                    return match sides {
+                        Some((l, r)) => diag.help(format!("left:  {}\nright: {}", l.to_kenv(), r.to_kenv())),
+                        None => diag,
+                    }
+                    .err();
                 }
             }
             StmtKind::For(clause, body) => {
@@ -85,6 +99,7 @@ impl Interp {
                 }
             }
             StmtKind::Attr(name, value) => self.exec_attr(name, value, scope, sink)?,
+            StmtKind::Test(name, body) => self.exec_test(name, body, scope, sink)?,
             StmtKind::Expr(expr) => {
                 let v = self.eval(expr, scope)?;
                 self.emit(v, expr.span, sink)?;

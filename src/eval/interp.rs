@@ -44,6 +44,8 @@ pub struct Interp {
     pub host: Rc<dyn Host>,
     /// What the code running now may do: imported code only what its import granted.
     pub(super) grants: crate::model::Grants,
+    /// `kenv test`: the file's tests, collected as its evaluation meets them.
+    pub tests: Option<super::test::Tests>,
 }
 
 impl Interp {
@@ -64,6 +66,7 @@ impl Interp {
             yes: false,
             host: Rc::new(Terminal),
             grants: crate::model::Grants::ALL,
+            tests: None,
         }
     }
 

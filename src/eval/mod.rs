@@ -6,14 +6,14 @@ mod exec;
 mod interp;
 mod module;
 mod ops;
-mod policy;
+mod test;
 
 use std::path::Path;
 
 pub use crate::model::Mode;
 pub use exec::an;
 pub use interp::Interp;
-pub use policy::{run_policies, Enforcement, PolicyReport, Violation};
+pub use test::{TestCase, Tests};
 
 use crate::diag::{Diag, ErrorKind};
 use crate::model::{DesiredState, Scope};
@@ -43,10 +43,13 @@ pub fn load(path: &Path, mode: Mode) -> Result<Program, Failure> {
 }
 
 /// `load` with an interpreter set up by the caller (AWS options, `--yes`).
-pub fn load_with(path: &Path, interp: Interp) -> Result<Program, Failure> {
+pub fn load_with(path: &Path, mut interp: Interp) -> Result<Program, Failure> {
     match read_source(path) {
         Ok(text) => {
             let src = interp.sources.add(path.display().to_string(), Some(path), text);
+            if let Some(tests) = interp.tests.as_mut() {
+                tests.file = Some(src);
+            }
             match admitted_by_lock(path, &interp.sources) {
                 Ok(()) => evaluate(interp, src),
                 Err(d) => Err(Failure { diags: vec![*d], sources: interp.sources }),

@@ -17,6 +17,7 @@ mod suppress;
 pub mod typed;
 pub mod validate;
 mod value;
+mod violations;
 
 use std::rc::Rc;
 
@@ -34,6 +35,7 @@ pub use scope::Scope;
 pub use stack::{plural, DesiredState};
 pub use suppress::{today, Suppression};
 pub use value::{write_quoted, Closure, Concat, Secret, SecretPart, SecretRef, SecretStore, Value, SECRET_SHOWN};
+pub use violations::{run_policies, Enforcement, PolicyReport, Violation};
 
 use crate::source::Span;
 

@@ -20,6 +20,9 @@ pub enum StmtKind {
     If(Expr, Block, Option<Block>),
     /// `name = value` inside a declaration's body.
     Attr(Spanned<Name>, Expr),
+    /// `test "name" { … }`: statements `kenv test` runs (with a desired state of their own, the
+    /// test's fixtures); skipped everywhere else.
+    Test(Spanned<String>, Block),
     Expr(Expr),
 }
 

@@ -97,6 +97,10 @@ impl Lowerer {
                 });
                 StmtKind::If(cond, then, els)
             }
+            Rule::test_stmt => {
+                let name = self.literal_string(inner.next().unwrap());
+                StmtKind::Test(name, self.block(inner.next().unwrap()))
+            }
             Rule::attr_stmt => StmtKind::Attr(self.name(inner.next().unwrap()), self.expr(inner.next().unwrap())),
             Rule::expr_stmt => StmtKind::Expr(self.expr(inner.next().unwrap())),
             r => unreachable!("statement rule {r:?}"),

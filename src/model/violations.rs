@@ -5,10 +5,8 @@
 
 use std::rc::Rc;
 
-use super::interp::Interp;
+use super::{Context, Decl, DesiredState, Environment, Policy, PolicySeverity, Role, Suppression, Value};
 use crate::diag::{suggest, Diag, ErrorKind, Result};
-use crate::model::Value;
-use crate::model::{Decl, DesiredState, Environment, Policy, PolicySeverity, Role, Suppression};
 use crate::source::Span;
 
 pub struct Violation {
@@ -91,7 +89,7 @@ pub struct Enforcement {
 
 impl Default for Enforcement {
     fn default() -> Enforcement {
-        Enforcement { policies: Vec::new(), no_suppress: false, today: crate::model::today() }
+        Enforcement { policies: Vec::new(), no_suppress: false, today: super::today() }
     }
 }
 
@@ -137,7 +135,7 @@ impl Enforcement {
 /// Calls each policy's check with the state; each item it returns is a violation. `live` is what
 /// the policies see as `state.live`: null, or (with `--live`) a record of each environment's view.
 pub fn run_policies(
-    interp: &mut Interp,
+    ctx: &mut dyn Context,
     state: &DesiredState,
     live: Value,
     rules: &Enforcement,
@@ -151,7 +149,7 @@ pub fn run_policies(
         if matches!(policy.check, Value::Null) {
             continue;
         }
-        let found = interp.call_with(&policy.check, vec![state_value.clone()], policy.span)?;
+        let found = ctx.call(&policy.check, vec![state_value.clone()], policy.span)?;
         let items = match found {
             Value::List(items) => items.iter().cloned().collect(),
             Value::Null => Vec::new(),

@@ -1,0 +1,59 @@
+//! Builtins for testing policies (`kenv test`): running them over fixtures.
+
+use super::{Args, Builtin, Effect::Pure};
+use crate::diag::Result;
+use crate::model::{run_policies, Context, Decl, DesiredState, Enforcement, Record, Value};
+
+pub const BUILTINS: &[Builtin] = &[Builtin {
+    name: "violations",
+    params: &["policies", "declarations: list"],
+    effect: Pure,
+    doc: "Runs a policy (or a list of them) over the declarations given — environments and roles, a \
+    test's fixtures — with their suppressions, as `kenv check` would, and returns each violation as \
+    `{ policy, subject, message, suppressed }` (`suppressed`: the reason, or null), grouped by subject. \
+    For `kenv test`: `assert violations(team.small_instances, [big]) == [ … ]`.",
+    func: violations,
+}];
+
+fn violations(ctx: &mut dyn Context, a: &mut Args) -> Result<Value> {
+    let mut state = DesiredState::default();
+    policies(&a.value(0), &mut state).or_else(|()| a.invalid(0, "expected a policy or a list of policies"))?;
+    for item in a.list(1)?.iter() {
+        let accepted = match item {
+            Value::Decl(d @ (Decl::Env(_) | Decl::Role(_))) => state.add(d.clone()).is_ok(),
+            _ => false,
+        };
+        if !accepted {
+            let detail = format!("the declarations are environments and roles, not {}", item.type_name());
+            return a.invalid(1, detail);
+        }
+    }
+    let mut errors = Vec::new();
+    state.validate(&mut errors);
+    if let Some(first) = errors.into_iter().next() {
+        return Err(Box::new(first));
+    }
+    let report = run_policies(ctx, &state, Value::Null, &Enforcement::default())?;
+    let found = report.violations.iter().map(|v| {
+        let fields: Record = [
+            ("policy", Value::Str(v.policy.name.clone())),
+            ("subject", v.subject.as_deref().map_or(Value::Null, Value::str)),
+            ("message", Value::str(&v.message)),
+            ("suppressed", v.suppressed.as_ref().map_or(Value::Null, |s| Value::Str(s.reason.clone()))),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.into(), v))
+        .collect();
+        Value::record(fields)
+    });
+    Ok(Value::list(found.collect()))
+}
+
+/// The policies in a value: a policy or a list of them (nested lists too).
+fn policies(v: &Value, state: &mut DesiredState) -> std::result::Result<(), ()> {
+    match v {
+        Value::Decl(d @ Decl::Policy(_)) => state.add(d.clone()).map_err(|_| ()),
+        Value::List(items) => items.iter().try_for_each(|i| policies(i, state)),
+        _ => Err(()),
+    }
+}

@@ -1,0 +1,64 @@
+//! `kenv test`: a file's `test "name" { … }` blocks, collected while it is evaluated and run
+//! after it, each in a scope under the file's and with a desired state of its own (the
+//! declarations it makes are its fixtures). Anywhere but `kenv test`, a test is skipped.
+
+use super::exec::Sink;
+use super::interp::Interp;
+use crate::diag::{Diag, ErrorKind, Result};
+use crate::model::Scope;
+use crate::source::{SourceId, Span, Spanned};
+use crate::syntax::ast::Block;
+
+/// The tests of the file under test (not those of the modules it imports, which are tested as
+/// files of their own).
+#[derive(Default)]
+pub struct Tests {
+    pub(super) file: Option<SourceId>,
+    pub cases: Vec<TestCase>,
+}
+
+pub struct TestCase {
+    pub name: String,
+    pub span: Span,
+    body: Block,
+    scope: Scope,
+}
+
+impl Interp {
+    /// `kenv test`: tests are collected (and run by `run_test`) rather than skipped.
+    pub fn collect_tests(&mut self) {
+        self.tests = Some(Tests::default());
+    }
+
+    pub(super) fn exec_test(&mut self, name: &Spanned<String>, body: &Block, scope: &Scope, sink: &Sink) -> Result<()> {
+        if !matches!(sink, Sink::Top) {
+            return Diag::new(ErrorKind::Misplaced(format!("test `{}` inside a block", name.node)), name.span)
+                .help("write `test \"…\" { … }` at the top of a file")
+                .err();
+        }
+        if let Some(tests) = self.tests.as_mut().filter(|t| t.file == Some(name.span.src)) {
+            let case =
+                TestCase { name: name.node.clone(), span: name.span, body: body.clone(), scope: scope.capture() };
+            tests.cases.push(case);
+        }
+        Ok(())
+    }
+
+    /// Runs a test: its statements, then its declarations validated. Its problems, if any.
+    pub fn run_test(&mut self, case: &TestCase) -> std::result::Result<(), Vec<Diag>> {
+        let file_state = std::mem::take(&mut self.state);
+        let file_errors = std::mem::take(&mut self.errors);
+        let result = self.exec(&case.body, &mut case.scope.child(), &mut Sink::Top);
+        let state = std::mem::replace(&mut self.state, file_state);
+        let mut diags = std::mem::replace(&mut self.errors, file_errors);
+        match result {
+            Err(e) => diags.push(*e),
+            Ok(()) => state.validate(&mut diags),
+        }
+        if diags.is_empty() {
+            Ok(())
+        } else {
+            Err(diags)
+        }
+    }
+}

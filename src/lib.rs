@@ -17,6 +17,3 @@ pub mod remote;
 pub mod repl;
 pub mod source;
 pub mod syntax;
-
-/// `kenv --version`: the package's version and the commit it was built from (build.rs).
-pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("KENV_COMMIT"), ")");

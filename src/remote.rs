@@ -160,7 +160,7 @@ async fn http_get(url: &str) -> Result<Vec<u8>, String> {
         if !status.is_success() {
             return Err(failed(&format!("HTTP {status}")));
         }
-        let body = Limited::new(response.into_body(), crate::syntax::MAX_SOURCE);
+        let body = Limited::new(response.into_body(), crate::source::MAX_SOURCE);
         return body.collect().await.map(|b| b.to_bytes().to_vec()).map_err(|e| failed(&e));
     }
     Err(format!("fetching {url} failed: more than 10 redirects"))

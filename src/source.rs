@@ -5,6 +5,9 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+/// The largest source accepted, in bytes (a file, an import, a fetched script).
+pub const MAX_SOURCE: usize = 32 << 20;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct SourceId(pub u32);
 

@@ -4,8 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// `kenv --version`: the package's version and the commit it was built from (build.rs).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("KENV_COMMIT"), ")");
+
 #[derive(Parser, Debug)]
-#[command(name = "kenv", version = crate::VERSION, about = "Secure, identical AWS developer environments, declared in one language.")]
+#[command(name = "kenv", version = VERSION, about = "Secure, identical AWS developer environments, declared in one language.")]
 #[command(propagate_version = true)]
 pub struct Cli {
     /// When to colour diagnostics.

@@ -19,8 +19,7 @@ struct KenvParser;
 
 /// The deepest bracket nesting accepted; deeper input would exhaust the stack.
 pub const MAX_DEPTH: usize = 256;
-/// The largest source accepted, in bytes.
-pub const MAX_SOURCE: usize = 32 << 20;
+pub use crate::source::MAX_SOURCE;
 
 /// Statement keywords that may start a line at column 0, where parsing resumes after an error.
 const RESUME_AT: &[&str] = &["let ", "fn ", "import ", "environment ", "role ", "policy ", "for ", "if ", "assert "];

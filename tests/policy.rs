@@ -111,6 +111,24 @@ fn sarif_output_is_valid_sarif_2_1_0_with_regions_rules_and_suppressions() {
     assert_valid_sarif(&broken.stdout);
     assert!(broken.stdout.contains("\"ruleId\": \"kenv/invalid\""), "{}", broken.stdout);
 
+    // Several files: one run (code scanning takes one per tool and category), each file's results.
+    let args =
+        ["check", "--format", "sarif", "cli/check-sarif.kenv", "baseline/suppressed.kenv", "fixtures/broken.kenv"];
+    let several = kenv(&dir, &args.map(String::from));
+    assert_eq!(several.code, 1);
+    assert_valid_sarif(&several.stdout);
+    let log: Value = serde_json::from_str(&several.stdout).unwrap();
+    assert_eq!(log["runs"].as_array().unwrap().len(), 1);
+    let mut uris: Vec<&str> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap())
+        .collect();
+    uris.dedup();
+    assert_eq!(uris, ["cli/check-sarif.kenv", "baseline/suppressed.kenv", "fixtures/broken.kenv"]);
+    assert_eq!(log["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap().len(), baseline_policies().len());
+
     let example = kenv(&repo_dir(), &["check", "--format", "sarif", "examples/kobanzaki/main.kenv"].map(String::from));
     assert_eq!(example.code, 0);
     assert_valid_sarif(&example.stdout);

@@ -166,8 +166,7 @@ fn repo_pin(m: &Member, spec: &str) -> String {
 /// `/moved/PATH` redirecting to `/PATH`.
 struct Site {
     dir: tempfile::TempDir,
-    port: u16,
-    server: std::process::Child,
+    server: support::Server,
 }
 
 const SITE_SERVER: &str = r#"
@@ -207,24 +206,12 @@ impl Site {
         openssl(
             "x509 -req -in site.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile site.ext -out site.pem",
         );
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let server = Command::new("python3")
-            .args(["-c", SITE_SERVER, &port.to_string()])
-            .current_dir(dir.path())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        Site { dir, port, server }
+        let server = support::Server::start(dir.path(), Path::new("python3"), &["-c", SITE_SERVER]);
+        Site { dir, server }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("https://127.0.0.1:{}/{path}", self.port)
+        format!("https://127.0.0.1:{}/{path}", self.server.port)
     }
 
     /// kenv run with the site's CA trusted, and no program at all on its PATH (no curl).
@@ -236,13 +223,6 @@ impl Site {
             ("PATH".to_string(), self.dir.path().join("no-programs").display().to_string()),
         ];
         kenv_env(member.dir.path(), &args, "", &vars)
-    }
-}
-
-impl Drop for Site {
-    fn drop(&mut self) {
-        let _ = self.server.kill();
-        let _ = self.server.wait();
     }
 }
 

@@ -184,7 +184,7 @@ impl Runner {
 /// `.sha256`, made from the binary under test, served over HTTP on 127.0.0.1.
 struct Releases {
     _dir: tempfile::TempDir,
-    server: std::process::Child,
+    _server: support::Server,
     url: String,
 }
 
@@ -206,28 +206,9 @@ impl Releases {
         };
         sh(&format!("tar -czf v{version}/{name}.tar.gz {name}"), dir.path());
         sh(&format!("sha256sum {name}.tar.gz > {name}.tar.gz.sha256"), &release);
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let server = Command::new(python())
-            .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()])
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        Releases { _dir: dir, server, url: format!("http://127.0.0.1:{port}") }
-    }
-}
-
-impl Drop for Releases {
-    fn drop(&mut self) {
-        let _ = self.server.kill();
-        let _ = self.server.wait();
+        let server = support::Server::start(dir.path(), python(), &["-m", "http.server", "--bind", "127.0.0.1"]);
+        let url = format!("http://127.0.0.1:{}", server.port);
+        Releases { _dir: dir, _server: server, url }
     }
 }
 

@@ -80,7 +80,11 @@ pub fn run(args: &CheckArgs, style: Style) -> i32 {
             };
             super::out(&format!("{}\n", serde_json::to_string_pretty(&out).unwrap_or_default()));
         }
-        Format::Sarif => super::out(&sarif::log(checked.iter().map(Checked::sarif).collect())),
+        Format::Sarif => {
+            let nothing = PolicyReport::default();
+            let parts: Vec<sarif::Part> = checked.iter().map(|c| c.sarif(&nothing)).collect();
+            super::out(&sarif::render(&parts));
+        }
     }
     if failed {
         FAILED
@@ -169,10 +173,11 @@ impl Checked {
         }
     }
 
-    fn sarif(&self) -> serde_json::Value {
+    /// Its part of the SARIF log (`nothing`: the report of a file that did not load).
+    fn sarif<'a>(&'a self, nothing: &'a PolicyReport) -> sarif::Part<'a> {
         match &self.outcome {
-            Err(Failure { diags, sources }) => sarif::run(&PolicyReport::default(), diags, sources),
-            Ok(p) => sarif::run(&p.report, &[], &p.program.interp.sources),
+            Err(Failure { diags, sources }) => sarif::Part { report: nothing, failures: diags, sources },
+            Ok(p) => sarif::Part { report: &p.report, failures: &[], sources: &p.program.interp.sources },
         }
     }
 }

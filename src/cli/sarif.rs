@@ -1,30 +1,39 @@
-//! `kenv check --format sarif`: SARIF 2.1.0, as GitHub code scanning reads it. Each policy turned
-//! on is a rule; each violation a result at its declaration's lines and columns, a suppressed one
+//! `kenv check --format sarif`: SARIF 2.1.0, as GitHub code scanning reads it: one run for all
+//! the files checked. Each policy run is a rule; each violation a result at its declaration's lines and columns, a suppressed one
 //! carrying its `inSource` suppression and reason. Diagnostics that stop a check (a syntax error,
 //! a bad attribute) are results too, under `kenv/<code>` rule ids.
 
 use serde_json::{json, Value as J};
 
 use crate::diag::{Diag, Severity};
-use crate::model::PolicyReport;
-use crate::model::{PolicySeverity, Suppression};
+use std::rc::Rc;
+
+use crate::model::{Policy, PolicyReport, PolicySeverity, Suppression};
 use crate::source::{SourceMap, Span};
 
 const SCHEMA: &str = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
-/// The whole SARIF log of some runs (one per file checked), pretty-printed with a final newline.
-pub fn log(runs: Vec<J>) -> String {
-    let log = json!({ "$schema": SCHEMA, "version": "2.1.0", "runs": runs });
-    format!("{}\n", serde_json::to_string_pretty(&log).unwrap_or_default())
+/// One file's part of the log: what its policies found, or the diagnostics that stopped it.
+pub struct Part<'a> {
+    pub report: &'a PolicyReport,
+    pub failures: &'a [Diag],
+    pub sources: &'a SourceMap,
 }
 
-/// One file's run. Each rule and result says whether its policy is enforced from outside the
-/// file (`properties.enforced`); a suppression carries its owner and expiry, and one that does
-/// not count is no SARIF suppression (code scanning would hide the result) but the result's
+/// The SARIF log, pretty-printed with a final newline: one run (code scanning takes one run per
+/// tool and category) whose rules are the policies any file ran and whose results are every
+/// file's. Each rule and result says whether its policy is enforced from outside the file
+/// (`properties.enforced`); a suppression carries its owner and expiry, and one that does not
+/// count is no SARIF suppression (code scanning would hide the result) but the result's
 /// `properties.ignoredSuppression`, with why.
-pub fn run(report: &PolicyReport, failures: &[Diag], sources: &SourceMap) -> J {
-    let rules: Vec<J> = report
-        .policies
+pub fn render(parts: &[Part]) -> String {
+    let mut policies: Vec<&(Rc<Policy>, bool)> = Vec::new();
+    for p in parts.iter().flat_map(|p| &p.report.policies) {
+        if !policies.iter().any(|(q, _)| q.name == p.0.name) {
+            policies.push(p);
+        }
+    }
+    let rules: Vec<J> = policies
         .iter()
         .map(|(p, enforced)| {
             json!({
@@ -38,8 +47,30 @@ pub fn run(report: &PolicyReport, failures: &[Diag], sources: &SourceMap) -> J {
             })
         })
         .collect();
+    let rule_index = |name: &str| policies.iter().position(|(p, _)| &*p.name == name);
+    let results: Vec<J> = parts.iter().flat_map(|part| results(part, &rule_index)).collect();
+    let log = json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "kenv",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/kenv-dev/kenv",
+                "rules": rules,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    });
+    format!("{}\n", serde_json::to_string_pretty(&log).unwrap_or_default())
+}
+
+/// A file's results: its violations, then its diagnostics.
+fn results(part: &Part, rule_index: &dyn Fn(&str) -> Option<usize>) -> Vec<J> {
+    let (report, sources) = (part.report, part.sources);
     let violations = report.violations.iter().map(|v| {
-        let index = report.policies.iter().position(|(p, _)| p.name == v.policy.name);
+        let index = rule_index(&v.policy.name);
         let mut result = json!({
             "ruleId": v.policy.name,
             "level": level(v.policy.severity),
@@ -68,7 +99,7 @@ pub fn run(report: &PolicyReport, failures: &[Diag], sources: &SourceMap) -> J {
         }
         result
     });
-    let diagnostics = failures.iter().chain(&report.warnings).map(|d| {
+    let diagnostics = part.failures.iter().chain(&report.warnings).map(|d| {
         let level = if d.severity == Severity::Error { "error" } else { "warning" };
         let text = match &d.help {
             Some(help) => format!("{} ({help})", d.kind),
@@ -82,16 +113,7 @@ pub fn run(report: &PolicyReport, failures: &[Diag], sources: &SourceMap) -> J {
             "locations": locations,
         })
     });
-    json!({
-        "tool": { "driver": {
-            "name": "kenv",
-            "version": env!("CARGO_PKG_VERSION"),
-            "informationUri": "https://github.com/kenv-dev/kenv",
-            "rules": rules,
-        }},
-        "columnKind": "unicodeCodePoints",
-        "results": violations.chain(diagnostics).collect::<Vec<J>>(),
-    })
+    violations.chain(diagnostics).collect()
 }
 
 fn level(severity: PolicySeverity) -> &'static str {

@@ -88,6 +88,41 @@ impl Test {
     }
 }
 
+/// A server a test starts on 127.0.0.1 (a site, kenv's releases), stopped when dropped.
+pub struct Server {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl Server {
+    /// Runs `program ARGS… PORT` in `dir` with a free port and waits until it accepts connections.
+    pub fn start(dir: &Path, program: &Path, args: &[&str]) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(program)
+            .args(args)
+            .arg(port.to_string())
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Server { child, port }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A program the tests need but do not install (git, which kenv runs for git imports; openssl,
 /// which makes a test site's certificates). When it is missing, one clear message and exit 1, not a panic in every test.
 pub fn require(program: &str, used_for: &str) {

@@ -11,6 +11,7 @@ pub mod diag;
 pub mod eval;
 pub mod host;
 pub mod install;
+pub mod lsp;
 pub mod model;
 pub mod plan;
 pub mod remote;

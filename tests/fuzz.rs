@@ -103,13 +103,22 @@ fn cases() -> u32 {
     std::env::var("KENV_FUZZ_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(256)
 }
 
-/// Parses and evaluates on a thread with the stack the CLI gives evaluation; what `kenv fmt`
-/// writes for text that parses, formatting again must leave as it is.
+/// Parses and evaluates on a thread with the stack the CLI gives evaluation (and runs the language
+/// server's entry points); what `kenv fmt` writes for text that parses, formatting again must
+/// leave as it is.
 fn parse_and_eval(text: String) {
     let worker = std::thread::Builder::new().stack_size(512 << 20).spawn(move || {
         for mode in [Mode::Check, Mode::Eval] {
             let _ = load_text("<fuzz>", &text, mode);
         }
+        // The language server's entry points: a buffer checked, hovered anywhere, formatted.
+        let _ = kenv::lsp::diagnostics(std::path::Path::new("/nonexistent/fuzz.kenv"), &text);
+        for line in 0..3 {
+            for character in [0, 3, 7, 1000] {
+                let _ = kenv::lsp::hover(&text, lsp_types::Position::new(line, character));
+            }
+        }
+        let _ = kenv::lsp::formatting(&text);
         let sources = kenv::source::SourceMap::default();
         let src = sources.add("<fuzz>", None, text.as_str());
         if kenv::syntax::parse(src, &text).is_ok() {

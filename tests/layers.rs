@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 /// The layers, lowest first. A module may name (`crate::x`) only modules before it.
 const LAYERS: &[&str] = &[
-    "source", "diag", "host", "remote", "syntax", "aws", "model", "install", "builtins", "plan", "eval", "repl", "cli",
+    "source", "diag", "host", "remote", "syntax", "aws", "model", "install", "builtins", "plan", "eval", "repl", "lsp",
+    "cli",
 ];
 
 /// Where the process's own streams may be used: the host (the terminal behind the interpreter),

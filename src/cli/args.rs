@@ -172,6 +172,9 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         to: Option<PathBuf>,
     },
+    /// Serve editors as a language server on stdin/stdout (diagnostics as you type, hover,
+    /// formatting): what the VS Code extension, Neovim or Helix start.
+    Lsp,
     /// Print a completion script for a shell.
     Completions {
         /// The shell to complete for.

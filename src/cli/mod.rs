@@ -117,6 +117,13 @@ fn run(command: Command, style: Style) -> i32 {
             out(&String::from_utf8_lossy(&script));
             OK
         }
+        Command::Lsp => match crate::lsp::run() {
+            Ok(()) => OK,
+            Err(e) => {
+                err(&format!("kenv lsp: {e}\n"));
+                FAILED
+            }
+        },
         Command::Man { dir } => match man_pages(&dir) {
             Ok(n) => {
                 err(&format!("wrote {n} man pages to {}\n", dir.display()));

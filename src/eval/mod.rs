@@ -43,18 +43,22 @@ pub fn load(path: &Path, mode: Mode) -> Result<Program, Failure> {
 }
 
 /// `load` with an interpreter set up by the caller (AWS options, `--yes`).
-pub fn load_with(path: &Path, mut interp: Interp) -> Result<Program, Failure> {
+pub fn load_with(path: &Path, interp: Interp) -> Result<Program, Failure> {
     match read_source(path) {
-        Ok(text) => {
-            let src = interp.sources.add(path.display().to_string(), Some(path), text);
-            if let Some(tests) = interp.tests.as_mut() {
-                tests.file = Some(src);
-            }
-            match admitted_by_lock(path, &interp.sources) {
-                Ok(()) => evaluate(interp, src),
-                Err(d) => Err(Failure { diags: vec![*d], sources: interp.sources }),
-            }
-        }
+        Ok(text) => load_buffer(path, &text, interp),
+        Err(d) => Err(Failure { diags: vec![*d], sources: interp.sources }),
+    }
+}
+
+/// `load_with` for text that stands for the file at `path` (an editor's unsaved buffer): its
+/// relative imports and `kenv.lock` are found beside `path`.
+pub fn load_buffer(path: &Path, text: &str, mut interp: Interp) -> Result<Program, Failure> {
+    let src = interp.sources.add(path.display().to_string(), Some(path), text);
+    if let Some(tests) = interp.tests.as_mut() {
+        tests.file = Some(src);
+    }
+    match admitted_by_lock(path, &interp.sources) {
+        Ok(()) => evaluate(interp, src),
         Err(d) => Err(Failure { diags: vec![*d], sources: interp.sources }),
     }
 }

@@ -119,6 +119,7 @@ fn parse_and_eval(text: String) {
             }
         }
         let _ = kenv::lsp::formatting(&text);
+        let _ = kenv::lsp::outline(&text, text.len() / 2);
         let sources = kenv::source::SourceMap::default();
         let src = sources.add("<fuzz>", None, text.as_str());
         if kenv::syntax::parse(src, &text).is_ok() {

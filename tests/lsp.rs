@@ -1,6 +1,7 @@
 //! `kenv lsp` driven over stdio as an editor drives it: initialize; open a file with a mistake →
-//! the diagnostic at its range; change it → cleared; a broken file → a syntax diagnostic and the
-//! server still serving; hover on a builtin; formatting equal to `kenv fmt`; shutdown and exit.
+//! the diagnostic at its range; change it → cleared; hover on a builtin; completion inside an
+//! environment; the outline; a broken file → a syntax diagnostic and the server still serving;
+//! formatting equal to `kenv fmt`; shutdown and exit.
 
 mod support;
 
@@ -144,6 +145,19 @@ fn an_editor_gets_diagnostics_hover_and_formatting_and_the_server_exits_clean() 
         hover["range"],
         json!({ "start": { "line": 7, "character": 11 }, "end": { "line": 7, "character": 15 } })
     );
+
+    // Completion inside the environment offers its attributes; the outline lists what the file
+    // declares.
+    let items = editor.request(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": uri }, "position": { "line": 4, "character": 2 } }),
+    );
+    let labels: Vec<&str> = items.as_array().unwrap().iter().map(|i| i["label"].as_str().unwrap()).collect();
+    assert!(labels.contains(&"instance_type") && labels.contains(&"reach"), "{labels:?}");
+    assert!(!labels.contains(&"join"), "no builtins among attributes: {labels:?}");
+    let symbols = editor.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": uri } }));
+    let names: Vec<&str> = symbols.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["environment dev", "tags"]);
 
     // A broken buffer: a located syntax error, and the server goes on serving.
     let broken = "let x = [1, 2\nenvironment {{{ )\n";

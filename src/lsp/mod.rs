@@ -2,11 +2,13 @@
 //! open buffer is evaluated in check mode (never AWS, never a command) as the file it stands for,
 //! its policies run, and the diagnostics published with their spans as ranges, help in the
 //! message and notes as related locations; hover shows a builtin's signature, effect and doc;
-//! formatting is exactly `kenv fmt`. Buffers are kept in sync incrementally.
+//! completion and the outline come from the text and syntax (`outline.rs`); formatting is exactly
+//! `kenv fmt`. Buffers are kept in sync incrementally.
 //!
-//! Not yet (issue 19): completion, go to definition, document symbols, code actions, unsaved
-//! imported buffers (an import reads the file on disk), debouncing.
+//! Not yet (issue 19): go to definition, code actions, unsaved imported buffers (an import reads
+//! the file on disk), debouncing.
 
+mod outline;
 mod text;
 
 use std::collections::HashMap;
@@ -16,7 +18,7 @@ use std::str::FromStr;
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
 use lsp_types::notification::{DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument};
 use lsp_types::notification::{Notification as _, PublishDiagnostics};
-use lsp_types::request::{Formatting, HoverRequest, Request as _};
+use lsp_types::request::{Completion, DocumentSymbolRequest, Formatting, HoverRequest, Request as _};
 use lsp_types::{
     Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Hover, HoverContents, HoverProviderCapability,
     Location, MarkupContent, MarkupKind, NumberOrString, OneOf, PublishDiagnosticsParams, ServerCapabilities,
@@ -36,6 +38,11 @@ pub fn run() -> Result<(), Error> {
     let capabilities = ServerCapabilities {
         text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::INCREMENTAL)),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
+        completion_provider: Some(lsp_types::CompletionOptions {
+            trigger_characters: Some(vec!["\"".into(), "/".into()]),
+            ..lsp_types::CompletionOptions::default()
+        }),
+        document_symbol_provider: Some(OneOf::Left(true)),
         document_formatting_provider: Some(OneOf::Left(true)),
         ..ServerCapabilities::default()
     };
@@ -78,6 +85,18 @@ impl Server<'_> {
                 let at = p.text_document_position_params;
                 let found = self.buffers.get(&at.text_document.uri).and_then(|text| hover(text, at.position));
                 serde_json::to_value(found).unwrap_or_default()
+            }),
+            Completion::METHOD => parse::<lsp_types::CompletionParams>(request).map(|p| {
+                let at = p.text_document_position;
+                let items = self
+                    .buffers
+                    .get(&at.text_document.uri)
+                    .map(|text| outline::completion(text, text::offset(text, at.position)));
+                serde_json::to_value(items).unwrap_or_default()
+            }),
+            DocumentSymbolRequest::METHOD => parse::<lsp_types::DocumentSymbolParams>(request).map(|p| {
+                let symbols = self.buffers.get(&p.text_document.uri).map(|text| outline::symbols(text));
+                serde_json::to_value(symbols).unwrap_or_default()
             }),
             Formatting::METHOD => parse::<lsp_types::DocumentFormattingParams>(request).map(|p| {
                 let edits = self.buffers.get(&p.text_document.uri).and_then(|text| formatting(text));
@@ -207,6 +226,15 @@ pub fn hover(text: &str, at: lsp_types::Position) -> Option<Hover> {
         contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value }),
         range: Some(text::range(text, start, start + word.len())),
     })
+}
+
+/// Completion at a byte offset and the outline (for the fuzz target: they read any text).
+pub fn outline(text: &str, offset: usize) -> (Vec<lsp_types::CompletionItem>, Vec<lsp_types::DocumentSymbol>) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    (outline::completion(text, offset), outline::symbols(text))
 }
 
 /// `kenv fmt`'s layout, as one edit of the whole buffer (none when it does not parse).

@@ -47,8 +47,9 @@ pub fn completion(text: &str, offset: usize) -> Vec<CompletionItem> {
     keywords.chain(builtins).chain(names).collect()
 }
 
-/// The kind of the declaration whose body an offset is in: the innermost unclosed `{` (outside
-/// strings and comments, roughly) preceded on its line by `environment`, `role` or `policy`.
+/// The kind of the declaration whose body an offset is in: the innermost unclosed `{` preceded
+/// on its line by `environment`, `role` or `policy` (a heuristic: braces inside strings and
+/// comments count too).
 fn enclosing_declaration(before: &str) -> Option<DeclKind> {
     let mut depth = 0i32;
     for (i, c) in before.char_indices().rev() {

@@ -2,7 +2,7 @@
 
 use super::{Args, Builtin, Effect::Pure};
 use crate::diag::Result;
-use crate::model::{run_policies, Context, Decl, DesiredState, Enforcement, Record, Value};
+use crate::model::{policies_of, run_policies, Context, Decl, DesiredState, Enforcement, Record, Value};
 
 pub const BUILTINS: &[Builtin] = &[Builtin {
     name: "violations",
@@ -16,8 +16,13 @@ pub const BUILTINS: &[Builtin] = &[Builtin {
 }];
 
 fn violations(ctx: &mut dyn Context, a: &mut Args) -> Result<Value> {
+    let Some(policies) = policies_of(&a.value(0)) else {
+        return a.invalid(0, "expected a policy or a list of policies");
+    };
     let mut state = DesiredState::default();
-    policies(&a.value(0), &mut state).or_else(|()| a.invalid(0, "expected a policy or a list of policies"))?;
+    for p in policies {
+        let _ = state.add(Decl::Policy(p)); // a policy always joins (once)
+    }
     for item in a.list(1)?.iter() {
         let accepted = match item {
             Value::Decl(d @ (Decl::Env(_) | Decl::Role(_))) => state.add(d.clone()).is_ok(),
@@ -47,13 +52,4 @@ fn violations(ctx: &mut dyn Context, a: &mut Args) -> Result<Value> {
         Value::record(fields)
     });
     Ok(Value::list(found.collect()))
-}
-
-/// The policies in a value: a policy or a list of them (nested lists too).
-fn policies(v: &Value, state: &mut DesiredState) -> std::result::Result<(), ()> {
-    match v {
-        Value::Decl(d @ Decl::Policy(_)) => state.add(d.clone()).map_err(|_| ()),
-        Value::List(items) => items.iter().try_for_each(|i| policies(i, state)),
-        _ => Err(()),
-    }
 }

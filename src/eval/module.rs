@@ -156,7 +156,11 @@ impl Interp {
         let mut found = declared.policies;
         if let Value::Record(exports) = loaded? {
             if found.is_empty() {
-                exports.values().for_each(|v| collect_policies(v, &mut found));
+                for p in exports.values().filter_map(crate::model::policies_of).flatten() {
+                    if !found.iter().any(|q| q.name == p.name) {
+                        found.push(p);
+                    }
+                }
             }
         }
         if !declared.environments.is_empty() || !declared.roles.is_empty() {
@@ -317,15 +321,6 @@ impl Interp {
 
 /// An error inside an imported module, with the import it came through (the chain of imports
 /// builds up as it passes each one).
-/// The policies in a value (a policy or a list of them, nested), each once by name.
-fn collect_policies(v: &Value, out: &mut Vec<Rc<Policy>>) {
-    match v {
-        Value::Decl(crate::model::Decl::Policy(p)) if !out.iter().any(|q| q.name == p.name) => out.push(p.clone()),
-        Value::List(items) => items.iter().for_each(|i| collect_policies(i, out)),
-        _ => {}
-    }
-}
-
 fn imported_from(mut e: Box<Diag>, path: &str, at: Span) -> Box<Diag> {
     if e.span != Some(at) {
         e.trace.push(crate::diag::Frame { name: path.to_string(), call: at, import: true });

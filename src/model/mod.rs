@@ -35,7 +35,7 @@ pub use scope::Scope;
 pub use stack::{plural, DesiredState};
 pub use suppress::{today, Suppression};
 pub use value::{write_quoted, Closure, Concat, Secret, SecretPart, SecretRef, SecretStore, Value, SECRET_SHOWN};
-pub use violations::{run_policies, Enforcement, PolicyReport, Violation};
+pub use violations::{policies_of, run_policies, Enforcement, PolicyReport, Violation};
 
 use crate::source::Span;
 

@@ -132,6 +132,23 @@ impl Enforcement {
     }
 }
 
+/// The policies a value holds — a policy, or a list of them (nested too) — in order; None when
+/// anything in it is not a policy.
+pub fn policies_of(v: &Value) -> Option<Vec<Rc<Policy>>> {
+    fn walk(v: &Value, out: &mut Vec<Rc<Policy>>) -> Option<()> {
+        match v {
+            Value::Decl(Decl::Policy(p)) => {
+                out.push(p.clone());
+                Some(())
+            }
+            Value::List(items) => items.iter().try_for_each(|i| walk(i, out)),
+            _ => None,
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, &mut out).map(|()| out)
+}
+
 /// Calls each policy's check with the state; each item it returns is a violation. `live` is what
 /// the policies see as `state.live`: null, or (with `--live`) a record of each environment's view.
 pub fn run_policies(

@@ -228,6 +228,11 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     best.map(|(_, c)| format!("did you mean `{c}`?"))
 }
 
+/// The name a help from `suggest` proposes (an editor offers it as a fix).
+pub fn suggested(help: &str) -> Option<&str> {
+    help.strip_prefix("did you mean `")?.strip_suffix("`?")
+}
+
 /// How diagnostics look: the CLI picks colour from the terminal; tests use plain text.
 #[derive(Clone, Copy)]
 pub struct Style {

@@ -115,7 +115,11 @@ fn parse_and_eval(text: String) {
         let _ = kenv::lsp::diagnostics(std::path::Path::new("/nonexistent/fuzz.kenv"), &text);
         for line in 0..3 {
             for character in [0, 3, 7, 1000] {
-                let _ = kenv::lsp::hover(&text, lsp_types::Position::new(line, character));
+                let _ = kenv::lsp::navigate(
+                    std::path::Path::new("/nonexistent/fuzz.kenv"),
+                    &text,
+                    lsp_types::Position::new(line, character),
+                );
             }
         }
         let _ = kenv::lsp::formatting(&text);

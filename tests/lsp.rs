@@ -1,7 +1,10 @@
 //! `kenv lsp` driven over stdio as an editor drives it: initialize; open a file with a mistake →
 //! the diagnostic at its range; change it → cleared; hover on a builtin; completion inside an
 //! environment; the outline; a broken file → a syntax diagnostic and the server still serving;
-//! formatting equal to `kenv fmt`; shutdown and exit.
+//! formatting equal to `kenv fmt`; shutdown and exit. Then a workspace of two files: definition
+//! and hover of a template the other file exports, completion of a module's names, an unsaved
+//! change in the module updating the importer's diagnostics, the quick fix of a "did you mean",
+//! and a burst of changes checked once.
 
 mod support;
 
@@ -96,6 +99,37 @@ impl Editor {
                 return message["params"]["diagnostics"].as_array().unwrap().clone();
             }
         }
+    }
+
+    /// The next diagnostics published for `uri` (others are passed over).
+    fn diagnostics_of(&self, uri: &str) -> Vec<Value> {
+        loop {
+            let message = self.next();
+            if message["method"] == "textDocument/publishDiagnostics" && message["params"]["uri"] == uri {
+                return message["params"]["diagnostics"].as_array().unwrap().clone();
+            }
+        }
+    }
+
+    fn initialize(&mut self) -> Value {
+        let init = self.request("initialize", json!({ "processId": null, "rootUri": null, "capabilities": {} }));
+        self.notify("initialized", json!({}));
+        init["capabilities"].clone()
+    }
+
+    fn open(&mut self, uri: &str, text: &str) {
+        let document = json!({ "uri": uri, "languageId": "kenv", "version": 1, "text": text });
+        self.notify("textDocument/didOpen", json!({ "textDocument": document }));
+    }
+
+    fn change(&mut self, uri: &str, change: Value) {
+        let params = json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [change] });
+        self.notify("textDocument/didChange", params);
+    }
+
+    fn at(&mut self, method: &str, uri: &str, line: u32, character: u32) -> Value {
+        let at = json!({ "textDocument": { "uri": uri }, "position": { "line": line, "character": character } });
+        self.request(method, at)
     }
 }
 
@@ -204,4 +238,116 @@ fn an_editor_gets_diagnostics_hover_and_formatting_and_the_server_exits_clean() 
     }
     let status = status.expect("kenv lsp exits within 30 s of `exit`");
     assert!(status.success(), "kenv lsp exits 0 after shutdown and exit: {status}");
+}
+
+const TEAM: &str = "// The team's template.\n\n/// A developer's Cloud9 environment.\nfn dev_env(user: string, size: string = \"t3.medium\") = environment \"dev-${user}\" {\n  instance_type = size\n  image         = \"amazonlinux-2023-x86_64\"\n  subnet        = \"subnet-0123456789abcdef0\"\n}\n\n/// Who is on the team.\nlet members = [\"alice\", \"bob\"]\n";
+const MAIN: &str = "import \"./team.kenv\"\n\nlet who = team.members\nteam.dev_env(\"alice\")\n";
+
+fn labels(items: &Value) -> Vec<&str> {
+    items.as_array().unwrap().iter().map(|i| i["label"].as_str().unwrap()).collect()
+}
+
+#[test]
+fn across_files_definition_hover_completion_unsaved_buffers_and_quick_fixes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("team.kenv"), TEAM).unwrap();
+    std::fs::write(dir.path().join("main.kenv"), MAIN).unwrap();
+    let team = format!("file://{}", dir.path().join("team.kenv").display());
+    let main = format!("file://{}", dir.path().join("main.kenv").display());
+    let mut editor = Editor::start(dir.path());
+    let caps = editor.initialize();
+    assert_eq!((caps["definitionProvider"].clone(), caps["codeActionProvider"].clone()), (json!(true), json!(true)));
+    editor.open(&main, MAIN);
+    assert_eq!(editor.diagnostics_of(&main), Vec::<Value>::new());
+
+    // `team.dev_env` is defined in team.kenv, where `fn dev_env` names it.
+    let found = editor.at("textDocument/definition", &main, 3, 7);
+    assert_eq!(found["uri"], team.as_str());
+    assert_eq!(
+        found["range"],
+        json!({ "start": { "line": 3, "character": 3 }, "end": { "line": 3, "character": 10 } })
+    );
+    // On the import itself: the module's file.
+    assert_eq!(editor.at("textDocument/definition", &main, 0, 10)["uri"], team.as_str());
+
+    // Hover: the template's signature, doc comment and parameters; a value's doc and its kind
+    // (from evaluating the file).
+    let hover = editor.at("textDocument/hover", &main, 3, 7);
+    let text = hover["contents"]["value"].as_str().unwrap();
+    assert!(text.starts_with("```kenv\nfn dev_env(user: string, size: string = \"t3.medium\")\n```"), "{text}");
+    assert!(
+        text.contains("A developer's Cloud9 environment.") && text.contains("| `user` | string | (required) |"),
+        "{text}"
+    );
+    let hover = editor.at("textDocument/hover", &main, 2, 16);
+    assert_eq!(hover["contents"]["value"], "```kenv\nlet members\n```\n\n*list*\n\nWho is on the team.");
+    // A local name: its definition in this file.
+    let found = editor.at("textDocument/definition", &main, 2, 5);
+    assert_eq!(
+        (found["uri"].as_str().unwrap(), found["range"]["start"].clone()),
+        (main.as_str(), json!({ "line": 2, "character": 4 }))
+    );
+
+    // After `team.`, the module's names.
+    editor.change(&main, json!({ "range": { "start": { "line": 4, "character": 0 }, "end": { "line": 4, "character": 0 } }, "text": "team." }));
+    let items = editor.at("textDocument/completion", &main, 4, 5);
+    assert_eq!(labels(&items), ["dev_env", "members"]);
+    editor.change(&main, json!({ "range": { "start": { "line": 4, "character": 0 }, "end": { "line": 4, "character": 5 } }, "text": "" }));
+
+    // The module is opened and renamed without saving: the importer's diagnostics follow the
+    // unsaved buffer, not the disk.
+    editor.open(&team, TEAM);
+    assert_eq!(editor.diagnostics_of(&team), Vec::<Value>::new());
+    editor.change(&team, json!({ "range": { "start": { "line": 3, "character": 3 }, "end": { "line": 3, "character": 10 } }, "text": "dev_envs" }));
+    let found = editor.diagnostics_of(&main);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0]["range"],
+        json!({ "start": { "line": 3, "character": 5 }, "end": { "line": 3, "character": 12 } })
+    );
+    assert!(found[0]["message"].as_str().unwrap().contains("did you mean `dev_envs`?"), "{}", found[0]);
+
+    // Its quick fix, applied as an editor applies it, clears them.
+    let context = json!({ "diagnostics": found, "only": ["quickfix"] });
+    let actions = editor.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": main }, "range": found[0]["range"], "context": context }),
+    );
+    assert_eq!(actions[0]["title"], "Change to `dev_envs`");
+    let edit = &actions[0]["edit"]["changes"][main.as_str()][0];
+    assert_eq!(edit["newText"], "dev_envs");
+    editor
+        .change(&main, edit.clone().as_object().map(|e| json!({ "range": e["range"], "text": e["newText"] })).unwrap());
+    assert_eq!(editor.diagnostics_of(&main), Vec::<Value>::new());
+
+    // Closing the module unsaved: the importer reads the disk again, where the name is `dev_env`.
+    editor.notify("textDocument/didClose", json!({ "textDocument": { "uri": team } }));
+    let found = editor.diagnostics_of(&main);
+    assert!(found[0]["message"].as_str().unwrap().contains("did you mean `dev_env`?"), "{found:?}");
+
+    // A burst of changes (an editor replaying keystrokes) is checked once it stops, not once per change.
+    for i in 0..40 {
+        let end = json!({ "line": 4 + i, "character": 0 });
+        editor.change(&main, json!({ "range": { "start": end, "end": end }, "text": "\n" }));
+    }
+    // A request well after it: the checks made are published before its answer (or, on a
+    // machine too busy to have checked yet, the one check comes after it).
+    std::thread::sleep(Duration::from_millis(300));
+    let id = editor.next_id;
+    editor.next_id += 1;
+    let symbols = json!({ "textDocument": { "uri": main } });
+    editor.send(json!({ "jsonrpc": "2.0", "id": id, "method": "textDocument/documentSymbol", "params": symbols }));
+    let mut checks = 0;
+    loop {
+        let message = editor.next();
+        if message["id"] == id {
+            break;
+        }
+        checks += (message["params"]["uri"] == main.as_str()) as usize;
+    }
+    if checks == 0 {
+        editor.diagnostics_of(&main);
+        checks = 1;
+    }
+    assert!(checks <= 5, "40 changes in a burst were checked {checks} times");
 }

@@ -46,6 +46,8 @@ pub struct Interp {
     pub(super) grants: crate::model::Grants,
     /// `kenv test`: the file's tests, collected as its evaluation meets them.
     pub tests: Option<super::test::Tests>,
+    /// An editor's unsaved buffers by absolute path: an import of one reads it, not the disk.
+    pub buffers: Rc<std::collections::HashMap<std::path::PathBuf, String>>,
 }
 
 impl Interp {
@@ -67,6 +69,7 @@ impl Interp {
             host: Rc::new(Terminal),
             grants: crate::model::Grants::ALL,
             tests: None,
+            buffers: Rc::default(),
         }
     }
 

@@ -13,6 +13,7 @@ use std::path::Path;
 pub use crate::model::Mode;
 pub use exec::an;
 pub use interp::Interp;
+pub use module::lexical;
 pub use test::{TestCase, Tests};
 
 use crate::diag::{Diag, ErrorKind};

@@ -98,6 +98,7 @@ impl Interp {
             Origin::Std => {
                 STDLIB.iter().find(|(n, _)| *n == resolved.key).map(|(_, t)| t.to_string()).unwrap_or_default()
             }
+            Origin::File(p) if self.buffers.contains_key(&lexical(p)) => self.buffers[&lexical(p)].clone(),
             Origin::File(p) => super::read_source(p).map_err(|d| {
                 let reason = match d.kind {
                     ErrorKind::Io { reason, .. } => reason,
@@ -240,7 +241,7 @@ impl Interp {
         }
         let base = self.importer_dir(path.span);
         let full = base.join(p);
-        if !full.is_file() {
+        if !full.is_file() && !self.buffers.contains_key(&lexical(&full)) {
             let reason = if full.exists() {
                 "it is not a file".to_string()
             } else {
@@ -352,4 +353,20 @@ fn display_key(key: &str) -> String {
         Ok(cwd) => Path::new(key).strip_prefix(&cwd).map_or(key.to_string(), |p| p.display().to_string()),
         Err(_) => key.to_string(),
     }
+}
+
+/// A path with its `.` and `..` components worked out from the text alone (no symbolic link is
+/// followed), so that an import names an editor's buffer however it spells the path.
+pub fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }

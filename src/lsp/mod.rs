@@ -1,34 +1,36 @@
-//! `kenv lsp`: a language server on stdio (lsp-server, lsp-types), built from what kenv has: an
-//! open buffer is evaluated in check mode (never AWS, never a command) as the file it stands for,
-//! its policies run, and the diagnostics published with their spans as ranges, help in the
-//! message and notes as related locations; hover shows a builtin's signature, effect and doc;
-//! completion and the outline come from the text and syntax (`outline.rs`); formatting is exactly
-//! `kenv fmt`. Buffers are kept in sync incrementally.
-//!
-//! Not yet (issue 19): go to definition, code actions, unsaved imported buffers (an import reads
-//! the file on disk), debouncing.
+//! `kenv lsp`: a language server on stdio (lsp-server, lsp-types), built from what kenv has.
+//! An open buffer is checked as the file it stands for (`check.rs`), the editor's other unsaved
+//! buffers read in place of their files; a change checks it again, and every open buffer that
+//! imports it, once the editor has been quiet for a moment (a burst of changes is one check).
+//! Go to definition and hover follow the names the file binds (`resolve.rs`, `navigate.rs`), into
+//! the modules it imports; hover knows builtins and attributes too (`attributes.rs`). Completion
+//! and the outline come from text and syntax (`outline.rs`); formatting is exactly `kenv fmt`;
+//! each "did you mean" is a quick fix.
 
+mod attributes;
+mod check;
+mod navigate;
 mod outline;
+mod resolve;
 mod text;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
 use lsp_types::notification::{DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument};
-use lsp_types::notification::{Notification as _, PublishDiagnostics};
-use lsp_types::request::{Completion, DocumentSymbolRequest, Formatting, HoverRequest, Request as _};
+use lsp_types::notification::{DidSaveTextDocument, Notification as _, PublishDiagnostics};
+use lsp_types::request::{CodeActionRequest, Completion, DocumentSymbolRequest, Formatting};
+use lsp_types::request::{GotoDefinition, HoverRequest, Request as _};
 use lsp_types::{
-    Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Hover, HoverContents, HoverProviderCapability,
-    Location, MarkupContent, MarkupKind, NumberOrString, OneOf, PublishDiagnosticsParams, ServerCapabilities,
+    Diagnostic, HoverProviderCapability, OneOf, PublishDiagnosticsParams, ServerCapabilities,
     TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, Uri,
 };
 
-use crate::diag::{Diag, Severity};
-use crate::eval::{self, Failure, Interp, Mode};
-use crate::model::{run_policies, Value};
-use crate::source::SourceMap;
+use navigate::Files;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -39,15 +41,27 @@ pub fn run() -> Result<(), Error> {
         text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::INCREMENTAL)),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
         completion_provider: Some(lsp_types::CompletionOptions {
-            trigger_characters: Some(vec!["\"".into(), "/".into()]),
+            trigger_characters: Some(vec!["\"".into(), "/".into(), ".".into()]),
             ..lsp_types::CompletionOptions::default()
         }),
+        definition_provider: Some(OneOf::Left(true)),
         document_symbol_provider: Some(OneOf::Left(true)),
         document_formatting_provider: Some(OneOf::Left(true)),
+        code_action_provider: Some(lsp_types::CodeActionProviderCapability::Simple(true)),
         ..ServerCapabilities::default()
     };
-    connection.initialize(serde_json::to_value(capabilities)?)?;
-    Server { connection: &connection, buffers: HashMap::new() }.serve()?;
+    let init = connection.initialize(serde_json::to_value(capabilities)?)?;
+    let quiet = init["initializationOptions"]["debounceMs"].as_u64().map_or(QUIET, Duration::from_millis);
+    let mut server = Server {
+        connection: &connection,
+        files: Files::default(),
+        uris: HashMap::new(),
+        reads: HashMap::new(),
+        dirty: Vec::new(),
+        last_change: Instant::now(),
+        quiet,
+    };
+    server.serve()?;
     // The writer thread ends when the connection's sender is gone.
     drop(connection);
     io.join()?;
@@ -56,13 +70,39 @@ pub fn run() -> Result<(), Error> {
 
 struct Server<'a> {
     connection: &'a Connection,
-    /// The open buffers' text, by URI.
-    buffers: HashMap<Uri, String>,
+    /// The open buffers by path (and the kinds their last check found).
+    files: Files,
+    /// Each open buffer's URI, as the editor wrote it.
+    uris: HashMap<PathBuf, Uri>,
+    /// The files each open buffer's last check read: a change in one checks it again.
+    reads: HashMap<PathBuf, Vec<PathBuf>>,
+    /// Buffers to check once the editor has been quiet for `quiet`.
+    dirty: Vec<PathBuf>,
+    last_change: Instant,
+    quiet: Duration,
 }
+
+/// How long the editor must be quiet after a change before a check: keystrokes replayed, a paste
+/// in pieces, a multi-cursor edit are one check. An editor may set it (`initializationOptions:
+/// { "debounceMs": N }`).
+const QUIET: Duration = Duration::from_millis(5);
 
 impl Server<'_> {
     fn serve(&mut self) -> Result<(), Error> {
-        for message in &self.connection.receiver {
+        loop {
+            let receiver = &self.connection.receiver;
+            let message = if self.dirty.is_empty() {
+                receiver.recv().ok()
+            } else {
+                match receiver.recv_timeout(self.quiet.saturating_sub(self.last_change.elapsed())) {
+                    Err(e) if e.is_timeout() => {
+                        self.check_dirty()?;
+                        continue;
+                    }
+                    other => other.ok(),
+                }
+            };
+            let Some(message) = message else { return Ok(()) };
             match message {
                 Message::Request(request) => {
                     if self.connection.handle_shutdown(&request)? {
@@ -75,32 +115,45 @@ impl Server<'_> {
                 Message::Response(_) => {}
             }
         }
-        Ok(())
     }
 
     fn request(&self, request: Request) -> Response {
         let id = request.id.clone();
+        let buffer = |uri: &Uri| {
+            let path = path_of(uri);
+            self.files.buffers.get(&path).map(|text| (path, text.as_str()))
+        };
         let result = match request.method.as_str() {
             HoverRequest::METHOD => parse::<lsp_types::HoverParams>(request).map(|p| {
                 let at = p.text_document_position_params;
-                let found = self.buffers.get(&at.text_document.uri).and_then(|text| hover(text, at.position));
+                let found = buffer(&at.text_document.uri)
+                    .and_then(|(path, text)| navigate::hover(&self.files, &path, text, at.position));
+                serde_json::to_value(found).unwrap_or_default()
+            }),
+            GotoDefinition::METHOD => parse::<lsp_types::GotoDefinitionParams>(request).map(|p| {
+                let at = p.text_document_position_params;
+                let found = buffer(&at.text_document.uri)
+                    .and_then(|(path, text)| navigate::definition(&self.files, &path, text, at.position));
                 serde_json::to_value(found).unwrap_or_default()
             }),
             Completion::METHOD => parse::<lsp_types::CompletionParams>(request).map(|p| {
                 let at = p.text_document_position;
-                let items = self
-                    .buffers
-                    .get(&at.text_document.uri)
-                    .map(|text| outline::completion(text, text::offset(text, at.position)));
+                let items = buffer(&at.text_document.uri)
+                    .map(|(path, text)| outline::completion(&self.files, &path, text, text::offset(text, at.position)));
                 serde_json::to_value(items).unwrap_or_default()
             }),
             DocumentSymbolRequest::METHOD => parse::<lsp_types::DocumentSymbolParams>(request).map(|p| {
-                let symbols = self.buffers.get(&p.text_document.uri).map(|text| outline::symbols(text));
+                let symbols = buffer(&p.text_document.uri).map(|(_, text)| outline::symbols(text));
                 serde_json::to_value(symbols).unwrap_or_default()
             }),
             Formatting::METHOD => parse::<lsp_types::DocumentFormattingParams>(request).map(|p| {
-                let edits = self.buffers.get(&p.text_document.uri).and_then(|text| formatting(text));
+                let edits = buffer(&p.text_document.uri).and_then(|(_, text)| formatting(text));
                 serde_json::to_value(edits).unwrap_or_default()
+            }),
+            CodeActionRequest::METHOD => parse::<lsp_types::CodeActionParams>(request).map(|p| {
+                let uri = &p.text_document.uri;
+                let actions = buffer(uri).map(|(_, text)| check::code_actions(uri, text, &p.context.diagnostics));
+                serde_json::to_value(actions).unwrap_or_default()
             }),
             method => {
                 return Response::new_err(
@@ -120,34 +173,72 @@ impl Server<'_> {
         match n.method.as_str() {
             DidOpenTextDocument::METHOD => {
                 let p: lsp_types::DidOpenTextDocumentParams = serde_json::from_value(n.params)?;
-                self.buffers.insert(p.text_document.uri.clone(), p.text_document.text);
-                self.publish(&p.text_document.uri)
+                let path = path_of(&p.text_document.uri);
+                self.uris.insert(path.clone(), p.text_document.uri);
+                Rc::make_mut(&mut self.files.buffers).insert(path.clone(), p.text_document.text);
+                self.changed(&path);
             }
             DidChangeTextDocument::METHOD => {
                 let p: lsp_types::DidChangeTextDocumentParams = serde_json::from_value(n.params)?;
-                let text = self.buffers.entry(p.text_document.uri.clone()).or_default();
+                let path = path_of(&p.text_document.uri);
+                let text = Rc::make_mut(&mut self.files.buffers).entry(path.clone()).or_default();
                 for change in p.content_changes {
                     text::apply(text, change);
                 }
-                self.publish(&p.text_document.uri)
+                self.changed(&path);
+            }
+            DidSaveTextDocument::METHOD => {
+                let p: lsp_types::DidSaveTextDocumentParams = serde_json::from_value(n.params)?;
+                self.changed(&path_of(&p.text_document.uri));
             }
             DidCloseTextDocument::METHOD => {
                 let p: lsp_types::DidCloseTextDocumentParams = serde_json::from_value(n.params)?;
-                self.buffers.remove(&p.text_document.uri);
-                self.send_diagnostics(p.text_document.uri, Vec::new())
+                let path = path_of(&p.text_document.uri);
+                Rc::make_mut(&mut self.files.buffers).remove(&path);
+                self.files.kinds.remove(&path);
+                self.reads.remove(&path);
+                self.uris.remove(&path);
+                self.dirty.retain(|d| *d != path);
+                // Those importing it read the file on disk now.
+                self.changed(&path);
+                self.send_diagnostics(p.text_document.uri, Vec::new())?;
             }
-            _ => Ok(()),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// A file changed: it (when open) and every open buffer whose last check read it are to be
+    /// checked again.
+    fn changed(&mut self, path: &Path) {
+        self.last_change = Instant::now();
+        let readers = self.reads.iter().filter(|(_, read)| read.iter().any(|r| crate::eval::lexical(r) == path));
+        let mut stale: Vec<PathBuf> = readers.map(|(p, _)| p.clone()).collect();
+        if self.files.buffers.contains_key(path) {
+            stale.push(path.to_path_buf());
+        }
+        for p in stale {
+            if !self.dirty.contains(&p) {
+                self.dirty.push(p);
+            }
         }
     }
 
-    /// Checks a buffer and publishes what was found (nothing, when a bug in kenv panicked: the
-    /// server carries on).
-    fn publish(&self, uri: &Uri) -> Result<(), Error> {
-        let Some(text) = self.buffers.get(uri) else { return Ok(()) };
-        let path = path_of(uri);
-        let check = std::panic::AssertUnwindSafe(|| diagnostics(&path, text));
-        let found = std::panic::catch_unwind(check).unwrap_or_default();
-        self.send_diagnostics(uri.clone(), found)
+    /// Checks the buffers changed since the last time and publishes what was found (nothing,
+    /// when a bug in kenv panicked: the server carries on).
+    fn check_dirty(&mut self) -> Result<(), Error> {
+        for path in std::mem::take(&mut self.dirty) {
+            let Some(uri) = self.uris.get(&path).cloned() else { continue };
+            let run = std::panic::AssertUnwindSafe(|| check::check(&path, &self.files.buffers));
+            let Ok(checked) = std::panic::catch_unwind(run) else {
+                self.send_diagnostics(uri, Vec::new())?;
+                continue;
+            };
+            self.reads.insert(path.clone(), checked.files);
+            self.files.kinds.insert(path, checked.kinds);
+            self.send_diagnostics(uri, checked.diagnostics)?;
+        }
+        Ok(())
     }
 
     fn send_diagnostics(&self, uri: Uri, diagnostics: Vec<Diagnostic>) -> Result<(), Error> {
@@ -162,70 +253,20 @@ fn parse<P: serde::de::DeserializeOwned>(request: Request) -> Result<P, serde_js
     serde_json::from_value(request.params)
 }
 
-/// What `kenv check` says of a buffer standing for the file at `path`: its diagnostics, or its
-/// policies' violations and warnings.
+/// What `kenv check` says of a buffer standing for the file at `path` (no other buffer open).
 pub fn diagnostics(path: &Path, text: &str) -> Vec<Diagnostic> {
-    let uri = &uri_of(path);
-    let (diags, sources) = match eval::load_buffer(path, text, Interp::new(Mode::Check)) {
-        Err(Failure { diags, sources }) => (diags, sources),
-        Ok(mut program) => {
-            let found = run_policies(&mut program.interp, &program.state, Value::Null, &Default::default());
-            let diags = match found {
-                Ok(report) => report.diags(),
-                Err(e) => vec![*e],
-            };
-            (diags, program.interp.sources)
-        }
-    };
-    diags.iter().map(|d| diagnostic(d, uri, &sources)).collect()
+    let path = crate::eval::lexical(path);
+    check::check(&path, &Rc::new([(path.clone(), text.to_string())].into())).diagnostics
 }
 
-/// A diagnostic at its span (in this buffer; one in another file is shown at the buffer's top,
-/// naming it), its help in the message, its notes as related locations.
-fn diagnostic(d: &Diag, uri: &Uri, sources: &SourceMap) -> Diagnostic {
-    let buffer = sources.get(crate::source::SourceId(0));
-    let mut message = d.kind.to_string();
-    let range = match d.span {
-        Some(span) if span.src.0 == 0 => text::range(&buffer.text, span.start as usize, span.end as usize),
-        Some(span) => {
-            let (line, column) = sources.line_col(span);
-            message = format!("{} ({}:{line}:{column})", message, sources.get(span.src).name);
-            text::range(&buffer.text, 0, 0)
-        }
-        None => text::range(&buffer.text, 0, 0),
-    };
-    if let Some(help) = &d.help {
-        message.push_str(&format!("\nhelp: {help}"));
-    }
-    let related = d.notes.iter().map(|(span, note)| {
-        let source = sources.get(span.src);
-        let at = text::range(&source.text, span.start as usize, span.end as usize);
-        let file = if span.src.0 == 0 { uri.clone() } else { source.path.as_deref().map_or(uri.clone(), uri_of) };
-        DiagnosticRelatedInformation { location: Location::new(file, at), message: note.clone() }
-    });
-    Diagnostic {
-        range,
-        severity: Some(match d.severity {
-            Severity::Error => DiagnosticSeverity::ERROR,
-            Severity::Warning => DiagnosticSeverity::WARNING,
-        }),
-        code: Some(NumberOrString::String(format!("kenv::{}", d.kind.code()))),
-        source: Some("kenv".into()),
-        message,
-        related_information: Some(related.collect()),
-        ..Diagnostic::default()
-    }
-}
-
-/// A builtin's signature, effect and documentation, for the name under the cursor.
-pub fn hover(text: &str, at: lsp_types::Position) -> Option<Hover> {
-    let (start, word) = text::word_at(text, text::offset(text, at))?;
-    let builtin = crate::builtins::get(word)?;
-    let value = format!("```kenv\n{}\n```\n\n*{}*\n\n{}", builtin.signature(), builtin.effect.name(), builtin.doc);
-    Some(Hover {
-        contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value }),
-        range: Some(text::range(text, start, start + word.len())),
-    })
+/// Hover and definition at a position of a buffer standing for the file at `path`.
+pub fn navigate(
+    path: &Path,
+    text: &str,
+    at: lsp_types::Position,
+) -> (Option<lsp_types::Hover>, Option<lsp_types::Location>) {
+    let files = Files::default();
+    (navigate::hover(&files, path, text, at), navigate::definition(&files, path, text, at))
 }
 
 /// Completion at a byte offset and the outline (for the fuzz target: they read any text).
@@ -234,7 +275,8 @@ pub fn outline(text: &str, offset: usize) -> (Vec<lsp_types::CompletionItem>, Ve
     while !text.is_char_boundary(offset) {
         offset -= 1;
     }
-    (outline::completion(text, offset), outline::symbols(text))
+    let completion = outline::completion(&Files::default(), Path::new("/nonexistent/fuzz.kenv"), text, offset);
+    (completion, outline::symbols(text))
 }
 
 /// `kenv fmt`'s layout, as one edit of the whole buffer (none when it does not parse).
@@ -243,7 +285,7 @@ pub fn formatting(text: &str) -> Option<Vec<TextEdit>> {
     Some(vec![TextEdit { range: text::range(text, 0, text.len()), new_text: formatted }])
 }
 
-/// The file a `file://` URI names (percent-escapes decoded).
+/// The file a `file://` URI names (percent-escapes decoded, `.` and `..` worked out).
 fn path_of(uri: &Uri) -> PathBuf {
     let path = uri.as_str().strip_prefix("file://").unwrap_or(uri.as_str());
     let bytes = path.as_bytes();
@@ -262,7 +304,7 @@ fn path_of(uri: &Uri) -> PathBuf {
             }
         }
     }
-    PathBuf::from(String::from_utf8_lossy(&out).into_owned())
+    crate::eval::lexical(Path::new(&*String::from_utf8_lossy(&out)))
 }
 
 fn uri_of(path: &Path) -> Uri {

@@ -3,6 +3,10 @@
 
 use lsp_types::{CompletionItem, CompletionItemKind, DocumentSymbol, SymbolKind};
 
+use std::path::Path;
+
+use super::navigate::Files;
+use super::resolve::{Binding, Index, Kind};
 use super::text;
 use crate::model::schema;
 use crate::source::SourceMap;
@@ -16,41 +20,78 @@ const CHILDREN: &[(DeclKind, &[&str])] = &[
     (DeclKind::Policy, &[]),
 ];
 
-/// What may be written at a byte offset: std modules inside `import "…`, a declaration's
-/// attributes (and its bare words and child statements) inside its body, else keywords,
-/// builtins and the file's own top-level names.
-pub fn completion(text: &str, offset: usize) -> Vec<CompletionItem> {
+/// What may be written at a byte offset: std modules inside `import "…`, a module's names after
+/// `module.`, a declaration's attributes (and its bare words and child statements) inside its
+/// body, and the names in scope there, the keywords and the builtins.
+pub fn completion(files: &Files, path: &Path, text: &str, offset: usize) -> Vec<CompletionItem> {
     let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
     let line = &text[line_start..offset];
     if line.trim_start().starts_with("import \"") && line.matches('"').count() == 1 {
         let modules = crate::eval::stdlib_sources().map(|(name, _)| item(name, CompletionItemKind::MODULE, None));
         return modules.collect();
     }
+    // The line being typed often does not parse: the rest of the file does without it.
+    let index = Index::parse(text).or_else(|| Index::parse(&without_line(text, line_start))).unwrap_or_default();
+    let typed = line.trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '_');
+    if let Some(before_dot) = typed.strip_suffix('.') {
+        let alias =
+            &before_dot[before_dot.rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(0, |i| i + 1)..];
+        return members(files, path, &index, alias, offset);
+    }
+    let in_scope = index.in_scope(offset).into_iter().map(binding_item);
     if let Some(kind) = enclosing_declaration(&text[..offset]) {
         let s = schema(kind);
-        let attrs =
-            s.attrs.iter().map(|a| item(a, CompletionItemKind::PROPERTY, Some(format!("{} attribute", s.keyword))));
+        let attrs = s.attrs.iter().map(|a| {
+            let mut item = item(a, CompletionItemKind::PROPERTY, Some(format!("{} attribute", s.keyword)));
+            item.documentation = super::attributes::doc(kind, a).map(|(ty, rule)| {
+                lsp_types::Documentation::String(if rule.is_empty() { ty.to_string() } else { format!("{ty}: {rule}") })
+            });
+            item
+        });
         let words = s.words.iter().flat_map(|(attr, words)| {
             words.iter().map(move |w| item(w, CompletionItemKind::ENUM_MEMBER, Some(format!("{attr} = {w}"))))
         });
         let children = CHILDREN.iter().filter(|(k, _)| *k == kind).flat_map(|(_, c)| c.iter());
         let children = children.map(|c| item(c, CompletionItemKind::KEYWORD, None));
-        return attrs.chain(words).chain(children).collect();
+        return attrs.chain(words).chain(children).chain(in_scope).collect();
     }
     let keywords = KEYWORDS.iter().map(|k| item(k, CompletionItemKind::KEYWORD, None));
     let builtins = crate::builtins::all().map(|b| item(b.name, CompletionItemKind::FUNCTION, Some(b.signature())));
-    let names = top_level(text).into_iter().map(|(name, kind, _)| {
-        let kind =
-            if kind == SymbolKind::FUNCTION { CompletionItemKind::FUNCTION } else { CompletionItemKind::VARIABLE };
-        item(&name, kind, None)
+    in_scope.chain(keywords).chain(builtins).collect()
+}
+
+/// The text with the line starting at `line_start` emptied (offsets elsewhere kept).
+fn without_line(text: &str, line_start: usize) -> String {
+    let end = text[line_start..].find('\n').map_or(text.len(), |i| line_start + i);
+    format!("{}{}{}", &text[..line_start], " ".repeat(end - line_start), &text[end..])
+}
+
+/// What module `alias` (an import in scope at `offset`) exports.
+fn members(files: &Files, path: &Path, index: &Index, alias: &str, offset: usize) -> Vec<CompletionItem> {
+    let import = index.in_scope(offset).into_iter().find(|b| &*b.name == alias).and_then(|b| match &b.kind {
+        Kind::Import(import) => Some(import.clone()),
+        _ => None,
     });
-    keywords.chain(builtins).chain(names).collect()
+    let Some(module) = import.and_then(|i| files.module(path, &i)) else { return Vec::new() };
+    let exported = Index::of(&module.text);
+    exported.exported().map(binding_item).collect()
+}
+
+fn binding_item(b: &Binding) -> CompletionItem {
+    match &b.kind {
+        Kind::Fn(def) => {
+            let params: Vec<&str> = def.params.iter().map(|p| &*p.name.node).collect();
+            item(&b.name, CompletionItemKind::FUNCTION, Some(format!("fn {}({})", b.name, params.join(", "))))
+        }
+        Kind::Import(path) => item(&b.name, CompletionItemKind::MODULE, Some(format!("import \"{path}\""))),
+        Kind::Let(_) | Kind::Param | Kind::Loop => item(&b.name, CompletionItemKind::VARIABLE, None),
+    }
 }
 
 /// The kind of the declaration whose body an offset is in: the innermost unclosed `{` preceded
 /// on its line by `environment`, `role` or `policy` (a heuristic: braces inside strings and
 /// comments count too).
-fn enclosing_declaration(before: &str) -> Option<DeclKind> {
+pub(super) fn enclosing_declaration(before: &str) -> Option<DeclKind> {
     let mut depth = 0i32;
     for (i, c) in before.char_indices().rev() {
         match c {
@@ -150,6 +191,7 @@ mod tests {
     #[test]
     fn completion_knows_where_it_is() {
         let text = "import \"std/\nlet team = [\"a\"]\nenvironment \"dev\" {\n  kind = ec2\n  \n}\n";
+        let completion = |text, offset| completion(&Files::default(), Path::new("/x/main.kenv"), text, offset);
         assert!(labels(&completion(text, "import \"std/".len())).contains(&"std/baseline"));
         let inside = text.find("  \n}").unwrap() + 2;
         let attrs = completion(text, inside);

@@ -2,6 +2,7 @@
 
 pub mod ast;
 mod depth;
+pub mod docs;
 pub mod format;
 mod lower;
 pub mod strings;

@@ -51,6 +51,7 @@ pub fn run() -> Result<(), Error> {
         ..ServerCapabilities::default()
     };
     let init = connection.initialize(serde_json::to_value(capabilities)?)?;
+    crate::model::scope::track_captured();
     let quiet = init["initializationOptions"]["debounceMs"].as_u64().map_or(QUIET, Duration::from_millis);
     let mut server = Server {
         connection: &connection,
@@ -230,7 +231,10 @@ impl Server<'_> {
         for path in std::mem::take(&mut self.dirty) {
             let Some(uri) = self.uris.get(&path).cloned() else { continue };
             let run = std::panic::AssertUnwindSafe(|| check::check(&path, &self.files.buffers));
-            let Ok(checked) = std::panic::catch_unwind(run) else {
+            let checked = std::panic::catch_unwind(run);
+            // Nothing of the program is kept: its closures and their frames can go.
+            crate::model::scope::release_captured();
+            let Ok(checked) = checked else {
                 self.send_diagnostics(uri, Vec::new())?;
                 continue;
             };

@@ -11,7 +11,7 @@ mod record;
 mod role;
 mod rule;
 pub mod schema;
-mod scope;
+pub mod scope;
 mod stack;
 mod suppress;
 pub mod typed;

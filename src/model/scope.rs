@@ -9,7 +9,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use super::value::Value;
 use crate::syntax::ast::Name;
@@ -36,6 +36,31 @@ struct Vars {
 }
 
 const INDEX_FROM: usize = 16;
+
+thread_local! {
+    /// The frames closures have captured, kept once a long-running caller asks (`track_captured`).
+    static CAPTURED: RefCell<Option<Vec<Weak<Frame>>>> = const { RefCell::new(None) };
+}
+
+/// From now on, remember the frames closures capture, for `release_captured`.
+pub fn track_captured() {
+    CAPTURED.with(|c| {
+        c.borrow_mut().get_or_insert_with(Vec::new);
+    });
+}
+
+/// Empties every frame a closure captured since the last call: a frame that binds a function
+/// holding the frame is a cycle reference counting never frees. For a caller that evaluates one
+/// program after another in one process and keeps none of their values (the language server);
+/// a value still held afterwards sees those names gone.
+pub fn release_captured() {
+    let frames = CAPTURED.with(|c| c.borrow_mut().as_mut().map(std::mem::take)).unwrap_or_default();
+    for frame in frames.iter().filter_map(Weak::upgrade) {
+        let vars = std::mem::take(&mut *frame.vars.borrow_mut());
+        drop(frame);
+        drop(vars);
+    }
+}
 
 impl Vars {
     fn position(&self, name: &str) -> Option<usize> {
@@ -99,7 +124,13 @@ impl Scope {
 
     /// This scope, for a closure to keep: later `let`s will not change what it sees.
     pub fn capture(&self) -> Scope {
-        self.0.captured.set(true);
+        if !self.0.captured.replace(true) {
+            CAPTURED.with(|c| {
+                if let Some(frames) = c.borrow_mut().as_mut() {
+                    frames.push(Rc::downgrade(&self.0));
+                }
+            });
+        }
         self.clone()
     }
 
@@ -156,5 +187,29 @@ impl Scope {
     pub fn bindings(&self) -> Vec<(Name, Value)> {
         let frames: Vec<&Scope> = self.block().collect();
         frames.iter().rev().flat_map(|f| f.0.vars.borrow().list.clone()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::value::Closure;
+    use crate::syntax::ast::{Body, Expr, ExprKind, FnDef};
+
+    /// A function bound in the frame it captured: a cycle, freed only by `release_captured`.
+    #[test]
+    fn released_frames_are_freed() {
+        track_captured();
+        let mut scope = Scope::default();
+        let span = crate::source::Span::new(crate::source::SourceId(0), 0, 0);
+        let body = Body::Expr(Expr { node: ExprKind::Null, span });
+        let def = Rc::new(FnDef { name: None, params: Vec::new(), body, span });
+        let closure = Closure { def, scope: scope.capture() };
+        scope.bind("f".into(), Value::Func(Rc::new(closure)));
+        let frame = Rc::downgrade(&scope.0);
+        drop(scope);
+        assert!(frame.upgrade().is_some(), "the cycle keeps the frame");
+        release_captured();
+        assert!(frame.upgrade().is_none(), "released, the frame is freed");
     }
 }

@@ -16,8 +16,8 @@ fn read_json(path: &str) -> Value {
 fn alternatives(rule: &Value) -> BTreeSet<String> {
     let pattern = rule["match"].as_str().unwrap();
     let words = |g: &&str| g.contains('|') && g.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '|');
-    let groups = pattern.split('(').filter_map(|after| after.split(')').next());
-    groups.filter(words).next().unwrap().split('|').map(str::to_string).collect()
+    let mut groups = pattern.split('(').filter_map(|after| after.split(')').next());
+    groups.find(words).unwrap().split('|').map(str::to_string).collect()
 }
 
 #[test]

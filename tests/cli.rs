@@ -253,3 +253,12 @@ fn doc_shows_what_each_declaration_kind_takes_from_its_schema() {
     assert_eq!(typo.code, 1);
     assert!(typo.stderr.contains("did you mean `environment`?"), "{}", typo.stderr);
 }
+
+/// `--timings` of an expression: its parse comes after the file's evaluation (it once made the
+/// evaluation's time negative, and kenv panicked).
+#[test]
+fn eval_timings_of_an_expression() {
+    let out = run_in_repo(&["eval", "--timings", "-e", "1 + 1"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "2\n"), "{}", out.stderr);
+    assert!(out.stderr.starts_with("parse ") && out.stderr.contains(" ms, evaluate "), "{}", out.stderr);
+}

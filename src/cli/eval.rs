@@ -26,6 +26,7 @@ pub fn run(file: Option<&Path>, expr: Option<&str>, json: bool, timings: bool, s
             Err(diags) => return report(&diags, &program.interp.sources, style),
         },
     };
+    let evaluated_at = Instant::now();
     if json {
         let _ = print_json(&value);
     } else {
@@ -36,8 +37,8 @@ pub fn run(file: Option<&Path>, expr: Option<&str>, json: bool, timings: bool, s
         super::err(&format!(
             "parse {:.2} ms, evaluate {:.2} ms, output {:.2} ms\n",
             program.interp.parse_time.as_secs_f64() * 1e3,
-            (loaded_at - started - program.interp.parse_time).as_secs_f64() * 1e3,
-            (done - loaded_at).as_secs_f64() * 1e3
+            (evaluated_at - started).saturating_sub(program.interp.parse_time).as_secs_f64() * 1e3,
+            (done - evaluated_at).as_secs_f64() * 1e3
         ));
     }
     let code = if program.interp.errors.is_empty() {

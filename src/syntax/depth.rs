@@ -20,6 +20,22 @@ pub fn too_deep_at(text: &str, limit: usize) -> Option<usize> {
     let mut mode = Mode::Code;
     let mut i = 0;
     while i < b.len() {
+        // Most bytes mean nothing here: pass them in a tight loop.
+        match mode {
+            Mode::Code => {
+                while i < b.len() && !matches!(b[i], b'/' | b'r' | b'"' | b'(' | b'[' | b'{' | b')' | b']' | b'}') {
+                    i += 1;
+                }
+            }
+            Mode::Str { .. } => {
+                while i < b.len() && !matches!(b[i], b'\\' | b'"' | b'\n' | b'$') {
+                    i += 1;
+                }
+            }
+        }
+        if i == b.len() {
+            break;
+        }
         let rest = &b[i..];
         match mode {
             Mode::Code => match b[i] {

@@ -2,6 +2,7 @@
 //! the node is replaced by `null`, so that one pass reports all of them.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::rc::Rc;
 use std::sync::LazyLock;
 
@@ -39,11 +40,14 @@ pub struct Lowerer {
     /// Byte offset of the parsed text within the source (non-zero when resuming after an error).
     offset: usize,
     pub errors: RefCell<Vec<Diag>>,
+    /// Every name met so far, so that a file naming the same field a thousand times holds its
+    /// text once (and records built from it share their keys).
+    names: RefCell<HashSet<Name>>,
 }
 
 impl Lowerer {
     pub fn new(src: SourceId, offset: usize) -> Lowerer {
-        Lowerer { src, offset, errors: RefCell::new(Vec::new()) }
+        Lowerer { src, offset, errors: RefCell::new(Vec::new()), names: RefCell::default() }
     }
 
     /// The pair's span, without the whitespace pest's implicit skipping leaves at the end of a
@@ -60,7 +64,17 @@ impl Lowerer {
     }
 
     fn name(&self, pair: Pair<Rule>) -> Spanned<Name> {
-        Spanned::new(Rc::from(pair.as_str()), self.span(&pair))
+        Spanned::new(self.intern(pair.as_str()), self.span(&pair))
+    }
+
+    fn intern(&self, name: &str) -> Name {
+        let mut names = self.names.borrow_mut();
+        if let Some(known) = names.get(name) {
+            return known.clone();
+        }
+        let name: Name = Rc::from(name);
+        names.insert(name.clone());
+        name
     }
 
     pub fn stmts(&self, pairs: Pairs<Rule>) -> Vec<Stmt> {
@@ -214,7 +228,19 @@ impl Lowerer {
         clause
     }
 
+    /// A list item or record value: an expression, or a lone literal the grammar took as it is.
+    fn item(&self, pair: Pair<Rule>) -> Expr {
+        match pair.as_rule() {
+            Rule::expr => self.expr(pair),
+            _ => self.primary(pair),
+        }
+    }
+
     pub fn expr(&self, pair: Pair<Rule>) -> Expr {
+        let mut inner = pair.clone().into_inner();
+        if let (Some(only), None) = (inner.next(), inner.next()) {
+            return self.primary(only);
+        }
         let span = self.span(&pair);
         let mut run = 0;
         for p in pair.clone().into_inner() {
@@ -273,6 +299,7 @@ impl Lowerer {
                 Some(secs) => ExprKind::Duration(secs),
                 None => self.error(Diag::new(ErrorKind::IntTooLarge(text.into()), span)),
             },
+            Rule::plain_string => ExprKind::Str(Rc::from(&text[1..text.len() - 1])),
             Rule::string | Rule::text => self.string(pair),
             Rule::raw_string | Rule::raw_text => {
                 let body = pair.into_inner().next().map_or("", |p| p.as_str());
@@ -282,7 +309,7 @@ impl Lowerer {
             Rule::list => self.list(pair),
             Rule::record => self.record(pair),
             Rule::paren => return self.expr(pair.into_inner().next().unwrap()),
-            Rule::ident => ExprKind::Var(Rc::from(text)),
+            Rule::ident => ExprKind::Var(self.intern(text)),
             Rule::if_expr => {
                 let mut inner = pair.into_inner();
                 let c = self.expr(inner.next().unwrap());
@@ -371,7 +398,7 @@ impl Lowerer {
         for p in pair.into_inner() {
             match p.as_rule() {
                 Rule::comp_for => clauses.push(self.comp_for(p)),
-                _ => items.push(self.expr(p)),
+                _ => items.push(self.item(p)),
             }
         }
         if clauses.is_empty() {
@@ -384,15 +411,11 @@ impl Lowerer {
     fn record(&self, pair: Pair<Rule>) -> ExprKind {
         let mut entries = Vec::new();
         let mut clauses = Vec::new();
-        for p in pair.into_inner() {
+        let mut inner = pair.into_inner();
+        while let Some(p) = inner.next() {
             match p.as_rule() {
                 Rule::comp_for => clauses.push(self.comp_for(p)),
-                _ => {
-                    let mut inner = p.into_inner();
-                    let key = inner.next().unwrap();
-                    let value = self.expr(inner.next().unwrap());
-                    entries.push((key, value));
-                }
+                _ => entries.push((p, self.item(inner.next().unwrap()))),
             }
         }
         if clauses.is_empty() {

@@ -163,7 +163,7 @@ fn rule_name(r: Rule) -> Option<&'static str> {
         expr | expr_stmt | paren | list | record => "an expression",
         import_stmt | let_stmt | fn_stmt | assert_stmt | for_stmt | if_stmt | attr_stmt => "a statement",
         ident | word => "a name",
-        string | text | raw_string | raw_text => "a string",
+        string | plain_string | text | raw_string | raw_text => "a string",
         int | port => "a number",
         block => "`{`",
         params => "`(`",
@@ -173,7 +173,6 @@ fn rule_name(r: Rule) -> Option<&'static str> {
             "an operator"
         }
         for_vars => "a loop variable",
-        entry => "a record entry `key: value`",
         comp_for => "`for`",
         direction => "`ingress` or `egress`",
         ports => "a port",

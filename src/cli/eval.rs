@@ -18,7 +18,6 @@ pub fn run(file: Option<&Path>, expr: Option<&str>, json: bool, timings: bool, s
         Ok(p) => p,
         Err(Failure { diags, sources }) => return report(&diags, &sources, style),
     };
-    let loaded_at = Instant::now();
     let value = match expr {
         None => program.state.to_value(),
         Some(text) => match program.interp.eval_input("<expr>", text, &mut program.scope) {

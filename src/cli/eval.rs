@@ -61,7 +61,9 @@ fn print_json(value: &Value) -> std::io::Result<()> {
     out.flush()
 }
 
-fn write_json(value: &Value, out: &mut impl std::io::Write) -> std::io::Result<()> {
+/// `value` as `kenv eval --json` writes it (bench/perf.sh times it against serde_json's compact
+/// writer).
+pub fn write_json(value: &Value, out: &mut impl std::io::Write) -> std::io::Result<()> {
     let mut ser = serde_json::Serializer::with_formatter(out, Pretty::default());
     Ok(serde::Serialize::serialize(value, &mut ser)?)
 }

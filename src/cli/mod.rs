@@ -21,6 +21,7 @@ use std::io::IsTerminal;
 use clap::{CommandFactory, Parser};
 
 pub use args::{AwsArgs, CheckArgs, Cli, Color, Command, Format, Named, StackArgs};
+pub use eval::write_json;
 
 use crate::diag::{self, Diag, Style};
 use crate::host::{Host, Terminal};

@@ -34,8 +34,8 @@ pub fn completion(files: &Files, path: &Path, text: &str, offset: usize) -> Vec<
     let index = Index::parse(text).or_else(|| Index::parse(&without_line(text, line_start))).unwrap_or_default();
     let typed = line.trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '_');
     if let Some(before_dot) = typed.strip_suffix('.') {
-        let alias =
-            &before_dot[before_dot.rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(0, |i| i + 1)..];
+        let start = before_dot.char_indices().rev().find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'));
+        let alias = &before_dot[start.map_or(0, |(i, c)| i + c.len_utf8())..];
         return members(files, path, &index, alias, offset);
     }
     let in_scope = index.in_scope(offset).into_iter().map(binding_item);

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""bench/perf.sh's measurements (see there). Whole processes, timed from outside, each pair of
+commands run in turn (A B A B ...) so that the ratio is taken pair by pair while this machine's
+speed drifts; medians. Every tool's JSON is checked to be the same data first.
+
+Usage: perf.py KENV PEERS_BIN WORKDIR "KENV_OUTPUT_MS SERDE_OUTPUT_MS KENV_BYTES SERDE_BYTES"
+"""
+import json, os, statistics, subprocess, sys, time
+
+kenv, peers, work, output = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split()
+starlark, jrsonnet = f"{peers}/starlark", f"{peers}/jrsonnet"
+have = {p: os.access(p, os.X_OK) for p in (starlark, jrsonnet)}
+program, star, literal, js = (f"{work}/{f}" for f in ("program.kenv", "program.star", "literal.kenv", "literal.json"))
+KENV_PROGRAM = [kenv, "eval", "--json", "-e", "records", program]
+KENV_LITERAL = [kenv, "eval", "--json", "-e", "records", literal]
+
+
+def run(argv):
+    """One run: wall seconds, stdout, stderr."""
+    started = time.perf_counter()
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = p.communicate()
+    wall = time.perf_counter() - started
+    if p.returncode != 0:
+        sys.exit(f"{' '.join(argv)} failed: {err.decode()[:500]}")
+    return wall, out, err
+
+
+def peak_mib(argv):
+    """Peak resident MiB, as GNU time reports it (a child of Python would count Python's pages)."""
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
+    return int(p.stderr.decode().split()[-1]) / 1024
+
+
+def paired(a, b, runs):
+    """Median wall ms of A and of B, and the median of A/B taken pair by pair."""
+    ta, tb, ratios = [], [], []
+    for _ in range(runs + 1):
+        wa, _, _ = run(a)
+        wb, _, _ = run(b)
+        ta.append(wa), tb.append(wb), ratios.append(wa / wb)
+    ta, tb, ratios = ta[1:], tb[1:], ratios[1:]  # the first pair warms the page cache
+    return statistics.median(ta) * 1e3, statistics.median(tb) * 1e3, statistics.median(ratios)
+
+
+def verdict(value, goal, at_most=True):
+    ok = value <= goal if at_most else value >= goal
+    return "meets the goal" if ok else "MISSES the goal"
+
+
+# The same data from every tool.
+expected = json.load(open(js))
+assert json.loads(run(KENV_PROGRAM)[1]) == expected, "kenv's program builds other data"
+assert json.loads(run(KENV_LITERAL)[1]) == expected, "kenv's literal file holds other data"
+if have[starlark]:
+    assert json.loads(run([starlark, star])[2].decode().splitlines()[0]) == expected, "the Starlark twin differs"
+if have[jrsonnet]:
+    assert json.loads(run([jrsonnet, js])[1]) == expected, "jrsonnet reads other data"
+size_kib = os.path.getsize(literal) / 1024
+print(f"{len(expected)} records of about 40 values; the literal file is {size_kib:.0f} KiB (its JSON "
+      f"{os.path.getsize(js) / 1024:.0f} KiB); the program is {os.path.getsize(program)} bytes")
+
+if have[starlark]:
+    a, b, r = paired(KENV_PROGRAM, [starlark, star], 21)
+    print(f"general evaluation: kenv {a:6.1f} ms, starlark-rust {b:6.1f} ms: {r:.2f}x (goal ≤ 0.5x: {verdict(r, 0.5)})")
+else:
+    print("general evaluation: skipped (starlark_bin is not installed)")
+
+parses = []
+for _ in range(9):
+    timings = run([kenv, "eval", "--json", "--timings", "-e", "records", literal])[2].decode()
+    parses.append(float(timings.split("parse ")[1].split(" ms")[0]))
+parse_ms = statistics.median(parses)
+speed = os.path.getsize(literal) / 1e6 / (parse_ms / 1e3)
+print(f"literal file, parse inside kenv: {parse_ms:.1f} ms, {speed:.1f} MB/s (goal ≥ 40 MB/s: "
+      f"{verdict(speed, 40, at_most=False)})")
+if have[jrsonnet]:
+    a, b, r = paired(KENV_LITERAL, [jrsonnet, js], 15)
+    print(f"literal file, whole process: kenv {a:6.1f} ms, jrsonnet {b:6.1f} ms: {r:.2f}x (goal ≤ 0.5x: {verdict(r, 0.5)})")
+else:
+    print("literal file, whole process: skipped (jrsonnet is not installed)")
+
+kenv_ms, serde_ms, kenv_bytes, serde_bytes = float(output[0]), float(output[1]), int(output[2]), int(output[3])
+r = kenv_ms / serde_ms
+print(f"JSON output of the records: kenv {kenv_ms:.2f} ms ({kenv_bytes >> 10} KiB, indented), serde_json compact "
+      f"{serde_ms:.2f} ms ({serde_bytes >> 10} KiB): {r:.2f}x (goal ≤ 1.0x: {verdict(r, 1.0)})")
+
+if have[jrsonnet]:
+    a, b, r = paired([kenv, "eval", "-e", "1"], [jrsonnet, "-e", "1"], 51)
+    print(f"cold start: kenv eval -e 1 {a:5.2f} ms, jrsonnet -e 1 {b:5.2f} ms: {r:.2f}x (goal ≤ 1.0x: {verdict(r, 1.0)})")
+else:
+    print("cold start: skipped (jrsonnet is not installed)")
+a, b, r = paired(["/bin/true"], [kenv, "eval", "-e", "1"], 21)
+print(f"  (/bin/true, the floor of any process here: {a:5.2f} ms)")
+
+if os.access("/usr/bin/time", os.X_OK):
+    for label, argv in [("general evaluation", KENV_PROGRAM), ("literal file", KENV_LITERAL), ("cold start", [kenv, "eval", "-e", "1"])]:
+        print(f"peak memory, {label}: kenv {statistics.median(peak_mib(argv) for _ in range(5)):.1f} MiB")
+else:
+    print("peak memory: skipped (no GNU time at /usr/bin/time)")

@@ -43,6 +43,16 @@ def paired(a, b, runs):
     return statistics.median(ta) * 1e3, statistics.median(tb) * 1e3, statistics.median(ratios)
 
 
+def against(label, peer, a, b, runs, goal, decimals=1):
+    """Prints kenv's command A against the peer's B (or that the peer is missing)."""
+    if not have[peer]:
+        print(f"{label}: skipped ({os.path.basename(peer)} is not installed)")
+        return
+    ta, tb, r = paired(a, b, runs)
+    print(f"{label}: kenv {ta:6.{decimals}f} ms, {os.path.basename(peer)} {tb:6.{decimals}f} ms: {r:.2f}x "
+          f"(goal ≤ {goal}x: {verdict(r, goal)})")
+
+
 def verdict(value, goal, at_most=True):
     ok = value <= goal if at_most else value >= goal
     return "meets the goal" if ok else "MISSES the goal"
@@ -60,11 +70,7 @@ size_kib = os.path.getsize(literal) / 1024
 print(f"{len(expected)} records of about 40 values; the literal file is {size_kib:.0f} KiB (its JSON "
       f"{os.path.getsize(js) / 1024:.0f} KiB); the program is {os.path.getsize(program)} bytes")
 
-if have[starlark]:
-    a, b, r = paired(KENV_PROGRAM, [starlark, star], 21)
-    print(f"general evaluation: kenv {a:6.1f} ms, starlark-rust {b:6.1f} ms: {r:.2f}x (goal ≤ 0.5x: {verdict(r, 0.5)})")
-else:
-    print("general evaluation: skipped (starlark_bin is not installed)")
+against("general evaluation", starlark, KENV_PROGRAM, [starlark, star], 21, 0.5)
 
 parses = []
 for _ in range(9):
@@ -74,22 +80,14 @@ parse_ms = statistics.median(parses)
 speed = os.path.getsize(literal) / 1e6 / (parse_ms / 1e3)
 print(f"literal file, parse inside kenv: {parse_ms:.1f} ms, {speed:.1f} MB/s (goal ≥ 40 MB/s: "
       f"{verdict(speed, 40, at_most=False)})")
-if have[jrsonnet]:
-    a, b, r = paired(KENV_LITERAL, [jrsonnet, js], 15)
-    print(f"literal file, whole process: kenv {a:6.1f} ms, jrsonnet {b:6.1f} ms: {r:.2f}x (goal ≤ 0.5x: {verdict(r, 0.5)})")
-else:
-    print("literal file, whole process: skipped (jrsonnet is not installed)")
+against("literal file, whole process", jrsonnet, KENV_LITERAL, [jrsonnet, js], 15, 0.5)
 
 kenv_ms, serde_ms, kenv_bytes, serde_bytes = float(output[0]), float(output[1]), int(output[2]), int(output[3])
 r = kenv_ms / serde_ms
 print(f"JSON output of the records: kenv {kenv_ms:.2f} ms ({kenv_bytes >> 10} KiB, indented), serde_json compact "
       f"{serde_ms:.2f} ms ({serde_bytes >> 10} KiB): {r:.2f}x (goal ≤ 1.0x: {verdict(r, 1.0)})")
 
-if have[jrsonnet]:
-    a, b, r = paired([kenv, "eval", "-e", "1"], [jrsonnet, "-e", "1"], 51)
-    print(f"cold start: kenv eval -e 1 {a:5.2f} ms, jrsonnet -e 1 {b:5.2f} ms: {r:.2f}x (goal ≤ 1.0x: {verdict(r, 1.0)})")
-else:
-    print("cold start: skipped (jrsonnet is not installed)")
+against("cold start (eval -e 1)", jrsonnet, [kenv, "eval", "-e", "1"], [jrsonnet, "-e", "1"], 51, 1.0, decimals=2)
 a, b, r = paired(["/bin/true"], [kenv, "eval", "-e", "1"], 21)
 print(f"  (/bin/true, the floor of any process here: {a:5.2f} ms)")
 

@@ -241,6 +241,19 @@ pub struct Style {
 }
 
 /// Renders diagnostics as miette reports, one after another.
+/// A span over more lines than this is shown by its first line alone: a diagnostic on a whole
+/// generated 40,000-line literal would otherwise print all of it.
+const MAX_LABEL_LINES: usize = 12;
+
+/// How much of a span a report shows.
+fn shown_len(text: &str, span: Span) -> usize {
+    let covered = text.get(span.start as usize..span.end as usize).unwrap_or("");
+    if covered.matches('\n').count() <= MAX_LABEL_LINES {
+        return span.len();
+    }
+    covered.find('\n').unwrap_or(covered.len())
+}
+
 pub fn render(diags: &[Diag], sources: &SourceMap, style: Style) -> String {
     let theme = if style.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(style.width).with_links(false);
@@ -277,7 +290,8 @@ impl Report {
         report.help = diag.help.clone();
         for (span, text) in &diag.notes {
             if Some(span.src) == diag.span.map(|s| s.src) {
-                report.labels.push(LabeledSpan::new(Some(text.clone()), span.start as usize, span.len()));
+                let len = shown_len(&sources.get(span.src).text, *span);
+                report.labels.push(LabeledSpan::new(Some(text.clone()), span.start as usize, len));
             } else {
                 report.related.push(Report::located(text.clone(), Some(*span), None, sources));
             }
@@ -308,10 +322,9 @@ impl Report {
             Some(span) => {
                 let src = sources.get(span.src);
                 let named = NamedSource::new(src.name.clone(), src.text.to_string());
-                let label = LabeledSpan::new_primary_with_span(
-                    label,
-                    SourceSpan::new((span.start as usize).into(), span.len()),
-                );
+                let len = shown_len(&src.text, span);
+                let label =
+                    LabeledSpan::new_primary_with_span(label, SourceSpan::new((span.start as usize).into(), len));
                 (Some(named), vec![label])
             }
             None => (None, Vec::new()),

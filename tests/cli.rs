@@ -262,3 +262,15 @@ fn eval_timings_of_an_expression() {
     assert_eq!((out.code, out.stdout.as_str()), (0, "2\n"), "{}", out.stderr);
     assert!(out.stderr.starts_with("parse ") && out.stderr.contains(" ms, evaluate "), "{}", out.stderr);
 }
+
+/// A diagnostic on a huge expression shows its first line, not all of it.
+#[test]
+fn a_diagnostic_on_a_long_expression_shows_its_first_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let items: String = (0..1000).map(|i| format!("  {{ id: {i} }},\n")).collect();
+    std::fs::write(dir.path().join("data.kenv"), format!("[\n{items}]\n")).unwrap();
+    let out = support::kenv(dir.path(), &["check".into(), "data.kenv".into()]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("not a declaration") && out.stderr.contains(" 1 │ ["), "{}", out.stderr);
+    assert!(out.stderr.lines().count() < 15, "the whole list was shown:\n{}", out.stderr);
+}

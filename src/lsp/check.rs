@@ -20,7 +20,7 @@ use crate::source::{SourceId, SourceMap};
 
 pub struct Checked {
     pub diagnostics: Vec<Diagnostic>,
-    /// The files its evaluation read (itself and what it imports).
+    /// The files its evaluation read (itself and what it imports), `.` and `..` worked out.
     pub files: Vec<PathBuf>,
     /// Its top-level values' kinds, and one level into the records among them (a module's
     /// names): `name` or `module.name` → `string`, `function`, …
@@ -52,7 +52,7 @@ pub fn check(path: &Path, buffers: &Rc<HashMap<PathBuf, String>>) -> Checked {
         }
     };
     let uri = &uri_of(path);
-    let files = sources.files();
+    let files = sources.files().iter().map(|f| eval::lexical(f)).collect();
     Checked { diagnostics: diags.iter().map(|d| diagnostic(d, uri, &sources)).collect(), files, kinds }
 }
 

@@ -213,7 +213,7 @@ impl Server<'_> {
     /// checked again.
     fn changed(&mut self, path: &Path) {
         self.last_change = Instant::now();
-        let readers = self.reads.iter().filter(|(_, read)| read.iter().any(|r| crate::eval::lexical(r) == path));
+        let readers = self.reads.iter().filter(|(_, read)| read.iter().any(|r| r == path));
         let mut stale: Vec<PathBuf> = readers.map(|(p, _)| p.clone()).collect();
         if self.files.buffers.contains_key(path) {
             stale.push(path.to_path_buf());

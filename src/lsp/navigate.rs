@@ -28,7 +28,7 @@ pub struct Module {
 
 impl Files {
     /// A file's text: its buffer when it is open, else the disk.
-    pub fn text(&self, path: &Path) -> Option<String> {
+    fn text(&self, path: &Path) -> Option<String> {
         let path = crate::eval::lexical(path);
         self.buffers.get(&path).cloned().or_else(|| crate::eval::read_source(&path).ok())
     }
@@ -100,7 +100,7 @@ pub fn hover(files: &Files, path: &Path, text: &str, at: Position) -> Option<Hov
     let value = match target(files, path, text, at) {
         Some(target) => {
             let kind = files.kinds.get(&crate::eval::lexical(path)).and_then(|k| k.get(&target.key)).copied();
-            describe(files, path, &target, kind)
+            describe(files, path, text, &target, kind)
         }
         None => match super::attributes::hover(text, start, word) {
             Some(doc) => doc,
@@ -117,11 +117,11 @@ pub fn hover(files: &Files, path: &Path, text: &str, at: Position) -> Option<Hov
 }
 
 /// A binding as Markdown: how it is written, what it is, its doc comment.
-fn describe(files: &Files, path: &Path, target: &Target, kind: Option<&'static str>) -> String {
+fn describe(files: &Files, path: &Path, text: &str, target: &Target, kind: Option<&'static str>) -> String {
     let b = &target.binding;
-    let source = target.module.as_ref().map_or_else(|| files.text(path).unwrap_or_default(), |m| m.text.clone());
+    let source = target.module.as_ref().map_or(text, |m| m.text.as_str());
     let src_of = |span: Span| source.get(span.start as usize..span.end as usize).unwrap_or("");
-    let doc = doc_before(&source, b.stmt.start as usize);
+    let doc = doc_before(source, b.stmt.start as usize);
     let mut md = match &b.kind {
         Kind::Fn(def) => {
             let mut md = format!("```kenv\nfn {}\n```\n\n", signature(&b.name, def, &src_of));

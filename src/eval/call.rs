@@ -51,12 +51,22 @@ impl Interp {
 
     fn call_closure(&mut self, closure: &Rc<Closure>, args: Vec<ArgValue>, span: Span) -> Result<Value> {
         let def = &closure.def;
-        let name = def.name.as_deref().unwrap_or("<fn>").to_string();
-        let params: Vec<&str> = def.params.iter().map(|p| &*p.name.node).collect();
-        let bound = bind(&name, &params, args, span, Some(def.span))?;
+        let name = def.name.as_deref().unwrap_or("<fn>");
+        // The common call, positional arguments no more than the parameters, needs no matching.
+        let positional = args.len() <= def.params.len() && args.iter().all(|a| a.name.is_none());
+        let (mut by_name, mut in_order) = if positional {
+            (Vec::new(), args.into_iter())
+        } else {
+            let params: Vec<&str> = def.params.iter().map(|p| &*p.name.node).collect();
+            (bind(name, &params, args, span, Some(def.span))?, Vec::new().into_iter())
+        };
         let mut scope = closure.scope.child();
-        for (param, value) in def.params.iter().zip(bound) {
-            let (value, at) = match (value, &param.default) {
+        for (i, param) in def.params.iter().enumerate() {
+            let given = match positional {
+                true => in_order.next().map(|a| (a.value, a.span)),
+                false => by_name[i].take(),
+            };
+            let (value, at) = match (given, &param.default) {
                 (Some((v, at)), _) => (v, at),
                 // Defaults are evaluated at the call, and may use earlier parameters.
                 (None, Some(default)) => (self.eval(default, &scope)?, default.span),
@@ -73,16 +83,16 @@ impl Interp {
             if let Some(ty) = &param.ty {
                 // A default's mistake is the template's, shown with the call that used it.
                 let call = param.default.as_ref().filter(|d| d.span == at).map(|_| span);
-                check_param_type(&name, param, ty, &value, at, call)?;
+                check_param_type(name, param, ty, &value, at, call)?;
             }
-            scope.define(param.name.node.clone(), value);
+            scope.define_new(param.name.node.clone(), value);
         }
         self.depth += 1;
         if self.depth > MAX_CALL_DEPTH {
             self.depth = 0;
             let diag = Diag::new(ErrorKind::Recursion(MAX_CALL_DEPTH), span)
                 .help("a function that calls itself needs a case that stops: `if n == 0 { … } else { f(n - 1) }`");
-            return Err(with_frame(diag.boxed(), &name, span));
+            return Err(with_frame(diag.boxed(), name, span));
         }
         // A function runs with what its caller may do, met with its own module's grants.
         let outer = self.grants;
@@ -99,7 +109,7 @@ impl Interp {
         };
         self.grants = outer;
         self.depth = self.depth.saturating_sub(1);
-        result.map_err(|e| with_frame(e, &name, span))
+        result.map_err(|e| with_frame(e, name, span))
     }
 
     fn call_builtin(&mut self, b: &'static Builtin, args: Vec<ArgValue>, span: Span) -> Result<Value> {

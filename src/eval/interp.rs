@@ -48,6 +48,8 @@ pub struct Interp {
     pub tests: Option<super::test::Tests>,
     /// An editor's unsaved buffers by absolute path: an import of one reads it, not the disk.
     pub buffers: Rc<std::collections::HashMap<std::path::PathBuf, String>>,
+    /// Where string interpolation builds its text (one buffer, reused).
+    text: String,
 }
 
 impl Interp {
@@ -70,6 +72,7 @@ impl Interp {
             grants: crate::model::Grants::ALL,
             tests: None,
             buffers: Rc::default(),
+            text: String::new(),
         }
     }
 
@@ -140,17 +143,31 @@ impl Interp {
         Ok(value)
     }
 
+    #[inline]
     pub(super) fn tick(&mut self, span: Span) -> Result<()> {
         self.steps += 1;
         if self.steps > self.max_steps {
-            return Diag::new(ErrorKind::Steps(self.max_steps), span)
-                .help("look for a loop over a very large range, or recursion that does too much work")
-                .err();
+            return Err(self.out_of_steps(span));
         }
         Ok(())
     }
 
+    #[cold]
+    fn out_of_steps(&self, span: Span) -> Box<Diag> {
+        Diag::new(ErrorKind::Steps(self.max_steps), span)
+            .help("look for a loop over a very large range, or recursion that does too much work")
+            .boxed()
+    }
+
     pub fn eval(&mut self, expr: &Expr, scope: &Scope) -> Result<Value> {
+        // The leaves: no step of their own (the budget stops loops and recursion, which tick),
+        // no nesting.
+        match &expr.node {
+            ExprKind::Int(n) => return Ok(Value::Int(*n)),
+            ExprKind::Str(s) => return Ok(Value::Str(s.clone())),
+            ExprKind::Var(name) => return self.lookup(name, scope, expr.span),
+            _ => {}
+        }
         self.tick(expr.span)?;
         self.nesting += 1;
         if self.nesting > MAX_NESTING {
@@ -173,14 +190,16 @@ impl Interp {
             ExprKind::Duration(s) => Value::Duration(*s),
             ExprKind::Str(s) => Value::Str(s.clone()),
             ExprKind::Interp(parts) => {
-                let mut out = Concat::default();
+                let mut out = Concat::reusing(std::mem::take(&mut self.text));
                 for part in parts {
                     match part {
                         StrPart::Lit(s) => out.push_str(s),
                         StrPart::Expr(e) => out.push(&self.eval(e, scope)?),
                     }
                 }
-                out.finish()
+                let (value, buffer) = out.finish_keeping();
+                self.text = buffer;
+                value
             }
             ExprKind::List(items) => {
                 let mut out = Vec::with_capacity(items.len());
@@ -197,8 +216,19 @@ impl Interp {
                 })?;
                 Value::list(out)
             }
-            ExprKind::Record(entries) => {
-                let mut rec = crate::model::Record::new();
+            ExprKind::Record(Fields { written, rank: Some(rank) }) => {
+                // Each field goes straight to its place; the first key holds the places until then.
+                let mut fields = match written.first() {
+                    Some((first, _)) => vec![(first.node.clone(), Value::Null); written.len()],
+                    None => Vec::new(),
+                };
+                for ((key, value), &at) in written.iter().zip(rank.iter()) {
+                    fields[at as usize] = (key.node.clone(), self.eval(value, scope)?);
+                }
+                Value::record(crate::model::Record::from_sorted(fields))
+            }
+            ExprKind::Record(Fields { written: entries, rank: None }) => {
+                let mut rec = crate::model::Record::with_capacity(entries.len());
                 for (key, value) in entries {
                     let v = self.eval(value, scope)?;
                     if rec.insert(key.node.clone(), v).is_some() {
@@ -271,13 +301,7 @@ impl Interp {
         if let Some(b) = builtins::get(name) {
             return Ok(Value::Builtin(b));
         }
-        let names = scope.names();
-        let mut candidates: Vec<&str> = names.iter().map(|n| &**n).collect();
-        for b in builtins::names() {
-            candidates.push(b);
-        }
-        let help = keyword_hint(name).or_else(|| suggest(name, candidates));
-        Diag::new(ErrorKind::UnknownName(name.into()), span).label("not defined here").help_opt(help).err()
+        Err(unknown_name(name, scope, span))
     }
 
     /// A condition must be a bool: kenv has no truthiness.
@@ -305,6 +329,11 @@ impl Interp {
             _ => {
                 let l = self.eval(lhs, scope)?;
                 let r = self.eval(rhs, scope)?;
+                if let (Value::Int(a), Value::Int(b)) = (&l, &r) {
+                    if let Some(v) = super::ops::ints(op, *a, *b) {
+                        return Ok(v);
+                    }
+                }
                 super::ops::binary(op, l, r, lhs.span, rhs.span)
             }
         }
@@ -321,18 +350,34 @@ impl Interp {
             return body(self, scope);
         };
         let iter = self.eval(&clause.iter, scope)?;
+        let mut previous = None;
         for (a, b) in super::ops::iterate(&iter, clause, clause.iter.span)? {
-            let inner = scope.child();
+            self.tick(clause.iter.span)?;
+            let inner = scope.next_item(previous.take());
             bind_loop_vars(&inner, clause, a, b);
-            if let Some(filter) = &clause.filter {
-                if !self.condition(filter, &inner)? {
-                    continue;
-                }
+            let kept = match &clause.filter {
+                Some(filter) => self.condition(filter, &inner)?,
+                None => true,
+            };
+            if kept {
+                self.comprehend(rest, &inner, body)?;
             }
-            self.comprehend(rest, &inner, body)?;
+            previous = Some(inner);
         }
         Ok(())
     }
+}
+
+/// A name neither the scope nor the builtins know, with the nearest one as a hint.
+#[cold]
+fn unknown_name(name: &str, scope: &Scope, span: Span) -> Box<Diag> {
+    let names = scope.names();
+    let mut candidates: Vec<&str> = names.iter().map(|n| &**n).collect();
+    for b in builtins::names() {
+        candidates.push(b);
+    }
+    let help = keyword_hint(name).or_else(|| suggest(name, candidates));
+    Diag::new(ErrorKind::UnknownName(name.into()), span).label("not defined here").help_opt(help).boxed()
 }
 
 /// `for x in …` binds the item; `for k, v in …` binds key (or index) and value.

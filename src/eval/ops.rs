@@ -20,6 +20,27 @@ fn overflow(span: Span) -> Box<Diag> {
     Diag::new(ErrorKind::Overflow, span).boxed()
 }
 
+/// An operator on two integers, when it gives a value (not on overflow or division by zero,
+/// which `binary` reports): the common case, without `binary`'s generality.
+#[inline]
+pub fn ints(op: BinOp, a: i64, b: i64) -> Option<Value> {
+    use BinOp::*;
+    Some(match op {
+        Add => Value::Int(a.checked_add(b)?),
+        Sub => Value::Int(a.checked_sub(b)?),
+        Mul => Value::Int(a.checked_mul(b)?),
+        Div => Value::Int(a.checked_div(b)?),
+        Rem => Value::Int(a.checked_rem(b)?),
+        Eq => Value::Bool(a == b),
+        Ne => Value::Bool(a != b),
+        Lt => Value::Bool(a < b),
+        Le => Value::Bool(a <= b),
+        Gt => Value::Bool(a > b),
+        Ge => Value::Bool(a >= b),
+        _ => return None,
+    })
+}
+
 pub fn binary(op: BinOp, l: Value, r: Value, ls: Span, rs: Span) -> Result<Value> {
     use BinOp::*;
     use Value::*;

@@ -189,7 +189,7 @@ impl Walker {
             }
             ExprKind::List(items) => items.iter().for_each(|i| self.expr(i)),
             ExprKind::ListComp(item, clauses) => self.comprehension(clauses, e.span.end, &[item]),
-            ExprKind::Record(fields) => fields.iter().for_each(|(_, v)| self.expr(v)),
+            ExprKind::Record(fields) => fields.written.iter().for_each(|(_, v)| self.expr(v)),
             ExprKind::RecordComp(k, v, clauses) => self.comprehension(clauses, e.span.end, &[k, v]),
             ExprKind::Var(name) => {
                 if let Some(binding) = self.lookup(name) {

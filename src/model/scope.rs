@@ -11,6 +11,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
+use smallvec::SmallVec;
+
 use super::value::Value;
 use crate::syntax::ast::Name;
 
@@ -27,11 +29,12 @@ struct Frame {
     captured: Cell<bool>,
 }
 
-/// A frame's bindings: a short list (function calls bind a few names), indexed by a hash map
-/// once it grows (a generated file may define thousands at its top).
+/// A frame's bindings: a short list (function calls bind a few names), kept in the frame itself
+/// while short, indexed by a hash map once it grows (a generated file may define thousands at
+/// its top).
 #[derive(Default)]
 struct Vars {
-    list: Vec<(Name, Value)>,
+    list: SmallVec<[(Name, Value); 3]>,
     index: Option<HashMap<Name, usize>>,
 }
 
@@ -63,10 +66,11 @@ pub fn release_captured() {
 }
 
 impl Vars {
+    #[inline(always)]
     fn position(&self, name: &str) -> Option<usize> {
         match &self.index {
             Some(index) => index.get(name).copied(),
-            None => self.list.iter().position(|(n, _)| &**n == name),
+            None => self.list.iter().position(|(n, _)| same_name(n, name)),
         }
     }
 
@@ -92,10 +96,31 @@ impl Vars {
     }
 }
 
+/// Names are interned per file: the same name is mostly the same pointer, and a name of
+/// another length is never compared byte by byte.
+#[inline]
+fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a.as_bytes()[0] == b.as_bytes()[0] && a == b)
+}
+
 impl Scope {
     /// A new block (a function's parameters, a loop's body, a branch) inside this one.
     pub fn child(&self) -> Scope {
         self.frame(false)
+    }
+
+    /// Binds a name this frame does not bind yet (a call's parameters, which are distinct).
+    pub fn define_new(&self, name: Name, value: Value) {
+        self.0.vars.borrow_mut().push(name, value);
+    }
+
+    /// The block for a comprehension's next item: the previous item's frame when nothing kept it
+    /// (no closure, no value holds it; its loop variables are then bound again), else a new one.
+    pub fn next_item(&self, previous: Option<Scope>) -> Scope {
+        match previous {
+            Some(frame) if Rc::strong_count(&frame.0) == 1 && !frame.0.captured.get() => frame,
+            _ => self.child(),
+        }
     }
 
     fn frame(&self, continues: bool) -> Scope {
@@ -155,14 +180,15 @@ impl Scope {
     }
 
     pub fn lookup(&self, name: &str) -> Option<Value> {
-        let mut frame = self;
+        let mut frame: &Frame = &self.0;
         loop {
-            let vars = frame.0.vars.borrow();
-            let found = vars.position(name).map(|i| vars.list[i].1.clone());
-            if found.is_some() {
-                return found;
+            {
+                let vars = frame.vars.borrow();
+                if let Some(i) = vars.position(name) {
+                    return Some(vars.list[i].1.clone());
+                }
             }
-            frame = frame.0.parent.as_ref()?;
+            frame = &frame.parent.as_ref()?.0;
         }
     }
 
@@ -186,7 +212,7 @@ impl Scope {
     /// wins when they are collected into a record).
     pub fn bindings(&self) -> Vec<(Name, Value)> {
         let frames: Vec<&Scope> = self.block().collect();
-        frames.iter().rev().flat_map(|f| f.0.vars.borrow().list.clone()).collect()
+        frames.iter().rev().flat_map(|f| f.0.vars.borrow().list.to_vec()).collect()
     }
 }
 

@@ -102,8 +102,23 @@ impl Concat {
         }
     }
 
+    /// Concatenation into `buffer` (emptied), for `finish_keeping` to hand back.
+    pub fn reusing(mut buffer: String) -> Concat {
+        buffer.clear();
+        Concat { text: buffer, secret: None }
+    }
+
     pub fn push_str(&mut self, s: &str) {
         self.text.push_str(s);
+    }
+
+    /// The result, and the buffer it was built in for the next concatenation: the text is
+    /// copied out once instead of a new buffer growing for every string.
+    pub fn finish_keeping(self) -> (Value, String) {
+        match self.secret {
+            None => (Value::Str(Rc::from(self.text.as_str())), self.text),
+            Some(_) => (self.finish(), String::new()),
+        }
     }
 
     pub fn finish(self) -> Value {
@@ -184,8 +199,8 @@ impl Value {
     fn write_kenv(&self, out: &mut String) {
         match self {
             Value::Null => out.push_str("null"),
-            Value::Bool(b) => write!(out, "{b}").unwrap(),
-            Value::Int(n) => write!(out, "{n}").unwrap(),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Int(n) => out.push_str(itoa::Buffer::new().format(*n)),
             Value::Duration(s) => write!(out, "{}", DurationText(*s)).unwrap(),
             Value::Str(s) => write_quoted(out, s),
             Value::List(items) => {

@@ -193,6 +193,28 @@ impl DeclKind {
     }
 }
 
+/// A record literal's fields as written, and where each lands in the record (which keeps its
+/// fields sorted by key): found once when the file is read, so that evaluating the literal
+/// compares no keys. `rank` is `None` when a key is given twice (evaluation reports it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fields {
+    pub written: Vec<(Spanned<Name>, Expr)>,
+    pub rank: Option<Box<[u32]>>,
+}
+
+impl Fields {
+    pub fn new(written: Vec<(Spanned<Name>, Expr)>) -> Fields {
+        let mut order: Vec<usize> = (0..written.len()).collect();
+        order.sort_by(|&a, &b| written[a].0.node.cmp(&written[b].0.node));
+        let unique = order.windows(2).all(|w| written[w[0]].0.node != written[w[1]].0.node);
+        let mut rank = vec![0; written.len()];
+        for (at, &i) in order.iter().enumerate() {
+            rank[i] = at as u32;
+        }
+        Fields { written, rank: unique.then(|| rank.into()) }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExprKind {
     Null,
@@ -204,7 +226,7 @@ pub enum ExprKind {
     Interp(Vec<StrPart>),
     List(Vec<Expr>),
     ListComp(Box<Expr>, Vec<ForClause>),
-    Record(Vec<(Spanned<Name>, Expr)>),
+    Record(Fields),
     /// `{ key: value for … }`: the key is an expression.
     RecordComp(Box<Expr>, Box<Expr>, Vec<ForClause>),
     Var(Name),

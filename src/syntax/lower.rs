@@ -420,7 +420,7 @@ impl Lowerer {
         }
         if clauses.is_empty() {
             let entries = entries.into_iter().map(|(k, v)| (self.record_key(k), v)).collect();
-            return ExprKind::Record(entries);
+            return ExprKind::Record(Fields::new(entries));
         }
         // In a comprehension the key is an expression: a bare word names a variable.
         let (key, value) = entries.pop().unwrap();

@@ -228,7 +228,7 @@ impl Interp {
                 Value::record(crate::model::Record::from_sorted(fields))
             }
             ExprKind::Record(Fields { written: entries, rank: None }) => {
-                let mut rec = crate::model::Record::with_capacity(entries.len());
+                let mut rec = crate::model::Record::new();
                 for (key, value) in entries {
                     let v = self.eval(value, scope)?;
                     if rec.insert(key.node.clone(), v).is_some() {

@@ -16,10 +16,6 @@ impl Record {
         Record::default()
     }
 
-    pub fn with_capacity(fields: usize) -> Record {
-        Record { fields: Vec::with_capacity(fields) }
-    }
-
     /// A record of fields already sorted by key, each key once.
     pub fn from_sorted(fields: Vec<(Rc<str>, Value)>) -> Record {
         debug_assert!(fields.windows(2).all(|w| w[0].0 < w[1].0), "fields out of order");

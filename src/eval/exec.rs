@@ -128,10 +128,10 @@ impl Interp {
         // `kind = cloud9`: a bare word names a value of a word-valued attribute, unless it is a
         // variable in scope.
         let v = match (&value.node, model::schema(decl.kind).words_of(&name.node)) {
-            (ExprKind::Var(w), Some(words)) if scope.lookup(w).is_none() && words.contains(&&**w) => {
+            (ExprKind::Var(w, _), Some(words)) if scope.lookup(w).is_none() && words.contains(&&**w) => {
                 Value::Str(w.clone())
             }
-            (ExprKind::Var(w), Some(words)) if scope.lookup(w).is_none() => {
+            (ExprKind::Var(w, _), Some(words)) if scope.lookup(w).is_none() => {
                 let help =
                     suggest(w, words.iter().copied()).unwrap_or_else(|| format!("use one of: {}", words.join(", ")));
                 let kind = ErrorKind::Invalid {

@@ -165,7 +165,7 @@ impl Interp {
         match &expr.node {
             ExprKind::Int(n) => return Ok(Value::Int(*n)),
             ExprKind::Str(s) => return Ok(Value::Str(s.clone())),
-            ExprKind::Var(name) => return self.lookup(name, scope, expr.span),
+            ExprKind::Var(name, reach) => return self.lookup_at(name, *reach, scope, expr.span),
             _ => {}
         }
         self.tick(expr.span)?;
@@ -216,32 +216,10 @@ impl Interp {
                 })?;
                 Value::list(out)
             }
-            ExprKind::Record(Fields { written, rank: Some(rank) }) => {
-                // Each field goes straight to its place; the first key holds the places until then.
-                let mut fields = match written.first() {
-                    Some((first, _)) => vec![(first.node.clone(), Value::Null); written.len()],
-                    None => Vec::new(),
-                };
-                for ((key, value), &at) in written.iter().zip(rank.iter()) {
-                    fields[at as usize] = (key.node.clone(), self.eval(value, scope)?);
-                }
-                Value::record(crate::model::Record::from_sorted(fields))
-            }
-            ExprKind::Record(Fields { written: entries, rank: None }) => {
-                let mut rec = crate::model::Record::new();
-                for (key, value) in entries {
-                    let v = self.eval(value, scope)?;
-                    if rec.insert(key.node.clone(), v).is_some() {
-                        return Diag::new(
-                            ErrorKind::Duplicate { what: "record key".into(), name: key.node.to_string() },
-                            key.span,
-                        )
-                        .label("already set in this record")
-                        .err();
-                    }
-                }
-                Value::record(rec)
-            }
+            ExprKind::Record(fields) => match fields.rank() {
+                Some(rank) => self.record_in_place(&fields.written, rank, scope)?,
+                None => self.record_by_key(&fields.written, scope)?,
+            },
             ExprKind::RecordComp(key, value, clauses) => {
                 let mut rec = crate::model::Record::new();
                 self.comprehend(clauses, scope, &mut |this, s| {
@@ -255,7 +233,7 @@ impl Interp {
                 })?;
                 Value::record(rec)
             }
-            ExprKind::Var(name) => self.lookup(name, scope, span)?,
+            ExprKind::Var(name, reach) => self.lookup_at(name, *reach, scope, span)?,
             ExprKind::Field(target, field) => {
                 let v = self.eval(target, scope)?;
                 super::ops::field(&v, field)?
@@ -292,6 +270,62 @@ impl Interp {
             ExprKind::Suppress(s) => self.eval_suppress(s, scope, span)?,
             ExprKind::With(base, block) => self.eval_with(base, block, scope)?,
         })
+    }
+
+    /// A record literal whose fields' places are known: each goes straight to its place (the
+    /// first key holds the places until then).
+    fn record_in_place(&mut self, written: &[(Spanned<Name>, Expr)], rank: &[u32], scope: &Scope) -> Result<Value> {
+        let mut places = match written.first() {
+            Some((first, _)) => vec![(first.node.clone(), Value::Null); written.len()],
+            None => Vec::new(),
+        };
+        for ((key, value), &at) in written.iter().zip(rank) {
+            places[at as usize] = (key.node.clone(), self.eval(value, scope)?);
+        }
+        Ok(Value::record(crate::model::Record::from_sorted(places)))
+    }
+
+    /// A record literal built key by key, reporting a key given twice.
+    fn record_by_key(&mut self, written: &[(Spanned<Name>, Expr)], scope: &Scope) -> Result<Value> {
+        let mut rec = crate::model::Record::new();
+        for (key, value) in written {
+            let v = self.eval(value, scope)?;
+            if rec.insert(key.node.clone(), v).is_some() {
+                return Diag::new(
+                    ErrorKind::Duplicate { what: "record key".into(), name: key.node.to_string() },
+                    key.span,
+                )
+                .label("already set in this record")
+                .err();
+            }
+        }
+        Ok(Value::record(rec))
+    }
+
+    /// A name where reading the file found it (`syntax::reach`); by name when that fails. A
+    /// slot is read in the evaluation loop itself.
+    #[inline(always)]
+    fn lookup_at(&self, name: &str, reach: Reach, scope: &Scope, span: Span) -> Result<Value> {
+        if let Reach::Slot { hops, index } = reach {
+            if let Some(v) = scope.slot(hops, index, name) {
+                return Ok(v);
+            }
+        }
+        self.lookup_by_name(name, reach, scope, span)
+    }
+
+    fn lookup_by_name(&self, name: &str, reach: Reach, scope: &Scope, span: Span) -> Result<Value> {
+        if let Reach::Above { hops } = reach {
+            match scope.up(hops).and_then(|s| s.lookup(name)) {
+                Some(v) => return Ok(v),
+                None => {
+                    if let Some(b) = builtins::get(name) {
+                        return Ok(Value::Builtin(b));
+                    }
+                }
+            }
+        }
+        self.lookup(name, scope, span)
     }
 
     pub fn lookup(&self, name: &str, scope: &Scope, span: Span) -> Result<Value> {

@@ -191,7 +191,7 @@ impl Walker {
             ExprKind::ListComp(item, clauses) => self.comprehension(clauses, e.span.end, &[item]),
             ExprKind::Record(fields) => fields.written.iter().for_each(|(_, v)| self.expr(v)),
             ExprKind::RecordComp(k, v, clauses) => self.comprehension(clauses, e.span.end, &[k, v]),
-            ExprKind::Var(name) => {
+            ExprKind::Var(name, _) => {
                 if let Some(binding) = self.lookup(name) {
                     self.index.uses.push(Use { at: e.span, binding, member: None });
                 }
@@ -199,7 +199,7 @@ impl Walker {
             ExprKind::Field(base, field) => {
                 self.expr(base);
                 let module = match &base.node {
-                    ExprKind::Var(name) => self.lookup(name),
+                    ExprKind::Var(name, _) => self.lookup(name),
                     _ => None,
                 };
                 if let Some(b) = module.filter(|&b| matches!(self.index.bindings[b].kind, Kind::Import(_))) {

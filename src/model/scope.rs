@@ -192,6 +192,24 @@ impl Scope {
         }
     }
 
+    /// The frame `hops` up from this one.
+    #[inline(always)]
+    pub fn up(&self, hops: u16) -> Option<&Scope> {
+        let mut frame = self;
+        for _ in 0..hops {
+            frame = frame.0.parent.as_ref()?;
+        }
+        Some(frame)
+    }
+
+    /// The value `hops` frames up at `index`, when that is `name` (as `syntax::reach` found it).
+    #[inline(always)]
+    pub fn slot(&self, hops: u16, index: u16, name: &str) -> Option<Value> {
+        let vars = self.up(hops)?.0.vars.borrow();
+        let (bound, value) = vars.list.get(usize::from(index))?;
+        same_name(bound, name).then(|| value.clone())
+    }
+
     /// Whether `name` is bound in this frame itself (not a parent).
     fn defines(&self, name: &str) -> bool {
         self.0.vars.borrow().position(name).is_some()

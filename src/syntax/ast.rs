@@ -193,25 +193,57 @@ impl DeclKind {
     }
 }
 
+/// Where a name is found, when reading the file could tell (`syntax::reach`): a slot `hops`
+/// frames up at `index`, or by name from `hops` frames up; otherwise by name from where it is used.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Reach {
+    #[default]
+    Dynamic,
+    Slot {
+        hops: u16,
+        index: u16,
+    },
+    Above {
+        hops: u16,
+    },
+}
+
 /// A record literal's fields as written, and where each lands in the record (which keeps its
-/// fields sorted by key): found once when the file is read, so that evaluating the literal
-/// compares no keys. `rank` is `None` when a key is given twice (evaluation reports it).
+/// fields sorted by key), found at the literal's second evaluation so that from then on building
+/// it compares no keys: a literal evaluated once (most of a data file) never pays for the sort.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fields {
     pub written: Vec<(Spanned<Name>, Expr)>,
-    pub rank: Option<Box<[u32]>>,
+    evaluated: std::cell::Cell<bool>,
+    /// `None` inside when a key is given twice (evaluation reports it).
+    rank: std::cell::OnceCell<Option<Box<[u32]>>>,
 }
 
 impl Fields {
     pub fn new(written: Vec<(Spanned<Name>, Expr)>) -> Fields {
-        let mut order: Vec<usize> = (0..written.len()).collect();
-        order.sort_by(|&a, &b| written[a].0.node.cmp(&written[b].0.node));
-        let unique = order.windows(2).all(|w| written[w[0]].0.node != written[w[1]].0.node);
-        let mut rank = vec![0; written.len()];
+        Fields { written, evaluated: Default::default(), rank: Default::default() }
+    }
+
+    /// Where each field lands, from the second evaluation on.
+    pub fn rank(&self) -> Option<&[u32]> {
+        if !self.evaluated.replace(true) {
+            return None;
+        }
+        self.rank.get_or_init(|| self.sorted()).as_deref()
+    }
+
+    fn sorted(&self) -> Option<Box<[u32]>> {
+        let key = |i: usize| &self.written[i].0.node;
+        let mut order: Vec<usize> = (0..self.written.len()).collect();
+        order.sort_by(|&a, &b| key(a).cmp(key(b)));
+        if order.windows(2).any(|w| key(w[0]) == key(w[1])) {
+            return None;
+        }
+        let mut rank = vec![0; order.len()];
         for (at, &i) in order.iter().enumerate() {
             rank[i] = at as u32;
         }
-        Fields { written, rank: unique.then(|| rank.into()) }
+        Some(rank.into())
     }
 }
 
@@ -229,7 +261,7 @@ pub enum ExprKind {
     Record(Fields),
     /// `{ key: value for … }`: the key is an expression.
     RecordComp(Box<Expr>, Box<Expr>, Vec<ForClause>),
-    Var(Name),
+    Var(Name, Reach),
     Field(Box<Expr>, Spanned<Name>),
     Index(Box<Expr>, Box<Expr>),
     /// `decl with { … }`: the declaration rebuilt with the block's attributes and children.

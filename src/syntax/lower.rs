@@ -166,7 +166,9 @@ impl Lowerer {
             Rule::block => Body::Block(self.block(body_pair)),
             _ => Body::Expr(self.expr(body_pair)),
         };
-        Rc::new(FnDef { name, params, body, span })
+        let mut def = FnDef { name, params, body, span };
+        super::reach::resolve(&mut def);
+        Rc::new(def)
     }
 
     /// A parameter named twice would hide the first; a required one after a default could only
@@ -309,7 +311,7 @@ impl Lowerer {
             Rule::list => self.list(pair),
             Rule::record => self.record(pair),
             Rule::paren => return self.expr(pair.into_inner().next().unwrap()),
-            Rule::ident => ExprKind::Var(self.intern(text)),
+            Rule::ident => ExprKind::Var(self.intern(text), Reach::Dynamic),
             Rule::if_expr => {
                 let mut inner = pair.into_inner();
                 let c = self.expr(inner.next().unwrap());
@@ -425,7 +427,7 @@ impl Lowerer {
         // In a comprehension the key is an expression: a bare word names a variable.
         let (key, value) = entries.pop().unwrap();
         let key = match key.as_rule() {
-            Rule::word => Spanned::new(ExprKind::Var(Rc::from(key.as_str())), self.span(&key)),
+            Rule::word => Spanned::new(ExprKind::Var(self.intern(key.as_str()), Reach::Dynamic), self.span(&key)),
             _ => self.primary(key),
         };
         ExprKind::RecordComp(Box::new(key), Box::new(value), clauses)

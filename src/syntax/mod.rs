@@ -5,6 +5,7 @@ mod depth;
 pub mod docs;
 pub mod format;
 mod lower;
+mod reach;
 pub mod strings;
 
 use pest::Parser as _;

@@ -22,6 +22,17 @@ pub struct ArgValue {
 impl Interp {
     pub(super) fn eval_call(&mut self, callee: &Expr, args: &[Arg], scope: &Scope, span: Span) -> Result<Value> {
         let f = self.eval(callee, scope)?;
+        // The common call of a function, by position: each argument goes straight into its frame.
+        if let Value::Func(closure) = &f {
+            if positional(args.len(), args.iter().map(|a| &a.name), &closure.def) {
+                let frame = closure.scope.child();
+                for (param, arg) in closure.def.params.iter().zip(args) {
+                    let value = self.eval(&arg.value, scope)?;
+                    bind_param(&closure.def, param, value, arg.value.span, &frame)?;
+                }
+                return self.run_closure(closure, frame, args.len(), span);
+            }
+        }
         let mut values = Vec::with_capacity(args.len());
         for arg in args {
             let value = self.eval(&arg.value, scope)?;
@@ -51,42 +62,53 @@ impl Interp {
 
     fn call_closure(&mut self, closure: &Rc<Closure>, args: Vec<ArgValue>, span: Span) -> Result<Value> {
         let def = &closure.def;
-        let name = def.name.as_deref().unwrap_or("<fn>");
-        // The common call, positional arguments no more than the parameters, needs no matching.
-        let positional = args.len() <= def.params.len() && args.iter().all(|a| a.name.is_none());
-        let (mut by_name, mut in_order) = if positional {
-            (Vec::new(), args.into_iter())
-        } else {
-            let params: Vec<&str> = def.params.iter().map(|p| &*p.name.node).collect();
-            (bind(name, &params, args, span, Some(def.span))?, Vec::new().into_iter())
-        };
-        let mut scope = closure.scope.child();
-        for (i, param) in def.params.iter().enumerate() {
-            let given = match positional {
-                true => in_order.next().map(|a| (a.value, a.span)),
-                false => by_name[i].take(),
-            };
-            let (value, at) = match (given, &param.default) {
-                (Some((v, at)), _) => (v, at),
-                // Defaults are evaluated at the call, and may use earlier parameters.
-                (None, Some(default)) => (self.eval(default, &scope)?, default.span),
-                (None, None) => {
-                    return Diag::new(
-                        ErrorKind::Args(format!("missing argument `{}` in a call to `{name}`", param.name.node)),
-                        span,
-                    )
-                    .note(param.name.span, "parameter declared here")
-                    .help(format!("pass it by position or as `{}: …`", param.name.node))
-                    .err();
-                }
-            };
-            if let Some(ty) = &param.ty {
-                // A default's mistake is the template's, shown with the call that used it.
-                let call = param.default.as_ref().filter(|d| d.span == at).map(|_| span);
-                check_param_type(name, param, ty, &value, at, call)?;
+        let frame = closure.scope.child();
+        if positional(args.len(), args.iter().map(|a| &a.name), def) {
+            let given = args.len();
+            for (param, arg) in def.params.iter().zip(args) {
+                bind_param(def, param, arg.value, arg.span, &frame)?;
             }
-            scope.define_new(param.name.node.clone(), value);
+            return self.run_closure(closure, frame, given, span);
         }
+        let params: Vec<&str> = def.params.iter().map(|p| &*p.name.node).collect();
+        let by_name = bind(fn_name(def), &params, args, span, Some(def.span))?;
+        for (i, (param, given)) in def.params.iter().zip(by_name).enumerate() {
+            match given {
+                Some((value, at)) => bind_param(def, param, value, at, &frame)?,
+                None => self.bind_default(def, i, span, &frame)?,
+            }
+        }
+        self.run_closure(closure, frame, def.params.len(), span)
+    }
+
+    /// A parameter left out: its default, evaluated at the call (it may use earlier parameters).
+    fn bind_default(&mut self, def: &FnDef, i: usize, call: Span, frame: &Scope) -> Result<()> {
+        let param = &def.params[i];
+        let Some(default) = &param.default else {
+            return Diag::new(
+                ErrorKind::Args(format!("missing argument `{}` in a call to `{}`", param.name.node, fn_name(def))),
+                call,
+            )
+            .note(param.name.span, "parameter declared here")
+            .help(format!("pass it by position or as `{}: …`", param.name.node))
+            .err();
+        };
+        let value = self.eval(default, frame)?;
+        if let Some(ty) = &param.ty {
+            // A default's mistake is the template's, shown with the call that used it.
+            check_param_type(fn_name(def), param, ty, &value, default.span, Some(call))?;
+        }
+        frame.define_new(param.name.node.clone(), value);
+        Ok(())
+    }
+
+    /// Runs a function whose first `given` parameters `frame` binds: the rest take their defaults.
+    fn run_closure(&mut self, closure: &Rc<Closure>, mut frame: Scope, given: usize, span: Span) -> Result<Value> {
+        let def = &closure.def;
+        for i in given..def.params.len() {
+            self.bind_default(def, i, span, &frame)?;
+        }
+        let name = fn_name(def);
         self.depth += 1;
         if self.depth > MAX_CALL_DEPTH {
             self.depth = 0;
@@ -98,10 +120,10 @@ impl Interp {
         let outer = self.grants;
         self.grants = outer.meet(self.grants_of(def.span.src));
         let result = match &def.body {
-            Body::Expr(e) => self.eval(e, &scope),
+            Body::Expr(e) => self.eval(e, &frame),
             Body::Block(stmts) => {
                 let mut sink = Sink::List(Vec::new());
-                self.exec(stmts, &mut scope, &mut sink).map(|()| match sink {
+                self.exec(stmts, &mut frame, &mut sink).map(|()| match sink {
                     Sink::List(items) => Value::list(items),
                     _ => unreachable!(),
                 })
@@ -149,6 +171,24 @@ impl Interp {
     }
 }
 
+fn fn_name(def: &FnDef) -> &str {
+    def.name.as_deref().unwrap_or("<fn>")
+}
+
+/// A call that needs no matching: by position, no more arguments than parameters.
+fn positional<'a>(count: usize, mut names: impl Iterator<Item = &'a Option<Spanned<Name>>>, def: &FnDef) -> bool {
+    count <= def.params.len() && names.all(|n| n.is_none())
+}
+
+/// Binds a given argument to its parameter, checking the parameter's type.
+fn bind_param(def: &FnDef, param: &Param, value: Value, at: Span, frame: &Scope) -> Result<()> {
+    if let Some(ty) = &param.ty {
+        check_param_type(fn_name(def), param, ty, &value, at, None)?;
+    }
+    frame.define_new(param.name.node.clone(), value);
+    Ok(())
+}
+
 /// A typed parameter's argument: the diagnostic points at the argument (or, for a default, at
 /// the default) with a note at the parameter's declaration.
 fn check_param_type(
@@ -190,6 +230,14 @@ fn bind(
     span: Span,
     decl: Option<Span>,
 ) -> Result<Vec<Option<(Value, Span)>>> {
+    // By position, no more than the parameters, none of the rest required: nothing to match.
+    let optional = |p: &str| param_name(p).ends_with('?');
+    let given = args.len();
+    if given <= params.len() && args.iter().all(|a| a.name.is_none()) && params[given..].iter().all(|p| optional(p)) {
+        let mut out: Vec<Option<(Value, Span)>> = args.into_iter().map(|a| Some((a.value, a.span))).collect();
+        out.resize(params.len(), None);
+        return Ok(out);
+    }
     let clean: Vec<&str> = params.iter().map(|p| param_name(p).trim_end_matches('?')).collect();
     let mut out: Vec<Option<(Value, Span)>> = vec![None; params.len()];
     let mut next = 0;
@@ -225,9 +273,7 @@ fn bind(
         out[slot] = Some((arg.value, arg.span));
     }
     if decl.is_none() {
-        // Optional parameters are marked `name?`: the character after the clean name.
-        let optional = |i: usize| params[i].as_bytes().get(clean[i].len()) == Some(&b'?');
-        if let Some(i) = (0..params.len()).position(|i| !optional(i) && out[i].is_none()) {
+        if let Some(i) = (0..params.len()).position(|i| !optional(params[i]) && out[i].is_none()) {
             return Diag::new(ErrorKind::Args(format!("missing argument `{}` in a call to `{name}`", clean[i])), span)
                 .help(format!("`{name}({})`", clean.join(", ")))
                 .err();

@@ -159,15 +159,20 @@ impl Interp {
             .boxed()
     }
 
+    /// The leaves (literals, names) are answered where the caller is: no step of their own (the
+    /// budget stops loops and recursion, which tick), no nesting, no call.
+    #[inline(always)]
     pub fn eval(&mut self, expr: &Expr, scope: &Scope) -> Result<Value> {
-        // The leaves: no step of their own (the budget stops loops and recursion, which tick),
-        // no nesting.
         match &expr.node {
-            ExprKind::Int(n) => return Ok(Value::Int(*n)),
-            ExprKind::Str(s) => return Ok(Value::Str(s.clone())),
-            ExprKind::Var(name, reach) => return self.lookup_at(name, *reach, scope, expr.span),
-            _ => {}
+            ExprKind::Int(n) => Ok(Value::Int(*n)),
+            ExprKind::Str(s) => Ok(Value::Str(s.clone())),
+            ExprKind::Var(name, reach) => self.lookup_at(name, *reach, scope, expr.span),
+            _ => self.eval_inner(expr, scope),
         }
+    }
+
+    #[inline(never)]
+    fn eval_inner(&mut self, expr: &Expr, scope: &Scope) -> Result<Value> {
         self.tick(expr.span)?;
         self.nesting += 1;
         if self.nesting > MAX_NESTING {

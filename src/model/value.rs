@@ -98,6 +98,7 @@ impl Concat {
                 parts.extend(s.parts.iter().cloned());
             }
             Value::Str(s) => self.push_str(s),
+            Value::Int(n) => self.push_str(itoa::Buffer::new().format(*n)),
             other => other.write_kenv(&mut self.text),
         }
     }

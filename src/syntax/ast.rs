@@ -254,7 +254,10 @@ impl Fields {
     }
 }
 
+/// The tag is a byte of its own: evaluation matches on it at every node, and a tag kept in a
+/// niche of a field would take several instructions to read.
 #[derive(Debug, Clone, PartialEq)]
+#[repr(u8)]
 pub enum ExprKind {
     Null,
     Bool(bool),

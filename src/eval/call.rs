@@ -12,6 +12,9 @@ use crate::model::{Closure, Value};
 use crate::source::{Span, Spanned};
 use crate::syntax::ast::*;
 
+/// Frames kept for the next calls (a call deeper than this allocates its frame).
+const SPARE_FRAMES: usize = 64;
+
 /// An evaluated argument.
 pub struct ArgValue {
     pub name: Option<Spanned<Name>>,
@@ -25,7 +28,7 @@ impl Interp {
         // The common call of a function, by position: each argument goes straight into its frame.
         if let Value::Func(closure) = &f {
             if positional(args.len(), args.iter().map(|a| &a.name), &closure.def) {
-                let frame = closure.scope.child();
+                let frame = closure.scope.child_in(self.spare_frames.pop());
                 for (param, arg) in closure.def.params.iter().zip(args) {
                     let value = self.eval(&arg.value, scope)?;
                     bind_param(&closure.def, param, value, arg.value.span, &frame)?;
@@ -62,7 +65,7 @@ impl Interp {
 
     fn call_closure(&mut self, closure: &Rc<Closure>, args: Vec<ArgValue>, span: Span) -> Result<Value> {
         let def = &closure.def;
-        let frame = closure.scope.child();
+        let frame = closure.scope.child_in(self.spare_frames.pop());
         if positional(args.len(), args.iter().map(|a| &a.name), def) {
             let given = args.len();
             for (param, arg) in def.params.iter().zip(args) {
@@ -131,6 +134,9 @@ impl Interp {
         };
         self.grants = outer;
         self.depth = self.depth.saturating_sub(1);
+        if self.spare_frames.len() < SPARE_FRAMES {
+            self.spare_frames.extend(frame.into_spare());
+        }
         result.map_err(|e| with_frame(e, name, span))
     }
 

@@ -50,6 +50,8 @@ pub struct Interp {
     pub buffers: Rc<std::collections::HashMap<std::path::PathBuf, String>>,
     /// Where string interpolation builds its text (one buffer, reused).
     text: String,
+    /// Frames calls left, emptied, for the next calls (`Scope::into_spare`).
+    pub(super) spare_frames: Vec<Scope>,
 }
 
 impl Interp {
@@ -73,6 +75,7 @@ impl Interp {
             tests: None,
             buffers: Rc::default(),
             text: String::new(),
+            spare_frames: Vec::new(),
         }
     }
 

@@ -114,6 +114,30 @@ impl Scope {
         self.0.vars.borrow_mut().push(name, value);
     }
 
+    /// A new block inside this one, made in `spare` (a frame `into_spare` emptied) when given:
+    /// a call reuses the frame an earlier call left instead of allocating one.
+    pub fn child_in(&self, spare: Option<Scope>) -> Scope {
+        if let Some(mut spare) = spare {
+            if let Some(frame) = Rc::get_mut(&mut spare.0) {
+                frame.parent = Some(self.clone());
+                return spare;
+            }
+        }
+        self.child()
+    }
+
+    /// This frame emptied for `child_in`, when nothing else holds it (no closure captured it,
+    /// no value refers to it).
+    pub fn into_spare(mut self) -> Option<Scope> {
+        let frame = Rc::get_mut(&mut self.0)?;
+        if frame.continues || frame.captured.get() {
+            return None;
+        }
+        *frame.vars.get_mut() = Vars::default();
+        frame.parent = None;
+        Some(self)
+    }
+
     /// The block for a comprehension's next item: the previous item's frame when nothing kept it
     /// (no closure, no value holds it; its loop variables are then bound again), else a new one.
     pub fn next_item(&self, previous: Option<Scope>) -> Scope {

@@ -122,6 +122,11 @@ fn eval_expression_prints_kenv_and_json() {
     assert_eq!((out.code, out.stdout.as_str()), (0, "{ a: [1, 2m], b: \"x\" }\n"));
     let out = t.run(&["eval", "--json", "-e", "[1, null]"]);
     assert_eq!(out.stdout, "[\n  1,\n  null\n]\n");
+    let out = t.run(&["eval", "--json", "--compact", "-e", "[1, { a: \"x y\", b: 2m }]"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "[1,{\"a\":\"x y\",\"b\":\"2m\"}]\n"));
+    let out = t.run(&["eval", "--compact", "-e", "1"]);
+    assert_eq!(out.code, 2, "--compact without --json is bad usage");
+    assert!(out.stderr.contains("--json"), "{}", out.stderr);
 }
 
 #[test]

@@ -41,6 +41,9 @@ pub enum Command {
         /// Print JSON instead of kenv syntax.
         #[arg(long)]
         json: bool,
+        /// With --json: on one line, without spaces (as `jq -c` prints it).
+        #[arg(long, requires = "json")]
+        compact: bool,
         /// Print how long parsing, evaluation and output took, to stderr.
         #[arg(long, hide = true)]
         timings: bool,

@@ -8,7 +8,16 @@ use crate::diag::Style;
 use crate::eval::{self, Failure, Mode};
 use crate::model::Value;
 
-pub fn run(file: Option<&Path>, expr: Option<&str>, json: bool, timings: bool, style: Style) -> i32 {
+/// How `kenv eval` prints the value.
+pub enum Output {
+    Kenv,
+    /// Indented as `serde_json::to_writer_pretty` lays it out.
+    Json,
+    /// One line, no spaces: serde_json's compact writer.
+    CompactJson,
+}
+
+pub fn run(file: Option<&Path>, expr: Option<&str>, output: Output, timings: bool, style: Style) -> i32 {
     let started = Instant::now();
     let loaded = match file {
         Some(f) => eval::load(f, Mode::Eval),
@@ -26,10 +35,11 @@ pub fn run(file: Option<&Path>, expr: Option<&str>, json: bool, timings: bool, s
         },
     };
     let evaluated_at = Instant::now();
-    if json {
-        let _ = print_json(&value);
-    } else {
-        super::out(&format!("{}\n", value.to_kenv_pretty(100)));
+    match output {
+        Output::Kenv => super::out(&format!("{}\n", value.to_kenv_pretty(100))),
+        Output::Json | Output::CompactJson => {
+            let _ = print_json(&value, matches!(output, Output::CompactJson));
+        }
     }
     if timings {
         let done = Instant::now();
@@ -50,13 +60,17 @@ pub fn run(file: Option<&Path>, expr: Option<&str>, json: bool, timings: bool, s
     code
 }
 
-/// Writes JSON laid out as `serde_json::to_writer_pretty` lays it out, straight into stdout (a
-/// config's JSON can be megabytes, not worth a copy), with each line break and its indentation
-/// in one write: serde_json's own formatter writes them piece by piece, six writes a line.
-fn print_json(value: &Value) -> std::io::Result<()> {
+/// Writes JSON straight into stdout (a config's JSON can be megabytes, not worth a copy): compact,
+/// or laid out as `serde_json::to_writer_pretty` lays it out, with each line break and its
+/// indentation in one write (serde_json's own formatter writes them piece by piece, six writes a
+/// line).
+fn print_json(value: &Value, compact: bool) -> std::io::Result<()> {
     use std::io::Write;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    write_json(value, &mut out)?;
+    match compact {
+        true => serde_json::to_writer(&mut out, value)?,
+        false => write_json(value, &mut out)?,
+    }
     out.write_all(b"\n")?;
     out.flush()
 }

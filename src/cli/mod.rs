@@ -79,8 +79,13 @@ fn verbose() {
 fn run(command: Command, style: Style) -> i32 {
     match command {
         Command::Check(args) => check::run(&args, style),
-        Command::Eval { file, expr, json, timings } => {
-            eval::run(file.as_deref(), expr.as_deref(), json, timings, style)
+        Command::Eval { file, expr, json, compact, timings } => {
+            let output = match (json, compact) {
+                (false, _) => eval::Output::Kenv,
+                (true, false) => eval::Output::Json,
+                (true, true) => eval::Output::CompactJson,
+            };
+            eval::run(file.as_deref(), expr.as_deref(), output, timings, style)
         }
         Command::Plan { stack, json, named } => deploy::plan(&stack, json, &named, style),
         Command::Apply { stack, yes, named, break_lock } => {

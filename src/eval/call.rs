@@ -36,6 +36,20 @@ impl Interp {
                 return self.run_closure(closure, frame, args.len(), span);
             }
         }
+        // A builtin by position, leaving out only optional parameters: each argument goes
+        // straight into its place.
+        if let Value::Builtin(b) = &f {
+            let names = args.iter().map(|a| &a.name);
+            if leaves_out_only_optional(args.len(), names, b.params) {
+                let mut values = Vec::with_capacity(b.params.len());
+                for arg in args {
+                    values.push(Some((self.eval(&arg.value, scope)?, arg.value.span)));
+                }
+                values.resize(b.params.len(), None);
+                self.allowed(b, span)?;
+                return self.run_builtin(b, values, span);
+            }
+        }
         let mut values = Vec::with_capacity(args.len());
         for arg in args {
             let value = self.eval(&arg.value, scope)?;
@@ -141,6 +155,13 @@ impl Interp {
     }
 
     fn call_builtin(&mut self, b: &'static Builtin, args: Vec<ArgValue>, span: Span) -> Result<Value> {
+        self.allowed(b, span)?;
+        let bound = bind(b.name, b.params, args, span, None)?;
+        self.run_builtin(b, bound, span)
+    }
+
+    /// Whether the mode and the grants allow the builtin's effect.
+    fn allowed(&self, b: &'static Builtin, span: Span) -> Result<()> {
         if !b.effect.allowed_in(self.mode) {
             let kind = ErrorKind::Effect {
                 name: b.name.into(),
@@ -152,8 +173,12 @@ impl Interp {
         if !self.grants.allows(b.effect) {
             return Err(self.not_granted(b, span));
         }
-        let bound = bind(b.name, b.params, args, span, None)?;
-        let mut call = crate::model::Args { values: bound, span, name: b.name };
+        Ok(())
+    }
+
+    /// Runs a builtin on its arguments, bound to its parameters.
+    fn run_builtin(&mut self, b: &'static Builtin, values: Vec<Option<(Value, Span)>>, span: Span) -> Result<Value> {
+        let mut call = crate::model::Args { values, span, name: b.name };
         call.check_types(b.params)?;
         (b.func)(self, &mut call)
     }
@@ -177,6 +202,7 @@ impl Interp {
     }
 }
 
+/// A function's name in messages (`<fn>` for a lambda).
 fn fn_name(def: &FnDef) -> &str {
     def.name.as_deref().unwrap_or("<fn>")
 }
@@ -184,6 +210,21 @@ fn fn_name(def: &FnDef) -> &str {
 /// A call that needs no matching: by position, no more arguments than parameters.
 fn positional<'a>(count: usize, mut names: impl Iterator<Item = &'a Option<Spanned<Name>>>, def: &FnDef) -> bool {
     count <= def.params.len() && names.all(|n| n.is_none())
+}
+
+/// A builtin's call that needs no matching: by position, no more arguments than parameters, and
+/// only optional ones left out.
+fn leaves_out_only_optional<'a>(
+    count: usize,
+    mut names: impl Iterator<Item = &'a Option<Spanned<Name>>>,
+    params: &[&str],
+) -> bool {
+    count <= params.len() && names.all(|n| n.is_none()) && params[count..].iter().all(|p| optional(p))
+}
+
+/// Optional parameters are marked `name?`.
+fn optional(param: &str) -> bool {
+    param_name(param).ends_with('?')
 }
 
 /// Binds a given argument to its parameter, checking the parameter's type.
@@ -236,14 +277,6 @@ fn bind(
     span: Span,
     decl: Option<Span>,
 ) -> Result<Vec<Option<(Value, Span)>>> {
-    // By position, no more than the parameters, none of the rest required: nothing to match.
-    let optional = |p: &str| param_name(p).ends_with('?');
-    let given = args.len();
-    if given <= params.len() && args.iter().all(|a| a.name.is_none()) && params[given..].iter().all(|p| optional(p)) {
-        let mut out: Vec<Option<(Value, Span)>> = args.into_iter().map(|a| Some((a.value, a.span))).collect();
-        out.resize(params.len(), None);
-        return Ok(out);
-    }
     let clean: Vec<&str> = params.iter().map(|p| param_name(p).trim_end_matches('?')).collect();
     let mut out: Vec<Option<(Value, Span)>> = vec![None; params.len()];
     let mut next = 0;

@@ -178,12 +178,17 @@ impl Builtin {
 
 /// A parameter's name as bound (`sep?` for `sep?: string`).
 pub fn param_name(spec: &str) -> &str {
-    spec.split_once(':').map_or(spec, |(name, _)| name)
+    colon(spec).map_or(spec, |i| &spec[..i])
 }
 
 /// The type a parameter declares (`string` for `sep?: string`).
 pub fn param_type(spec: &str) -> Option<&str> {
-    spec.split_once(':').map(|(_, ty)| ty.trim())
+    colon(spec).map(|i| spec[i + 1..].trim())
+}
+
+/// Where a parameter's spec (a few bytes, read at every call) has its `:`.
+fn colon(spec: &str) -> Option<usize> {
+    spec.bytes().position(|b| b == b':')
 }
 
 /// What a builtin may ask of the interpreter that calls it.

@@ -180,18 +180,34 @@ pub fn index(v: &Value, i: &Value, span: Span) -> Result<Value> {
     }
 }
 
-/// The (key, value) pairs a `for` visits: (index, item) for lists, (key, value) for records.
-pub fn iterate(v: &Value, clause: &ForClause, span: Span) -> Result<Vec<(Value, Value)>> {
+/// The (key, value) pairs a `for` visits, one at a time: (index, item) for lists, (key, value)
+/// for records.
+pub fn iterate<'v>(v: &'v Value, clause: &ForClause, span: Span) -> Result<Items<'v>> {
     match v {
-        Value::List(items) => Ok(items.iter().enumerate().map(|(i, x)| (Value::Int(i as i64), x.clone())).collect()),
-        Value::Record(rec) if clause.second.is_some() => {
-            Ok(rec.iter().map(|(k, x)| (Value::Str(k.clone()), x.clone())).collect())
-        }
-        Value::Record(rec) => Ok(rec.keys().map(|k| (Value::Null, Value::Str(k.clone()))).collect()),
+        Value::List(items) => Ok(Items::List(items.iter().enumerate())),
+        Value::Record(rec) => Ok(Items::Record(rec.iter(), clause.second.is_some())),
         other => {
             Diag::new(ErrorKind::Type { expected: "a list or a record".into(), found: other.type_name().into() }, span)
                 .label("`for` goes over a list or a record")
                 .err()
+        }
+    }
+}
+
+pub enum Items<'v> {
+    List(std::iter::Enumerate<std::slice::Iter<'v, Value>>),
+    /// A record's fields: (key, value) for `for k, v`, (null, key) for `for k`.
+    Record(<&'v crate::model::Record as IntoIterator>::IntoIter, bool),
+}
+
+impl Iterator for Items<'_> {
+    type Item = (Value, Value);
+
+    fn next(&mut self) -> Option<(Value, Value)> {
+        match self {
+            Items::List(items) => items.next().map(|(i, x)| (Value::Int(i as i64), x.clone())),
+            Items::Record(fields, true) => fields.next().map(|(k, x)| (Value::Str(k.clone()), x.clone())),
+            Items::Record(fields, false) => fields.next().map(|(k, _)| (Value::Null, Value::Str(k.clone()))),
         }
     }
 }

@@ -18,7 +18,7 @@ mod test;
 
 use std::io::IsTerminal;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 
 pub use args::{AwsArgs, CheckArgs, Cli, Color, Command, Format, Named, StackArgs};
 pub use eval::write_json;
@@ -39,14 +39,20 @@ pub const USAGE: i32 = 2;
 const STACK_BYTES: usize = 512 << 20;
 
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let mut command = Cli::command();
+    let parsed =
+        command.try_get_matches_from_mut(std::env::args_os()).and_then(|mut m| Cli::from_arg_matches_mut(&mut m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
+            let e = e.format(&mut command);
             let code = if e.use_stderr() { USAGE } else { OK };
             let _ = e.print();
             return code;
         }
     };
+    // The command tree is not needed again: freeing it, node by node, was a tenth of `kenv eval -e 1`.
+    std::mem::forget(command);
     let style = style(cli.color);
     crate::remote::set_offline(cli.offline);
     if cli.verbose {

@@ -194,6 +194,7 @@ pub fn iterate<'v>(v: &'v Value, clause: &ForClause, span: Span) -> Result<Items
     }
 }
 
+/// What `iterate` visits: borrowed from the value, each pair made when it is reached.
 pub enum Items<'v> {
     List(std::iter::Enumerate<std::slice::Iter<'v, Value>>),
     /// A record's fields: (key, value) for `for k, v`, (null, key) for `for k`.

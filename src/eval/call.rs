@@ -27,7 +27,7 @@ impl Interp {
         let f = self.eval(callee, scope)?;
         // The common call of a function, by position: each argument goes straight into its frame.
         if let Value::Func(closure) = &f {
-            if positional(args.len(), args.iter().map(|a| &a.name), &closure.def) {
+            if positional(args.len(), args.iter().map(|a| &a.name), closure.def.params.len()) {
                 let frame = closure.scope.child_in(self.spare_frames.pop());
                 for (param, arg) in closure.def.params.iter().zip(args) {
                     let value = self.eval(&arg.value, scope)?;
@@ -40,7 +40,7 @@ impl Interp {
         // straight into its place.
         if let Value::Builtin(b) = &f {
             let names = args.iter().map(|a| &a.name);
-            if leaves_out_only_optional(args.len(), names, b.params) {
+            if positional(args.len(), names, b.params.len()) && b.params[args.len()..].iter().all(|p| optional(p)) {
                 let mut values = Vec::with_capacity(b.params.len());
                 for arg in args {
                     values.push(Some((self.eval(&arg.value, scope)?, arg.value.span)));
@@ -80,7 +80,7 @@ impl Interp {
     fn call_closure(&mut self, closure: &Rc<Closure>, args: Vec<ArgValue>, span: Span) -> Result<Value> {
         let def = &closure.def;
         let frame = closure.scope.child_in(self.spare_frames.pop());
-        if positional(args.len(), args.iter().map(|a| &a.name), def) {
+        if positional(args.len(), args.iter().map(|a| &a.name), def.params.len()) {
             let given = args.len();
             for (param, arg) in def.params.iter().zip(args) {
                 bind_param(def, param, arg.value, arg.span, &frame)?;
@@ -207,19 +207,9 @@ fn fn_name(def: &FnDef) -> &str {
     def.name.as_deref().unwrap_or("<fn>")
 }
 
-/// A call that needs no matching: by position, no more arguments than parameters.
-fn positional<'a>(count: usize, mut names: impl Iterator<Item = &'a Option<Spanned<Name>>>, def: &FnDef) -> bool {
-    count <= def.params.len() && names.all(|n| n.is_none())
-}
-
-/// A builtin's call that needs no matching: by position, no more arguments than parameters, and
-/// only optional ones left out.
-fn leaves_out_only_optional<'a>(
-    count: usize,
-    mut names: impl Iterator<Item = &'a Option<Spanned<Name>>>,
-    params: &[&str],
-) -> bool {
-    count <= params.len() && names.all(|n| n.is_none()) && params[count..].iter().all(|p| optional(p))
+/// A call that needs no matching: by position, no more arguments than `params` parameters.
+fn positional<'a>(count: usize, mut names: impl Iterator<Item = &'a Option<Spanned<Name>>>, params: usize) -> bool {
+    count <= params && names.all(|n| n.is_none())
 }
 
 /// Optional parameters are marked `name?`.

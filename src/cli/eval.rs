@@ -11,10 +11,10 @@ use crate::model::Value;
 /// How `kenv eval` prints the value.
 pub enum Output {
     Kenv,
-    /// Indented as `serde_json::to_writer_pretty` lays it out.
-    Json,
-    /// One line, no spaces: serde_json's compact writer.
-    CompactJson,
+    /// Indented as `serde_json::to_writer_pretty` lays it out, or `compact`: one line, no spaces.
+    Json {
+        compact: bool,
+    },
 }
 
 pub fn run(file: Option<&Path>, expr: Option<&str>, output: Output, timings: bool, style: Style) -> i32 {
@@ -37,8 +37,8 @@ pub fn run(file: Option<&Path>, expr: Option<&str>, output: Output, timings: boo
     let evaluated_at = Instant::now();
     match output {
         Output::Kenv => super::out(&format!("{}\n", value.to_kenv_pretty(100))),
-        Output::Json | Output::CompactJson => {
-            let _ = print_json(&value, matches!(output, Output::CompactJson));
+        Output::Json { compact } => {
+            let _ = print_json(&value, compact);
         }
     }
     if timings {

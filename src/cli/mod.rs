@@ -86,11 +86,7 @@ fn run(command: Command, style: Style) -> i32 {
     match command {
         Command::Check(args) => check::run(&args, style),
         Command::Eval { file, expr, json, compact, timings } => {
-            let output = match (json, compact) {
-                (false, _) => eval::Output::Kenv,
-                (true, false) => eval::Output::Json,
-                (true, true) => eval::Output::CompactJson,
-            };
+            let output = if json { eval::Output::Json { compact } } else { eval::Output::Kenv };
             eval::run(file.as_deref(), expr.as_deref(), output, timings, style)
         }
         Command::Plan { stack, json, named } => deploy::plan(&stack, json, &named, style),

@@ -149,6 +149,11 @@ fn len(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
 }
 
 fn range(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
+    Ok(Value::list(numbers(a)?.map(Value::Int).collect()))
+}
+
+/// `range`'s numbers, not yet a list (a `for` over `range(…)` counts them instead).
+pub fn numbers(a: &Args) -> Result<std::ops::Range<i64>> {
     let (start, end) = match a.opt_int(1)? {
         Some(end) => (a.int(0)?, end),
         None => (0, a.int(0)?),
@@ -156,7 +161,7 @@ fn range(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     if end.saturating_sub(start) > MAX_RANGE {
         return a.invalid(0, format!("a range of more than {MAX_RANGE} numbers"));
     }
-    Ok(Value::list((start..end).map(Value::Int).collect()))
+    Ok(start..end)
 }
 
 fn map(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {

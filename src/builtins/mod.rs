@@ -37,6 +37,13 @@ pub fn get(name: &str) -> Option<&'static Builtin> {
     REGISTRY.get(name).copied()
 }
 
+/// `range`, whose numbers a `for` counts rather than making the list (`list::numbers`).
+pub fn is_range(b: &Builtin) -> bool {
+    b.name == "range"
+}
+
+pub use list::numbers as range_numbers;
+
 pub fn names() -> impl Iterator<Item = &'static str> {
     all().map(|b| b.name)
 }

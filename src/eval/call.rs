@@ -5,6 +5,8 @@ use std::rc::Rc;
 
 use super::exec::Sink;
 use super::interp::{Interp, MAX_CALL_DEPTH};
+use super::ops::Iterable;
+use crate::builtins;
 use crate::diag::{suggest, Diag, ErrorKind, Frame, Result};
 use crate::model::Scope;
 use crate::model::{param_name, Builtin};
@@ -39,13 +41,7 @@ impl Interp {
         // A builtin by position, leaving out only optional parameters: each argument goes
         // straight into its place.
         if let Value::Builtin(b) = &f {
-            let names = args.iter().map(|a| &a.name);
-            if positional(args.len(), names, b.params.len()) && b.params[args.len()..].iter().all(|p| optional(p)) {
-                let mut values = Vec::with_capacity(b.params.len());
-                for arg in args {
-                    values.push(Some((self.eval(&arg.value, scope)?, arg.value.span)));
-                }
-                values.resize(b.params.len(), None);
+            if let Some(values) = self.builtin_args(b, args, scope)? {
                 self.allowed(b, span)?;
                 return self.run_builtin(b, values, span);
             }
@@ -56,6 +52,38 @@ impl Interp {
             values.push(ArgValue { name: arg.name.clone(), value, span: arg.value.span });
         }
         self.call(&f, values, span)
+    }
+
+    /// A builtin's arguments, each evaluated straight into its place, when the call is by
+    /// position and leaves out only optional parameters; None when it needs matching.
+    fn builtin_args(&mut self, b: &Builtin, args: &[Arg], scope: &Scope) -> Result<Option<Vec<Option<(Value, Span)>>>> {
+        let names = args.iter().map(|a| &a.name);
+        if !positional(args.len(), names, b.params.len()) || !b.params[args.len()..].iter().all(|p| optional(p)) {
+            return Ok(None);
+        }
+        let mut values = Vec::with_capacity(b.params.len());
+        for arg in args {
+            values.push(Some((self.eval(&arg.value, scope)?, arg.value.span)));
+        }
+        values.resize(b.params.len(), None);
+        Ok(Some(values))
+    }
+
+    /// What a `for` goes over: a list or a record, or the numbers of a `range(…)` called by name
+    /// and position, counted instead of first made into a list.
+    pub(super) fn iterable(&mut self, iter: &Expr, scope: &Scope) -> Result<Iterable> {
+        if let ExprKind::Call(callee, args) = &iter.node {
+            if let (ExprKind::Var(..), Value::Builtin(b)) = (&callee.node, self.eval(callee, scope)?) {
+                if builtins::is_range(b) {
+                    if let Some(values) = self.builtin_args(b, args, scope)? {
+                        self.tick(iter.span)?;
+                        let call = crate::model::Args { values, span: iter.span, name: b.name };
+                        return Ok(Iterable::Range(builtins::range_numbers(&call)?));
+                    }
+                }
+            }
+        }
+        self.eval(iter, scope).map(Iterable::Value)
     }
 
     /// Calls a function value (a kenv closure or a builtin).

@@ -84,7 +84,7 @@ impl Interp {
                 }
             }
             StmtKind::For(clause, body) => {
-                let iter = self.eval(&clause.iter, scope)?;
+                let iter = self.iterable(&clause.iter, scope)?;
                 for (a, b) in super::ops::iterate(&iter, clause, clause.iter.span)? {
                     let mut inner = scope.child();
                     bind_loop_vars(&inner, clause, a, b);

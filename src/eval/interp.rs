@@ -391,7 +391,7 @@ impl Interp {
         let Some((clause, rest)) = clauses.split_first() else {
             return body(self, scope);
         };
-        let iter = self.eval(&clause.iter, scope)?;
+        let iter = self.iterable(&clause.iter, scope)?;
         let mut previous = None;
         for (a, b) in super::ops::iterate(&iter, clause, clause.iter.span)? {
             self.tick(clause.iter.span)?;

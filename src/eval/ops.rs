@@ -180,13 +180,21 @@ pub fn index(v: &Value, i: &Value, span: Span) -> Result<Value> {
     }
 }
 
-/// The (key, value) pairs a `for` visits, one at a time: (index, item) for lists, (key, value)
-/// for records.
-pub fn iterate<'v>(v: &'v Value, clause: &ForClause, span: Span) -> Result<Items<'v>> {
+/// What a `for` goes over (`Interp::iterable`).
+pub enum Iterable {
+    Value(Value),
+    /// `range(…)`'s numbers.
+    Range(std::ops::Range<i64>),
+}
+
+/// The (key, value) pairs a `for` visits, one at a time: (index, item) for lists and ranges,
+/// (key, value) for records.
+pub fn iterate<'v>(v: &'v Iterable, clause: &ForClause, span: Span) -> Result<Items<'v>> {
     match v {
-        Value::List(items) => Ok(Items::List(items.iter().enumerate())),
-        Value::Record(rec) => Ok(Items::Record(rec.iter(), clause.second.is_some())),
-        other => {
+        Iterable::Range(numbers) => Ok(Items::Range(numbers.clone().enumerate())),
+        Iterable::Value(Value::List(items)) => Ok(Items::List(items.iter().enumerate())),
+        Iterable::Value(Value::Record(rec)) => Ok(Items::Record(rec.iter(), clause.second.is_some())),
+        Iterable::Value(other) => {
             Diag::new(ErrorKind::Type { expected: "a list or a record".into(), found: other.type_name().into() }, span)
                 .label("`for` goes over a list or a record")
                 .err()
@@ -197,6 +205,7 @@ pub fn iterate<'v>(v: &'v Value, clause: &ForClause, span: Span) -> Result<Items
 /// What `iterate` visits: borrowed from the value, each pair made when it is reached.
 pub enum Items<'v> {
     List(std::iter::Enumerate<std::slice::Iter<'v, Value>>),
+    Range(std::iter::Enumerate<std::ops::Range<i64>>),
     /// A record's fields: (key, value) for `for k, v`, (null, key) for `for k`.
     Record(<&'v crate::model::Record as IntoIterator>::IntoIter, bool),
 }
@@ -207,6 +216,7 @@ impl Iterator for Items<'_> {
     fn next(&mut self) -> Option<(Value, Value)> {
         match self {
             Items::List(items) => items.next().map(|(i, x)| (Value::Int(i as i64), x.clone())),
+            Items::Range(numbers) => numbers.next().map(|(i, n)| (Value::Int(i as i64), Value::Int(n))),
             Items::Record(fields, true) => fields.next().map(|(k, x)| (Value::Str(k.clone()), x.clone())),
             Items::Record(fields, false) => fields.next().map(|(k, _)| (Value::Null, Value::Str(k.clone()))),
         }

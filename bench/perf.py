@@ -3,7 +3,7 @@
 commands run in turn (A B A B ...) so that the ratio is taken pair by pair while this machine's
 speed drifts; medians. Every tool's JSON is checked to be the same data first.
 
-Usage: perf.py KENV PEERS_BIN WORKDIR "KENV_OUTPUT_MS SERDE_OUTPUT_MS KENV_BYTES SERDE_BYTES"
+Usage: perf.py KENV PEERS_BIN WORKDIR "OUTPUT" (what benches/json_output.rs prints)
 """
 import json, os, statistics, subprocess, sys, time
 
@@ -87,10 +87,15 @@ print(f"literal file, parse inside kenv: {parse_ms:.1f} ms, {speed:.1f} MB/s (go
       f"{verdict(speed, 40, at_most=False)})")
 against("literal file, whole process", jrsonnet, KENV_LITERAL, [jrsonnet, js], 15, 0.5)
 
-kenv_ms, serde_ms, kenv_bytes, serde_bytes = float(output[0]), float(output[1]), int(output[2]), int(output[3])
-r = kenv_ms / serde_ms
-print(f"JSON output of the records: kenv {kenv_ms:.2f} ms ({kenv_bytes >> 10} KiB, indented), serde_json compact "
-      f"{serde_ms:.2f} ms ({serde_bytes >> 10} KiB): {r:.2f}x (goal ≤ 1.0x: {verdict(r, 1.0)})")
+# In-process, the same data: kenv's value as kenv writes it, and as serde_json::Value as serde_json does.
+kenv_compact, serde_compact, kenv_indented, serde_pretty = (float(x) for x in output[:4])
+compact_kib, indented_kib = int(output[4]) >> 10, int(output[5]) >> 10
+r = kenv_compact / serde_compact
+print(f"JSON output of the records, compact ({compact_kib} KiB): kenv {kenv_compact:.2f} ms, serde_json "
+      f"{serde_compact:.2f} ms: {r:.2f}x (goal ≤ 1.0x: {verdict(r, 1.0)})")
+print(f"  indented ({indented_kib} KiB): kenv {kenv_indented:.2f} ms, serde_json pretty {serde_pretty:.2f} ms: "
+      f"{kenv_indented / serde_pretty:.2f}x; kenv indented against serde_json compact: "
+      f"{kenv_indented / serde_compact:.2f}x")
 
 against("cold start (eval -e 1)", jrsonnet, [kenv, "eval", "-e", "1"], [jrsonnet, "-e", "1"], 51, 1.0, decimals=2)
 a, b, r = paired(["/bin/true"], [kenv, "eval", "-e", "1"], 21)

@@ -1,7 +1,8 @@
-//! kenv's JSON output (`kenv eval --json`) against serde_json's compact writer, on the same value:
-//! the `records` a kenv file defines, written into memory 11 times each. Prints the two medians
-//! in milliseconds and the two sizes in bytes. Run by bench/perf.sh:
-//! `cargo bench --bench json_output -- FILE.kenv`.
+//! kenv's JSON output (`kenv eval --json [--compact]`) against serde_json writing the same data held
+//! as its own `serde_json::Value`: the `records` a kenv file defines, written into memory 11 times
+//! each way. Prints the medians in milliseconds of kenv compact, serde_json compact, kenv
+//! indented and serde_json pretty, then the compact and the indented sizes in bytes. Run by
+//! bench/perf.sh: `cargo bench --bench json_output -- FILE.kenv`.
 
 use std::time::Instant;
 
@@ -12,20 +13,28 @@ fn main() {
         Err(_) => panic!("{path} does not evaluate"),
     };
     let value = program.scope.lookup("records").expect("the file defines `records`");
+    let json = value.to_json();
     let median = |write: &dyn Fn(&mut Vec<u8>)| {
         let mut times = Vec::new();
-        let mut size = 0;
+        let mut out = Vec::new();
         for _ in 0..11 {
-            let mut out = Vec::with_capacity(4 << 20);
+            out = Vec::with_capacity(4 << 20);
             let started = Instant::now();
             write(&mut out);
             times.push(started.elapsed().as_secs_f64() * 1e3);
-            size = out.len();
         }
         times.sort_by(f64::total_cmp);
-        (times[5], size)
+        (times[5], out)
     };
-    let (kenv_ms, kenv_size) = median(&|out| kenv::cli::write_json(&value, out).unwrap());
-    let (serde_ms, serde_size) = median(&|out| serde_json::to_writer(out, &value).unwrap());
-    println!("{kenv_ms:.3} {serde_ms:.3} {kenv_size} {serde_size}");
+    let (kenv_compact, compact) = median(&|out| kenv::cli::write_json(&value, true, out).unwrap());
+    let (serde_compact, theirs) = median(&|out| serde_json::to_writer(out, &json).unwrap());
+    assert_eq!(compact, theirs, "kenv's compact JSON differs from serde_json's");
+    let (kenv_indented, indented) = median(&|out| kenv::cli::write_json(&value, false, out).unwrap());
+    let (serde_pretty, theirs) = median(&|out| serde_json::to_writer_pretty(out, &json).unwrap());
+    assert_eq!(indented, theirs, "kenv's indented JSON differs from serde_json's pretty JSON");
+    println!(
+        "{kenv_compact:.3} {serde_compact:.3} {kenv_indented:.3} {serde_pretty:.3} {} {}",
+        compact.len(),
+        indented.len()
+    );
 }

@@ -1,6 +1,5 @@
 //! List builtins. Functions passed to them are kenv closures or builtins.
 
-use std::rc::Rc;
 
 use super::{Args, Builtin, Effect::Pure};
 use crate::diag::Result;
@@ -359,7 +358,7 @@ fn slice(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     match a.value(0) {
         Value::List(items) => {
             let (s, e) = bounds(items.len())?;
-            Ok(Value::List(Rc::new(items[s..e].to_vec())))
+            Ok(Value::List(items[s..e].into()))
         }
         Value::Str(text) => {
             let chars: Vec<char> = text.chars().collect();

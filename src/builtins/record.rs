@@ -1,6 +1,5 @@
 //! Record builtins.
 
-use std::rc::Rc;
 
 use super::{Args, Builtin, Effect::Pure};
 use crate::diag::Result;
@@ -82,30 +81,26 @@ fn get(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
 }
 
 fn deep_merge(base: &Record, over: &Record) -> Record {
-    let mut out = base.clone();
-    for (k, v) in over {
-        let merged = match (out.get(k), v) {
-            (Some(Value::Record(b)), Value::Record(o)) => Value::Record(Rc::new(deep_merge(b, o))),
-            _ => v.clone(),
-        };
-        out.insert(k.clone(), merged);
-    }
-    out
+    let merged = over.iter().map(|(k, v)| match (base.get(k), v) {
+        (Some(Value::Record(b)), Value::Record(o)) => (k.clone(), Value::Record(deep_merge(b, o))),
+        _ => (k.clone(), v.clone()),
+    });
+    base.iter().map(|(k, v)| (k.clone(), v.clone())).chain(merged).collect()
 }
 
 fn merge(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
-    Ok(Value::Record(Rc::new(deep_merge(&*a.record(0)?, &*a.record(1)?))))
+    Ok(Value::Record(deep_merge(&a.record(0)?, &a.record(1)?)))
 }
 
 fn omit(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
-    let mut rec = (*a.record(0)?).clone();
+    let rec = a.record(0)?;
+    let mut left_out = Vec::new();
     for key in a.list(1)?.iter() {
         match key {
-            Value::Str(k) => {
-                rec.remove(k);
-            }
+            Value::Str(k) => left_out.push(k.clone()),
             other => return a.invalid(1, format!("keys are strings, found {}", other.type_name())),
         }
     }
-    Ok(Value::record(rec))
+    let kept = rec.iter().filter(|(k, _)| !left_out.contains(k));
+    Ok(Value::record(kept.map(|(k, v)| (k.clone(), v.clone())).collect()))
 }

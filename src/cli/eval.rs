@@ -67,17 +67,17 @@ pub fn run(file: Option<&Path>, expr: Option<&str>, output: Output, timings: boo
 fn print_json(value: &Value, compact: bool) -> std::io::Result<()> {
     use std::io::Write;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    match compact {
-        true => serde_json::to_writer(&mut out, value)?,
-        false => write_json(value, &mut out)?,
-    }
+    write_json(value, compact, &mut out)?;
     out.write_all(b"\n")?;
     out.flush()
 }
 
-/// `value` as `kenv eval --json` writes it (bench/perf.sh times it against serde_json's compact
-/// writer).
-pub fn write_json(value: &Value, out: &mut impl std::io::Write) -> std::io::Result<()> {
+/// `value` as `kenv eval --json [--compact]` writes it (bench/perf.sh times both against
+/// serde_json writing the same data as its own `serde_json::Value`).
+pub fn write_json(value: &Value, compact: bool, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    if compact {
+        return Ok(serde_json::to_writer(out, value)?);
+    }
     let mut ser = serde_json::Serializer::with_formatter(out, Pretty::default());
     Ok(serde::Serialize::serialize(value, &mut ser)?)
 }
@@ -172,7 +172,7 @@ mod tests {
             value = Value::list(vec![Value::record(rec), Value::str("x")]);
         }
         let mut ours = Vec::new();
-        write_json(&value, &mut ours).unwrap();
+        write_json(&value, false, &mut ours).unwrap();
         assert_eq!(String::from_utf8(ours).unwrap(), serde_json::to_string_pretty(&value).unwrap());
     }
 }

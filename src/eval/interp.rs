@@ -229,7 +229,7 @@ impl Interp {
                 None => self.record_by_key(&fields.written, scope)?,
             },
             ExprKind::RecordComp(key, value, clauses) => {
-                let mut rec = crate::model::Record::new();
+                let mut rec = crate::model::RecordBuilder::default();
                 self.comprehend(clauses, scope, &mut |this, s| {
                     let k = match this.eval(key, s)? {
                         Value::Str(k) => k,
@@ -239,7 +239,7 @@ impl Interp {
                     rec.insert(k, v);
                     Ok(())
                 })?;
-                Value::record(rec)
+                Value::record(rec.finish())
             }
             ExprKind::Var(name, reach) => self.lookup_at(name, *reach, scope, span)?,
             ExprKind::Field(target, field) => {
@@ -295,7 +295,7 @@ impl Interp {
 
     /// A record literal built key by key, reporting a key given twice.
     fn record_by_key(&mut self, written: &[(Spanned<Name>, Expr)], scope: &Scope) -> Result<Value> {
-        let mut rec = crate::model::Record::new();
+        let mut rec = crate::model::RecordBuilder::default();
         for (key, value) in written {
             let v = self.eval(value, scope)?;
             if rec.insert(key.node.clone(), v).is_some() {
@@ -307,7 +307,7 @@ impl Interp {
                 .err();
             }
         }
-        Ok(Value::record(rec))
+        Ok(Value::record(rec.finish()))
     }
 
     /// A name where reading the file found it (`syntax::reach`); by name when that fails. A

@@ -133,7 +133,7 @@ impl Interp {
         self.modules.loading.pop();
         result.map_err(|e| imported_from(e, &path.node, path.span))?;
         let exports: Record = scope.bindings().into_iter().filter(|(n, _)| !n.starts_with('_')).collect();
-        let module = Value::Record(Rc::new(exports));
+        let module = Value::Record(exports);
         self.modules.cache.insert(resolved.key, module.clone());
         Ok(module)
     }

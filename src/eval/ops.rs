@@ -102,7 +102,7 @@ pub fn binary(op: BinOp, l: Value, r: Value, ls: Span, rs: Span) -> Result<Value
         (Concat, Str(_) | Secret(_), Str(_) | Secret(_)) => crate::model::Secret::concat([l.clone(), r.clone()]),
         (Concat, List(a), List(b)) => Value::list(a.iter().chain(b.iter()).cloned().collect()),
         (Concat, Record(a), Record(b)) => {
-            let mut merged = (**a).clone();
+            let mut merged = a.clone();
             merged.extend(b.iter().map(|(k, v)| (k.clone(), v.clone())));
             Value::record(merged)
         }

@@ -156,20 +156,20 @@ impl Attrs<'_> {
         }
     }
 
-    pub fn record(&mut self, name: &str) -> Option<(Rc<Record>, Span)> {
+    pub fn record(&mut self, name: &str) -> Option<(Record, Span)> {
         self.typed(name)
     }
 
     /// A record whose values are all strings: ints and bools are written as text (as AWS tags
     /// are); other values are an error and left out. The record as written when it is all text.
-    pub fn string_map(&mut self, name: &str) -> Rc<Record> {
+    pub fn string_map(&mut self, name: &str) -> Record {
         let Some((rec, span)) = self.record(name) else {
-            return Rc::default();
+            return Record::new();
         };
         if rec.values().all(|v| matches!(v, Value::Str(_))) {
             return rec;
         }
-        let mut out = Record::new();
+        let mut out = crate::model::RecordBuilder::default();
         for (k, v) in rec.iter() {
             match v {
                 Value::Str(_) => out.insert(k.clone(), v.clone()),
@@ -183,7 +183,7 @@ impl Attrs<'_> {
                 }
             };
         }
-        Rc::new(out)
+        out.finish()
     }
 
     /// Checks a record attribute's keys against the ones it may have.

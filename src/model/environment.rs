@@ -76,7 +76,7 @@ pub struct Environment {
     pub role: Option<Rc<str>>,
     pub imds: Imds,
     /// Text values only (`Attrs::string_map`).
-    pub tags: Rc<Record>,
+    pub tags: Record,
     pub security_groups: Vec<Rc<str>>,
     pub description: Option<Rc<str>>,
     /// People live in it: apply replaces or deletes it only when told to by name (default true).
@@ -85,7 +85,7 @@ pub struct Environment {
     pub owner: Option<Rc<str>>,
     /// Cloud9: who else may open it, by user or role ARN: `read-write` or `read-only`. None when
     /// not declared (memberships are then left as they are).
-    pub members: Option<Rc<Record>>,
+    pub members: Option<Record>,
     /// The name it had: the environment of that name is this one, moved (re-tagged, not replaced).
     pub renamed_from: Option<Rc<str>>,
     pub rules: Vec<Rc<Rule>>,
@@ -320,7 +320,7 @@ fn imds(a: &mut Attrs) -> Imds {
 
 /// `owner` and `members`, Cloud9's: ARNs of IAM users or roles; members `read-write` or
 /// `read-only`, the owner not among them.
-fn owner_and_members(a: &mut Attrs, kind: EnvKind) -> (Option<Rc<str>>, Option<Rc<Record>>) {
+fn owner_and_members(a: &mut Attrs, kind: EnvKind) -> (Option<Rc<str>>, Option<Record>) {
     let owner = a.string("owner").map(|(s, span)| {
         if let Err(e) = validate::user_or_role_arn(&s) {
             a.invalid(span, "owner", e, None);
@@ -350,7 +350,7 @@ fn owner_and_members(a: &mut Attrs, kind: EnvKind) -> (Option<Rc<str>>, Option<R
 }
 
 /// `tags` (each checked against EC2's tag rules) and `security_groups` (each an `sg-` id).
-fn tags_and_groups(a: &mut Attrs) -> (Rc<Record>, Vec<Rc<str>>) {
+fn tags_and_groups(a: &mut Attrs) -> (Record, Vec<Rc<str>>) {
     let tags = a.string_map("tags");
     for (k, v) in tags.iter() {
         let Value::Str(v) = v else { continue };

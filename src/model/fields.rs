@@ -21,7 +21,7 @@ pub enum Field<'a> {
     Str(&'a Rc<str>),
     OptStr(Option<&'a Rc<str>>),
     Strs(&'a [Rc<str>]),
-    Record(&'a Rc<Record>),
+    Record(&'a Record),
     Fields(Vec<(&'static str, Field<'a>)>),
     Decls(Vec<Decl>),
 }
@@ -42,7 +42,7 @@ impl<'a> Field<'a> {
             Field::Str(s) => Value::Str(Rc::clone(s)),
             Field::OptStr(s) => s.map_or(Value::Null, |s| Value::Str(s.clone())),
             Field::Strs(items) => Value::list(items.iter().map(|s| Value::Str(s.clone())).collect()),
-            Field::Record(rec) => Value::Record(Rc::clone(rec)),
+            Field::Record(rec) => Value::Record(Record::clone(rec)),
             Field::Fields(fields) => record_of(fields),
             Field::Decls(items) => Value::list(items.iter().cloned().map(Value::Decl).collect()),
         }

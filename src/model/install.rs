@@ -33,7 +33,7 @@ pub struct InstallStep {
     pub user: Option<Rc<str>>,
     pub dir: Option<Rc<str>>,
     /// Environment variables for the step; values may be secrets (strings or secret values).
-    pub env: Rc<Record>,
+    pub env: Record,
     pub span: Span,
 }
 
@@ -49,7 +49,7 @@ impl InstallStep {
             timeout: DEFAULT_TIMEOUT,
             user: None,
             dir: None,
-            env: Rc::default(),
+            env: Record::new(),
             span,
         };
         let at = value.span;
@@ -114,7 +114,7 @@ impl InstallStep {
         }
         step.check_pin_and_timeout(&rec, &mut err);
         if let Some(env) = rec.get("env") {
-            step.env = Rc::new(env_vars(env, &mut err));
+            step.env = env_vars(env, &mut err);
         }
         step
     }
@@ -169,11 +169,11 @@ fn commands(rec: &Record, err: &mut impl FnMut(String, Option<String>)) -> Optio
 }
 
 fn env_vars(value: &Value, err: &mut impl FnMut(String, Option<String>)) -> Record {
-    let Some(rec) = Rc::<Record>::from_value(value) else {
-        err(format!("`env` must be {}, found {}", <Rc<Record>>::EXPECTED, value.type_name()), None);
+    let Some(rec) = Record::from_value(value) else {
+        err(format!("`env` must be {}, found {}", Record::EXPECTED, value.type_name()), None);
         return Record::new();
     };
-    let mut out = Record::new();
+    let mut out = crate::model::RecordBuilder::default();
     for (k, v) in rec.iter() {
         let valid_name = k.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
             && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -190,5 +190,5 @@ fn env_vars(value: &Value, err: &mut impl FnMut(String, Option<String>)) -> Reco
         }
         out.insert(k.clone(), v.clone());
     }
-    out
+    out.finish()
 }

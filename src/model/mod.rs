@@ -27,7 +27,7 @@ pub use fields::{Field, FieldList};
 pub use install::{InstallStep, DEFAULT_TIMEOUT};
 pub use native::{param_name, param_type, Args, Builtin, BuiltinFn, Context, Effect, Grants, Mode, ReadCache};
 pub use policy::{Policy, PolicySeverity};
-pub use record::Record;
+pub use record::{Builder as RecordBuilder, Record};
 pub use role::{Allow, Role};
 pub use rule::{PeerKind, Protocol, Rule, RuleParts};
 pub use schema::{schema, Children, Schema};

@@ -277,7 +277,7 @@ impl Args {
         self.opt(i)
     }
 
-    pub fn list(&self, i: usize) -> Result<Rc<Vec<Value>>> {
+    pub fn list(&self, i: usize) -> Result<Rc<[Value]>> {
         self.typed(i)
     }
 
@@ -285,7 +285,7 @@ impl Args {
         self.typed::<Strings>(i).map(|s| s.0.iter().map(|s| s.to_string()).collect())
     }
 
-    pub fn record(&self, i: usize) -> Result<Rc<Record>> {
+    pub fn record(&self, i: usize) -> Result<Record> {
         self.typed(i)
     }
 

@@ -1,14 +1,19 @@
-//! A record's fields: a vector kept in key order. Records are small (a handful of fields, written
-//! in a file), and a B-tree spends a 450-byte node on even one field; a 1,000-environment config
-//! keeps thousands of them, and every page they fill costs a page fault.
+//! A record's fields: one shared allocation of (key, value) pairs kept in key order. Records are
+//! small (a handful of fields, written in a file), and a B-tree spends a 450-byte node on even
+//! one field; a 1,000-environment config keeps thousands of them, and every page they fill costs
+//! a page fault. A record is built whole (`from_sorted`, `collect`, `Builder`) and then only
+//! read: changing one copies its fields.
 
 use std::rc::Rc;
 
 use super::Value;
 
+type Field = (Rc<str>, Value);
+
+/// Cheap to clone: the fields are shared.
 #[derive(Clone, Default, Debug)]
 pub struct Record {
-    fields: Vec<(Rc<str>, Value)>,
+    fields: Rc<[Field]>,
 }
 
 impl Record {
@@ -17,36 +22,26 @@ impl Record {
     }
 
     /// A record of fields already sorted by key, each key once.
-    pub fn from_sorted(fields: Vec<(Rc<str>, Value)>) -> Record {
+    pub fn from_sorted(fields: Vec<Field>) -> Record {
         debug_assert!(fields.windows(2).all(|w| w[0].0 < w[1].0), "fields out of order");
-        Record { fields }
-    }
-
-    fn find(&self, key: &str) -> Result<usize, usize> {
-        self.fields.binary_search_by(|(k, _)| (**k).cmp(key))
+        Record { fields: fields.into() }
     }
 
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.find(key).ok().map(|i| &self.fields[i].1)
+        find(&self.fields, key).ok().map(|i| &self.fields[i].1)
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
-        self.find(key).is_ok()
+        find(&self.fields, key).is_ok()
     }
 
-    /// Sets a field; returns the value it replaces.
+    /// Sets a field, copying the others (build a record of many fields with `collect` or
+    /// `Builder`); returns the value it replaces.
     pub fn insert(&mut self, key: Rc<str>, value: Value) -> Option<Value> {
-        match self.find(&key) {
-            Ok(i) => Some(std::mem::replace(&mut self.fields[i].1, value)),
-            Err(i) => {
-                self.fields.insert(i, (key, value));
-                None
-            }
-        }
-    }
-
-    pub fn remove(&mut self, key: &str) -> Option<Value> {
-        self.find(key).ok().map(|i| self.fields.remove(i).1)
+        let mut fields = Builder(self.fields.to_vec());
+        let old = fields.insert(key, value);
+        *self = fields.finish();
+        old
     }
 
     pub fn len(&self) -> usize {
@@ -70,29 +65,53 @@ impl Record {
     }
 }
 
+fn find(fields: &[Field], key: &str) -> Result<usize, usize> {
+    fields.binary_search_by(|(k, _)| (**k).cmp(key))
+}
+
+/// A record built a field at a time, in any order.
+#[derive(Default)]
+pub struct Builder(Vec<Field>);
+
+impl Builder {
+    /// Sets a field; returns the value it replaces.
+    pub fn insert(&mut self, key: Rc<str>, value: Value) -> Option<Value> {
+        match find(&self.0, &key) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            Err(i) => {
+                self.0.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    pub fn finish(self) -> Record {
+        Record { fields: self.0.into() }
+    }
+}
+
 /// Collecting keeps the last value of a key given twice, as inserting one by one does.
-impl FromIterator<(Rc<str>, Value)> for Record {
-    fn from_iter<I: IntoIterator<Item = (Rc<str>, Value)>>(items: I) -> Record {
-        let mut fields: Vec<(Rc<str>, Value)> = items.into_iter().collect();
+impl FromIterator<Field> for Record {
+    fn from_iter<I: IntoIterator<Item = Field>>(items: I) -> Record {
+        let mut fields: Vec<Field> = items.into_iter().collect();
         fields.reverse();
         fields.sort_by(|a, b| a.0.cmp(&b.0));
         fields.dedup_by(|later, first| later.0 == first.0);
-        Record { fields }
+        Record { fields: fields.into() }
     }
 }
 
 impl<'a> IntoIterator for &'a Record {
     type Item = (&'a Rc<str>, &'a Value);
-    type IntoIter = std::iter::Map<std::slice::Iter<'a, (Rc<str>, Value)>, fn(&'a (Rc<str>, Value)) -> Self::Item>;
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, Field>, fn(&'a Field) -> Self::Item>;
     fn into_iter(self) -> Self::IntoIter {
         self.fields.iter().map(|(k, v)| (k, v))
     }
 }
 
-impl Extend<(Rc<str>, Value)> for Record {
-    fn extend<I: IntoIterator<Item = (Rc<str>, Value)>>(&mut self, items: I) {
-        for (k, v) in items {
-            self.insert(k, v);
-        }
+/// The fields given win over the record's own.
+impl Extend<Field> for Record {
+    fn extend<I: IntoIterator<Item = Field>>(&mut self, items: I) {
+        *self = self.iter().map(|(k, v)| (k.clone(), v.clone())).chain(items).collect();
     }
 }

@@ -46,7 +46,7 @@ impl Typed for bool {
     }
 }
 
-impl Typed for Rc<Vec<Value>> {
+impl Typed for Rc<[Value]> {
     const EXPECTED: &'static str = "a list";
     fn from_value(v: &Value) -> Option<Self> {
         if let Value::List(items) = v {
@@ -57,7 +57,7 @@ impl Typed for Rc<Vec<Value>> {
     }
 }
 
-impl Typed for Rc<Record> {
+impl Typed for Record {
     const EXPECTED: &'static str = "a record";
     fn from_value(v: &Value) -> Option<Self> {
         if let Value::Record(r) = v {
@@ -114,8 +114,8 @@ pub fn check(ty: &str, v: &Value) -> Option<Result<(), &'static str>> {
         "string" => is::<Rc<str>>(v),
         "int" => is::<i64>(v),
         "bool" => is::<bool>(v),
-        "list" => is::<Rc<Vec<Value>>>(v),
-        "record" => is::<Rc<Record>>(v),
+        "list" => is::<Rc<[Value]>>(v),
+        "record" => is::<Record>(v),
         "function" => is::<Func>(v),
         "strings" => is::<Strings>(v),
         _ => return None,

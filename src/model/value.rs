@@ -21,8 +21,8 @@ pub enum Value {
     /// Seconds.
     Duration(i64),
     Str(Rc<str>),
-    List(Rc<Vec<Value>>),
-    Record(Rc<Record>),
+    List(Rc<[Value]>),
+    Record(Record),
     Func(Rc<Closure>),
     Builtin(&'static Builtin),
     Secret(Rc<Secret>),
@@ -144,11 +144,11 @@ impl Value {
     }
 
     pub fn list(items: Vec<Value>) -> Value {
-        Value::List(Rc::new(items))
+        Value::List(items.into())
     }
 
     pub fn record(rec: Record) -> Value {
-        Value::Record(Rc::new(rec))
+        Value::Record(rec)
     }
 
     pub fn type_name(&self) -> &'static str {

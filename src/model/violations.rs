@@ -158,7 +158,7 @@ pub fn run_policies(
     rules: &Enforcement,
 ) -> Result<PolicyReport> {
     let Value::Record(mut fields) = state.to_value() else { unreachable!("the state is a record") };
-    Rc::make_mut(&mut fields).insert("live".into(), live);
+    fields.insert("live".into(), live);
     let state_value = Value::Record(fields);
     let mut violations = Vec::new();
     let policies = rules.policies(state);

@@ -50,6 +50,10 @@ pub struct Interp {
     pub buffers: Rc<std::collections::HashMap<std::path::PathBuf, String>>,
     /// Where string interpolation builds its text (one buffer, reused).
     text: String,
+    /// Where record literals and list comprehensions gather their fields and items, to become
+    /// one allocation each: stacks, since evaluating a field or an item may build another.
+    fields: Vec<(Name, Value)>,
+    items: Vec<Value>,
     /// Frames calls left, emptied, for the next calls (`Scope::into_spare`).
     pub(super) spare_frames: Vec<Scope>,
 }
@@ -75,6 +79,8 @@ impl Interp {
             tests: None,
             buffers: Rc::default(),
             text: String::new(),
+            fields: Vec::new(),
+            items: Vec::new(),
             spare_frames: Vec::new(),
         }
     }
@@ -210,19 +216,22 @@ impl Interp {
                 value
             }
             ExprKind::List(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                for item in items {
-                    out.push(self.eval(item, scope)?);
-                }
-                Value::list(out)
+                let base = self.items.len();
+                let filled = items.iter().try_for_each(|item| {
+                    let v = self.eval(item, scope)?;
+                    self.items.push(v);
+                    Ok(())
+                });
+                Value::List(gathered(&mut self.items, base, filled)?)
             }
             ExprKind::ListComp(elem, clauses) => {
-                let mut out = Vec::new();
-                self.comprehend(clauses, scope, &mut |this, s| {
-                    out.push(this.eval(elem, s)?);
+                let base = self.items.len();
+                let filled = self.comprehend(clauses, scope, &mut |this, s| {
+                    let v = this.eval(elem, s)?;
+                    this.items.push(v);
                     Ok(())
-                })?;
-                Value::list(out)
+                });
+                Value::List(gathered(&mut self.items, base, filled)?)
             }
             ExprKind::Record(fields) => match fields.rank() {
                 Some(rank) => self.record_in_place(&fields.written, rank, scope)?,
@@ -283,14 +292,16 @@ impl Interp {
     /// A record literal whose fields' places are known: each goes straight to its place (the
     /// first key holds the places until then).
     fn record_in_place(&mut self, written: &[(Spanned<Name>, Expr)], rank: &[u32], scope: &Scope) -> Result<Value> {
-        let mut places = match written.first() {
-            Some((first, _)) => vec![(first.node.clone(), Value::Null); written.len()],
-            None => Vec::new(),
-        };
-        for ((key, value), &at) in written.iter().zip(rank) {
-            places[at as usize] = (key.node.clone(), self.eval(value, scope)?);
+        let base = self.fields.len();
+        if let Some((first, _)) = written.first() {
+            self.fields.resize(base + written.len(), (first.node.clone(), Value::Null));
         }
-        Ok(Value::record(crate::model::Record::from_sorted(places)))
+        let filled = written.iter().zip(rank).try_for_each(|((key, value), &at)| {
+            let v = self.eval(value, scope)?;
+            self.fields[base + at as usize] = (key.node.clone(), v);
+            Ok(())
+        });
+        Ok(Value::record(crate::model::Record::from_sorted(gathered(&mut self.fields, base, filled)?)))
     }
 
     /// A record literal built key by key, reporting a key given twice.
@@ -407,6 +418,17 @@ impl Interp {
             previous = Some(inner);
         }
         Ok(())
+    }
+}
+
+/// What was pushed onto `stack` since `base`, taken off it as one allocation; on an error, dropped.
+fn gathered<T>(stack: &mut Vec<T>, base: usize, filled: Result<()>) -> Result<Rc<[T]>> {
+    match filled {
+        Ok(()) => Ok(stack.drain(base..).collect()),
+        Err(e) => {
+            stack.truncate(base);
+            Err(e)
+        }
     }
 }
 

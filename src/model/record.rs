@@ -22,9 +22,9 @@ impl Record {
     }
 
     /// A record of fields already sorted by key, each key once.
-    pub fn from_sorted(fields: Vec<Field>) -> Record {
+    pub fn from_sorted(fields: Rc<[Field]>) -> Record {
         debug_assert!(fields.windows(2).all(|w| w[0].0 < w[1].0), "fields out of order");
-        Record { fields: fields.into() }
+        Record { fields }
     }
 
     pub fn get(&self, key: &str) -> Option<&Value> {

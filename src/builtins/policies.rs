@@ -41,10 +41,10 @@ fn violations(ctx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let report = run_policies(ctx, &state, Value::Null, &Enforcement::default())?;
     let found = report.violations.iter().map(|v| {
         let fields: Record = [
-            ("policy", Value::Str(v.policy.name.clone())),
+            ("policy", Value::Str(v.policy.name.clone().into())),
             ("subject", v.subject.as_deref().map_or(Value::Null, Value::str)),
             ("message", Value::str(&v.message)),
-            ("suppressed", v.suppressed.as_ref().map_or(Value::Null, |s| Value::Str(s.reason.clone()))),
+            ("suppressed", v.suppressed.as_ref().map_or(Value::Null, |s| Value::Str(s.reason.clone().into()))),
         ]
         .into_iter()
         .map(|(k, v)| (k.into(), v))

@@ -59,7 +59,7 @@ pub const BUILTINS: &[Builtin] = &[
 ];
 
 fn keys(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
-    Ok(Value::list(a.record(0)?.keys().map(|k| Value::Str(k.clone())).collect()))
+    Ok(Value::list(a.record(0)?.keys().map(|k| Value::Str(k.into())).collect()))
 }
 
 fn values(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
@@ -68,7 +68,7 @@ fn values(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
 
 fn items(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let rec = a.record(0)?;
-    Ok(Value::list(rec.iter().map(|(k, v)| Value::list(vec![Value::Str(k.clone()), v.clone()])).collect()))
+    Ok(Value::list(rec.iter().map(|(k, v)| Value::list(vec![Value::Str(k.into()), v.clone()])).collect()))
 }
 
 fn has(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
@@ -97,7 +97,7 @@ fn omit(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let mut left_out = Vec::new();
     for key in a.list(1)?.iter() {
         match key {
-            Value::Str(k) => left_out.push(k.clone()),
+            Value::Str(k) => left_out.push(k.to_rc()),
             other => return a.invalid(1, format!("keys are strings, found {}", other.type_name())),
         }
     }

@@ -109,7 +109,7 @@ fn join(_: &mut dyn Context, a: &mut Args) -> Result<Value> {
     let mut parts = Vec::with_capacity(items.len() * 2);
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
-            parts.push(Value::Str(sep.clone()));
+            parts.push(Value::Str((&sep).into()));
         }
         match item {
             Value::Str(_) | Value::Secret(_) => parts.push(item.clone()),

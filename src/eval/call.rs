@@ -17,6 +17,9 @@ use crate::syntax::ast::*;
 /// Frames kept for the next calls (a call deeper than this allocates its frame).
 const SPARE_FRAMES: usize = 64;
 
+/// A builtin's arguments in its parameters' places (None: left out).
+type Bound = Vec<Option<(Value, Span)>>;
+
 /// An evaluated argument.
 pub struct ArgValue {
     pub name: Option<Spanned<Name>>,
@@ -56,7 +59,7 @@ impl Interp {
 
     /// A builtin's arguments, each evaluated straight into its place, when the call is by
     /// position and leaves out only optional parameters; None when it needs matching.
-    fn builtin_args(&mut self, b: &Builtin, args: &[Arg], scope: &Scope) -> Result<Option<Vec<Option<(Value, Span)>>>> {
+    fn builtin_args(&mut self, b: &Builtin, args: &[Arg], scope: &Scope) -> Result<Option<Bound>> {
         let names = args.iter().map(|a| &a.name);
         if !positional(args.len(), names, b.params.len()) || !b.params[args.len()..].iter().all(|p| optional(p)) {
             return Ok(None);
@@ -205,7 +208,7 @@ impl Interp {
     }
 
     /// Runs a builtin on its arguments, bound to its parameters.
-    fn run_builtin(&mut self, b: &'static Builtin, values: Vec<Option<(Value, Span)>>, span: Span) -> Result<Value> {
+    fn run_builtin(&mut self, b: &'static Builtin, values: Bound, span: Span) -> Result<Value> {
         let mut call = crate::model::Args { values, span, name: b.name };
         call.check_types(b.params)?;
         (b.func)(self, &mut call)
@@ -294,9 +297,9 @@ fn bind(
     args: Vec<ArgValue>,
     span: Span,
     decl: Option<Span>,
-) -> Result<Vec<Option<(Value, Span)>>> {
+) -> Result<Bound> {
     let clean: Vec<&str> = params.iter().map(|p| param_name(p).trim_end_matches('?')).collect();
-    let mut out: Vec<Option<(Value, Span)>> = vec![None; params.len()];
+    let mut out: Bound = vec![None; params.len()];
     let mut next = 0;
     for arg in args {
         let slot = match &arg.name {

@@ -129,7 +129,7 @@ impl Interp {
         // variable in scope.
         let v = match (&value.node, model::schema(decl.kind).words_of(&name.node)) {
             (ExprKind::Var(w, _), Some(words)) if scope.lookup(w).is_none() && words.contains(&&**w) => {
-                Value::Str(w.clone())
+                Value::Str(w.into())
             }
             (ExprKind::Var(w, _), Some(words)) if scope.lookup(w).is_none() => {
                 let help =
@@ -212,7 +212,7 @@ impl Interp {
         self.exec(body, &mut scope.child(), &mut sink)?;
         let Sink::Decl(decl) = sink else { unreachable!() };
         let head = Span { end: name.span.end, ..span };
-        Ok(Value::Decl(self.build_decl(kind, decl_name, head, decl.attrs, decl.children)))
+        Ok(Value::Decl(self.build_decl(kind, decl_name.to_rc(), head, decl.attrs, decl.children)))
     }
 
     /// Builds a declaration from its body's attributes and children, keeping the attributes for
@@ -298,7 +298,7 @@ impl Interp {
         };
         let v = Spanned::new(self.eval(value, scope)?, value.span);
         let head = Span { end: name.span.end, ..span };
-        Ok(Value::Decl(Decl::Install(Rc::new(InstallStep::build(step_name, v, head, &mut self.errors)))))
+        Ok(Value::Decl(Decl::Install(Rc::new(InstallStep::build(step_name.to_rc(), v, head, &mut self.errors)))))
     }
 
     pub(super) fn eval_allow(&mut self, actions: &Expr, resources: &Expr, scope: &Scope, span: Span) -> Result<Value> {

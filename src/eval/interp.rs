@@ -174,7 +174,7 @@ impl Interp {
     pub fn eval(&mut self, expr: &Expr, scope: &Scope) -> Result<Value> {
         match &expr.node {
             ExprKind::Int(n) => Ok(Value::Int(*n)),
-            ExprKind::Str(s) => Ok(Value::Str(s.clone())),
+            ExprKind::Str(s) => Ok(Value::Str(s.into())),
             ExprKind::Var(name, reach) => self.lookup_at(name, *reach, scope, expr.span),
             _ => self.eval_inner(expr, scope),
         }
@@ -202,7 +202,7 @@ impl Interp {
             ExprKind::Bool(b) => Value::Bool(*b),
             ExprKind::Int(n) => Value::Int(*n),
             ExprKind::Duration(s) => Value::Duration(*s),
-            ExprKind::Str(s) => Value::Str(s.clone()),
+            ExprKind::Str(s) => Value::Str(s.into()),
             ExprKind::Interp(parts) => {
                 let mut out = Concat::reusing(std::mem::take(&mut self.text));
                 for part in parts {
@@ -245,7 +245,7 @@ impl Interp {
                         other => return type_error("a string key", &other, key.span),
                     };
                     let v = this.eval(value, s)?;
-                    rec.insert(k, v);
+                    rec.insert(k.to_rc(), v);
                     Ok(())
                 })?;
                 Value::record(rec.finish())

@@ -217,8 +217,8 @@ impl Iterator for Items<'_> {
         match self {
             Items::List(items) => items.next().map(|(i, x)| (Value::Int(i as i64), x.clone())),
             Items::Range(numbers) => numbers.next().map(|(i, n)| (Value::Int(i as i64), Value::Int(n))),
-            Items::Record(fields, true) => fields.next().map(|(k, x)| (Value::Str(k.clone()), x.clone())),
-            Items::Record(fields, false) => fields.next().map(|(k, _)| (Value::Null, Value::Str(k.clone()))),
+            Items::Record(fields, true) => fields.next().map(|(k, x)| (Value::Str(k.into()), x.clone())),
+            Items::Record(fields, false) => fields.next().map(|(k, _)| (Value::Null, Value::Str(k.into()))),
         }
     }
 }

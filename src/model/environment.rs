@@ -294,7 +294,7 @@ fn imds(a: &mut Attrs) -> Imds {
     };
     a.known_keys("imds", &rec, span, &["tokens", "hop_limit", "reason"]);
     match rec.get("tokens") {
-        Some(Value::Str(s)) if s.as_ref() == "required" || s.as_ref() == "optional" => imds.tokens = s.clone(),
+        Some(Value::Str(s)) if &**s == "required" || &**s == "optional" => imds.tokens = s.to_rc(),
         Some(other) => a.invalid(
             span,
             "imds.tokens",
@@ -311,7 +311,7 @@ fn imds(a: &mut Attrs) -> Imds {
         None => {}
     }
     match rec.get("reason") {
-        Some(Value::Str(s)) => imds.reason = Some(s.clone()),
+        Some(Value::Str(s)) => imds.reason = Some(s.to_rc()),
         Some(other) => a.invalid(span, "imds.reason", format!("{} is not a string", other.to_kenv()), None),
         None => {}
     }

@@ -38,10 +38,10 @@ impl<'a> Field<'a> {
     pub fn to_value(&self) -> Value {
         match self {
             Field::Value(v) => v.clone(),
-            Field::Word(s) => Value::Str(super::field_name(s)),
-            Field::Str(s) => Value::Str(Rc::clone(s)),
-            Field::OptStr(s) => s.map_or(Value::Null, |s| Value::Str(s.clone())),
-            Field::Strs(items) => Value::list(items.iter().map(|s| Value::Str(s.clone())).collect()),
+            Field::Word(s) => Value::Str(super::field_name(s).into()),
+            Field::Str(s) => Value::Str((*s).into()),
+            Field::OptStr(s) => s.map_or(Value::Null, |s| Value::Str(s.into())),
+            Field::Strs(items) => Value::list(items.iter().map(|s| Value::Str(s.into())).collect()),
             Field::Record(rec) => Value::Record(Record::clone(rec)),
             Field::Fields(fields) => record_of(fields),
             Field::Decls(items) => Value::list(items.iter().cloned().map(Value::Decl).collect()),

@@ -58,7 +58,7 @@ impl InstallStep {
         };
         let rec = match &value.node {
             Value::Str(s) => {
-                step.script = Some(s.clone());
+                step.script = Some(s.to_rc());
                 return step;
             }
             Value::Record(r) => r.clone(),

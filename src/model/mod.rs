@@ -14,6 +14,7 @@ pub mod schema;
 pub mod scope;
 mod stack;
 mod suppress;
+mod text;
 pub mod typed;
 pub mod validate;
 mod value;
@@ -34,6 +35,7 @@ pub use schema::{schema, Children, Schema};
 pub use scope::Scope;
 pub use stack::{plural, DesiredState};
 pub use suppress::{today, Suppression};
+pub use text::Text;
 pub use value::{write_quoted, Closure, Concat, Secret, SecretPart, SecretRef, SecretStore, Value, SECRET_SHOWN};
 pub use violations::{policies_of, run_policies, Enforcement, PolicyReport, Violation};
 

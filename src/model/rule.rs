@@ -188,7 +188,7 @@ impl Rule {
                 if let Err(detail) = validate::rule_description(s) {
                     errors.push(Diag::new(ErrorKind::Invalid { what: "description".into(), detail }, d.span));
                 }
-                Some(s.clone())
+                Some(s.to_rc())
             }
             other => {
                 let kind = ErrorKind::Type { expected: "a string".into(), found: other.type_name().into() };

@@ -34,7 +34,7 @@ impl Suppression {
         errors: &mut Vec<Diag>,
     ) -> Suppression {
         let policy_name = match &policy.node {
-            Value::Str(s) => s.clone(),
+            Value::Str(s) => s.to_rc(),
             Value::Decl(Decl::Policy(p)) => p.name.clone(),
             other => {
                 let found = other.type_name().to_string();

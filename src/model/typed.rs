@@ -17,7 +17,7 @@ impl Typed for Rc<str> {
     const EXPECTED: &'static str = "a string";
     fn from_value(v: &Value) -> Option<Self> {
         if let Value::Str(s) = v {
-            Some(s.clone())
+            Some(s.to_rc())
         } else {
             None
         }
@@ -126,7 +126,7 @@ pub fn check(ty: &str, v: &Value) -> Option<Result<(), &'static str>> {
 /// name found instead.
 pub fn string_items(value: &Value) -> Result<Vec<Rc<str>>, String> {
     match value {
-        Value::Str(s) => Ok(vec![s.clone()]),
+        Value::Str(s) => Ok(vec![s.to_rc()]),
         Value::List(items) => items
             .iter()
             .map(|v| Rc::<str>::from_value(v).ok_or_else(|| format!("a list holding {}", v.type_name())))

@@ -12,6 +12,7 @@ use crate::syntax::strings::DurationText;
 use super::scope::Scope;
 
 use super::record::Record;
+use super::text::Text;
 
 #[derive(Clone)]
 pub enum Value {
@@ -20,7 +21,7 @@ pub enum Value {
     Int(i64),
     /// Seconds.
     Duration(i64),
-    Str(Rc<str>),
+    Str(Text),
     List(Rc<[Value]>),
     Record(Record),
     Func(Rc<Closure>),
@@ -117,14 +118,14 @@ impl Concat {
     /// copied out once instead of a new buffer growing for every string.
     pub fn finish_keeping(self) -> (Value, String) {
         match self.secret {
-            None => (Value::Str(Rc::from(self.text.as_str())), self.text),
+            None => (Value::Str(Text::from(self.text.as_str())), self.text),
             Some(_) => (self.finish(), String::new()),
         }
     }
 
     pub fn finish(self) -> Value {
         match self.secret {
-            None => Value::Str(Rc::from(self.text)),
+            None => Value::Str(Text::from(self.text)),
             Some(mut parts) => {
                 if !self.text.is_empty() {
                     parts.push(SecretPart::Text(Rc::from(self.text)));
@@ -140,7 +141,7 @@ pub const SECRET_SHOWN: &str = "(secret)";
 
 impl Value {
     pub fn str(s: &str) -> Value {
-        Value::Str(Rc::from(s))
+        Value::Str(Text::from(s))
     }
 
     pub fn list(items: Vec<Value>) -> Value {

@@ -63,10 +63,14 @@ pub fn run(file: Option<&Path>, expr: Option<&str>, output: Output, timings: boo
 /// Writes JSON straight into stdout (a config's JSON can be megabytes, not worth a copy): compact,
 /// or laid out as `serde_json::to_writer_pretty` lays it out, with each line break and its
 /// indentation in one write (serde_json's own formatter writes them piece by piece, six writes a
-/// line).
+/// line). It goes through a duplicate of stdout's descriptor (same file, offset and flags), not
+/// through `Stdout`, whose line buffering searches every 64 KiB written for its last line break.
 fn print_json(value: &Value, compact: bool) -> std::io::Result<()> {
     use std::io::Write;
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    use std::os::fd::AsFd;
+    let mut stdout = std::io::stdout().lock();
+    stdout.flush()?; // what the program printed comes first
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::from(stdout.as_fd().try_clone_to_owned()?));
     write_json(value, compact, &mut out)?;
     out.write_all(b"\n")?;
     out.flush()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""bench/perf.sh's measurements (see there). Whole processes, timed from outside, each pair of
-commands run in turn (A B A B ...) so that the ratio is taken pair by pair while this machine's
-speed drifts; medians. Every tool's JSON is checked to be the same data first.
+"""bench/perf.sh's measurements (see there). Whole processes, timed from outside (spawned straight,
+output to /dev/null), each pair of commands run in turn (A B A B ...) so that the ratio is taken
+pair by pair while this machine's speed drifts; medians. Every tool's JSON is checked to be the same data first.
 
 Usage: perf.py KENV PEERS_BIN WORKDIR "OUTPUT" (what benches/json_output.rs prints)
 """
@@ -19,14 +19,25 @@ KENV_LITERAL = [kenv, "eval", "--json", "-e", "records", literal]
 
 
 def run(argv):
-    """One run: wall seconds, stdout, stderr."""
-    started = time.perf_counter()
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = p.communicate()
-    wall = time.perf_counter() - started
+    """One run: stdout, stderr."""
+    p = subprocess.run(argv, capture_output=True)
     if p.returncode != 0:
-        sys.exit(f"{' '.join(argv)} failed: {err.decode()[:500]}")
-    return wall, out, err
+        sys.exit(f"{' '.join(argv)} failed: {p.stderr.decode()[:500]}")
+    return p.stdout, p.stderr
+
+
+def timed(argv):
+    """Wall seconds of one run, its output thrown away: spawned without Python's pipes and
+    pre-exec machinery, whose own milliseconds would be added to both sides of every ratio (the
+    output was checked once above)."""
+    devnull = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_WRONLY, 0) for fd in (1, 2)]
+    started = time.perf_counter()
+    pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=devnull)
+    _, status = os.waitpid(pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(argv)} failed")
+    return wall
 
 
 def peak_mib(argv):
@@ -39,8 +50,8 @@ def paired(a, b, runs):
     """Median wall ms of A and of B, and the median of A/B taken pair by pair."""
     ta, tb, ratios = [], [], []
     for _ in range(runs + 1):
-        wa, _, _ = run(a)
-        wb, _, _ = run(b)
+        wa = timed(a)
+        wb = timed(b)
         ta.append(wa), tb.append(wb), ratios.append(wa / wb)
     ta, tb, ratios = ta[1:], tb[1:], ratios[1:]  # the first pair warms the page cache
     return statistics.median(ta) * 1e3, statistics.median(tb) * 1e3, statistics.median(ratios)
@@ -63,13 +74,13 @@ def verdict(value, goal, at_most=True):
 
 # The same data from every tool.
 expected = json.load(open(js))
-assert json.loads(run(KENV_PROGRAM)[1]) == expected, "kenv's program builds other data"
-assert json.loads(run(KENV_PROGRAM_INDENTED)[1]) == expected, "kenv's indented JSON holds other data"
-assert json.loads(run(KENV_LITERAL)[1]) == expected, "kenv's literal file holds other data"
+assert json.loads(run(KENV_PROGRAM)[0]) == expected, "kenv's program builds other data"
+assert json.loads(run(KENV_PROGRAM_INDENTED)[0]) == expected, "kenv's indented JSON holds other data"
+assert json.loads(run(KENV_LITERAL)[0]) == expected, "kenv's literal file holds other data"
 if have[starlark]:
-    assert json.loads(run([starlark, star])[2].decode().splitlines()[0]) == expected, "the Starlark twin differs"
+    assert json.loads(run([starlark, star])[1].decode().splitlines()[0]) == expected, "the Starlark twin differs"
 if have[jrsonnet]:
-    assert json.loads(run([jrsonnet, js])[1]) == expected, "jrsonnet reads other data"
+    assert json.loads(run([jrsonnet, js])[0]) == expected, "jrsonnet reads other data"
 size_kib = os.path.getsize(literal) / 1024
 print(f"{len(expected)} records of about 40 values; the literal file is {size_kib:.0f} KiB (its JSON "
       f"{os.path.getsize(js) / 1024:.0f} KiB); the program is {os.path.getsize(program)} bytes")
@@ -79,7 +90,7 @@ against("general evaluation (kenv's indented JSON)", starlark, KENV_PROGRAM_INDE
 
 parses = []
 for _ in range(9):
-    timings = run([kenv, "eval", "--json", "--timings", "-e", "records", literal])[2].decode()
+    timings = run([kenv, "eval", "--json", "--timings", "-e", "records", literal])[1].decode()
     parses.append(float(timings.split("parse ")[1].split(" ms")[0]))
 parse_ms = statistics.median(parses)
 speed = os.path.getsize(literal) / 1e6 / (parse_ms / 1e3)

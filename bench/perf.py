@@ -27,17 +27,17 @@ def run(argv):
 
 
 def timed(argv):
-    """Wall seconds of one run, its output thrown away: spawned without Python's pipes and
-    pre-exec machinery, whose own milliseconds would be added to both sides of every ratio (the
-    output was checked once above)."""
+    """Wall and CPU (user + system) seconds of one run, its output thrown away: spawned without
+    Python's pipes and pre-exec machinery, whose own milliseconds would be added to both sides of
+    every ratio (the output was checked once above)."""
     devnull = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_WRONLY, 0) for fd in (1, 2)]
     started = time.perf_counter()
     pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=devnull)
-    _, status = os.waitpid(pid, 0)
+    _, status, usage = os.wait4(pid, 0)
     wall = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{' '.join(argv)} failed")
-    return wall
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 def peak_mib(argv):
@@ -47,14 +47,15 @@ def peak_mib(argv):
 
 
 def paired(a, b, runs):
-    """Median wall ms of A and of B, and the median of A/B taken pair by pair."""
-    ta, tb, ratios = [], [], []
+    """Median wall ms of A and of B, and the medians of A/B taken pair by pair: wall, and CPU
+    (what the process itself spent, without the spawning around it)."""
+    ta, tb, ratios, cpu_ratios = [], [], [], []
     for _ in range(runs + 1):
-        wa = timed(a)
-        wb = timed(b)
-        ta.append(wa), tb.append(wb), ratios.append(wa / wb)
-    ta, tb, ratios = ta[1:], tb[1:], ratios[1:]  # the first pair warms the page cache
-    return statistics.median(ta) * 1e3, statistics.median(tb) * 1e3, statistics.median(ratios)
+        wa, ca = timed(a)
+        wb, cb = timed(b)
+        ta.append(wa), tb.append(wb), ratios.append(wa / wb), cpu_ratios.append(ca / cb if cb else float("nan"))
+    ta, tb, ratios, cpu_ratios = ta[1:], tb[1:], ratios[1:], cpu_ratios[1:]  # the first pair warms the page cache
+    return statistics.median(ta) * 1e3, statistics.median(tb) * 1e3, statistics.median(ratios), statistics.median(cpu_ratios)
 
 
 def against(label, peer, a, b, runs, goal, decimals=1):
@@ -62,9 +63,9 @@ def against(label, peer, a, b, runs, goal, decimals=1):
     if not have[peer]:
         print(f"{label}: skipped ({os.path.basename(peer)} is not installed)")
         return
-    ta, tb, r = paired(a, b, runs)
+    ta, tb, r, cpu = paired(a, b, runs)
     print(f"{label}: kenv {ta:6.{decimals}f} ms, {os.path.basename(peer)} {tb:6.{decimals}f} ms: {r:.2f}x "
-          f"(goal ≤ {goal}x: {verdict(r, goal)})")
+          f"(goal ≤ {goal}x: {verdict(r, goal)}; CPU {cpu:.2f}x)")
 
 
 def verdict(value, goal, at_most=True):
@@ -107,7 +108,7 @@ print(f"  indented ({indented_kib} KiB): kenv {k_indented:.2f} ms, serde_json pr
       f"{r_indented:.2f}x; kenv indented against serde_json compact: {r_layout:.2f}x")
 
 against("cold start (eval -e 1)", jrsonnet, [kenv, "eval", "-e", "1"], [jrsonnet, "-e", "1"], 51, 1.0, decimals=2)
-a, b, r = paired(["/bin/true"], [kenv, "eval", "-e", "1"], 21)
+a, b, r, _ = paired(["/bin/true"], [kenv, "eval", "-e", "1"], 21)
 print(f"  (/bin/true, the floor of any process here: {a:5.2f} ms)")
 
 if os.access("/usr/bin/time", os.X_OK):

@@ -1,6 +1,5 @@
 //! List builtins. Functions passed to them are kenv closures or builtins.
 
-
 use super::{Args, Builtin, Effect::Pure};
 use crate::diag::Result;
 use crate::model::Context;

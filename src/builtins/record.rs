@@ -1,6 +1,5 @@
 //! Record builtins.
 
-
 use super::{Args, Builtin, Effect::Pure};
 use crate::diag::Result;
 use crate::model::Context;

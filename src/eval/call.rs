@@ -291,13 +291,7 @@ fn check_param_type(
 }
 
 /// Matches arguments to parameter names. A parameter ending in `?` is optional.
-fn bind(
-    name: &str,
-    params: &[&str],
-    args: Vec<ArgValue>,
-    span: Span,
-    decl: Option<Span>,
-) -> Result<Bound> {
+fn bind(name: &str, params: &[&str], args: Vec<ArgValue>, span: Span, decl: Option<Span>) -> Result<Bound> {
     let clean: Vec<&str> = params.iter().map(|p| param_name(p).trim_end_matches('?')).collect();
     let mut out: Bound = vec![None; params.len()];
     let mut next = 0;

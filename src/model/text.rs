@@ -43,23 +43,18 @@ impl std::ops::Deref for Text {
 
 impl From<&str> for Text {
     fn from(s: &str) -> Text {
-        match AsciiStr::from_ascii(s.as_bytes()) {
-            Ok(ascii) if s.len() <= INLINE => {
-                let mut chars = [AsciiChar::Null; INLINE];
-                chars[..s.len()].copy_from_slice(ascii.as_slice());
-                Text::Inline(s.len() as u8, chars)
-            }
-            _ => Text::Shared(Rc::from(s)),
+        if let Some(Ok(ascii)) = (s.len() <= INLINE).then(|| AsciiStr::from_ascii(s.as_bytes())) {
+            let mut chars = [AsciiChar::Null; INLINE];
+            chars[..s.len()].copy_from_slice(ascii.as_slice());
+            return Text::Inline(s.len() as u8, chars);
         }
+        Text::Shared(Rc::from(s))
     }
 }
 
 impl From<String> for Text {
     fn from(s: String) -> Text {
-        match s.len() > INLINE {
-            true => Text::Shared(Rc::from(s)),
-            false => Text::from(s.as_str()),
-        }
+        Text::from(s.as_str())
     }
 }
 

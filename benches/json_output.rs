@@ -16,9 +16,9 @@ fn main() {
     let value = program.scope.lookup("records").expect("the file defines `records`");
     let json = value.to_json();
     let write = |how: usize, out: &mut Vec<u8>| match how {
-        0 => kenv::cli::write_json(&value, true, out).unwrap(),
+        0 => kenv::model::json::write(&value, true, out).unwrap(),
         1 => serde_json::to_writer(out, &json).unwrap(),
-        2 => kenv::cli::write_json(&value, false, out).unwrap(),
+        2 => kenv::model::json::write(&value, false, out).unwrap(),
         _ => serde_json::to_writer_pretty(out, &json).unwrap(),
     };
     // One buffer each, written over in every round (its pages faulted in once); each round writes

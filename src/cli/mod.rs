@@ -21,7 +21,6 @@ use std::io::IsTerminal;
 use clap::{CommandFactory, FromArgMatches};
 
 pub use args::{AwsArgs, CheckArgs, Cli, Color, Command, Format, Named, StackArgs};
-pub use eval::write_json;
 
 use crate::diag::{self, Diag, Style};
 use crate::host::{Host, Terminal};

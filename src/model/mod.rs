@@ -5,6 +5,7 @@ mod attrs;
 mod environment;
 mod fields;
 mod install;
+pub mod json;
 mod native;
 mod policy;
 mod record;

@@ -12,10 +12,10 @@ mod record;
 mod text;
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::LazyLock;
 
 use crate::model::Builtin;
+use crate::syntax::ast::Fnv;
 // What the builtins below are written against.
 use crate::model::{Args, Effect};
 
@@ -33,28 +33,8 @@ const GROUPS: &[&[Builtin]] = &[
 
 /// Found by name wherever a program calls a builtin, so hashed with FNV-1a: a builtin's name is a
 /// few bytes, which std's SipHash spends ~200 instructions on.
-static REGISTRY: LazyLock<HashMap<&'static str, &'static Builtin, BuildHasherDefault<Fnv>>> =
+static REGISTRY: LazyLock<HashMap<&'static str, &'static Builtin, Fnv>> =
     LazyLock::new(|| GROUPS.iter().flat_map(|g| g.iter()).map(|b| (b.name, b)).collect());
-
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
 
 pub fn get(name: &str) -> Option<&'static Builtin> {
     REGISTRY.get(name).copied()

@@ -160,7 +160,7 @@ impl<W: io::Write> Json<'_, W> {
 
     fn key(&mut self, key: &str) {
         let at = key.as_ptr() as usize;
-        let slot = (at >> 4 ^ at >> 11) % self.keys.slots.len();
+        let slot = ((at >> 4) ^ (at >> 11)) % self.keys.slots.len();
         let (was_at, was_len, start, end) = self.keys.slots[slot];
         if (was_at, was_len) != (at, key.len()) {
             if self.keys.text.len() > CHUNK {
@@ -199,9 +199,9 @@ fn plain(bytes: &[u8]) -> bool {
     const ONES: u64 = u64::from_ne_bytes([1; 8]);
     // Whether any byte of `x` is below `n` (exact for n <= 128); a byte equal to `c` is below 1
     // after `x ^ c`.
-    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & ONES << 7 != 0;
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & (ONES << 7) != 0;
     let plain =
-        |x: u64| !(below(x, 0x20) | below(x ^ ONES * u64::from(b'"'), 1) | below(x ^ ONES * u64::from(b'\\'), 1));
+        |x: u64| !(below(x, 0x20) | below(x ^ (ONES * u64::from(b'"')), 1) | below(x ^ (ONES * u64::from(b'\\')), 1));
     let n = bytes.len();
     let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
     let half = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or_default()));

@@ -42,7 +42,7 @@ pub struct Lowerer {
     pub errors: RefCell<Vec<Diag>>,
     /// Every name met so far, so that a file naming the same field a thousand times holds its
     /// text once (and records built from it share their keys).
-    names: RefCell<HashSet<Name>>,
+    names: RefCell<HashSet<Name, super::ast::Fnv>>,
 }
 
 impl Lowerer {

@@ -55,7 +55,8 @@ pub struct Source {
     pub name: String,
     /// The file's path on disk, for resolving relative imports; None for embedded or typed text.
     pub path: Option<PathBuf>,
-    pub text: Rc<str>,
+    /// Owned here (a `Source` is shared whole): a file read is moved in, not copied.
+    pub text: String,
 }
 
 /// Every source text of one run. Cheap to clone (shared), append-only.
@@ -65,7 +66,7 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
-    pub fn add(&self, name: impl Into<String>, path: Option<&Path>, text: impl Into<Rc<str>>) -> SourceId {
+    pub fn add(&self, name: impl Into<String>, path: Option<&Path>, text: impl Into<String>) -> SourceId {
         let mut sources = self.sources.borrow_mut();
         sources.push(Rc::new(Source { name: name.into(), path: path.map(Path::to_path_buf), text: text.into() }));
         SourceId(sources.len() as u32 - 1)

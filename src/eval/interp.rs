@@ -110,8 +110,8 @@ impl Interp {
 
     pub(super) fn parse(&mut self, src: SourceId) -> std::result::Result<Vec<Stmt>, Vec<Diag>> {
         let started = std::time::Instant::now();
-        let text = self.sources.get(src).text.clone();
-        let parsed = crate::syntax::parse(src, &text);
+        let source = self.sources.get(src);
+        let parsed = crate::syntax::parse(src, &source.text);
         self.parse_time += started.elapsed();
         parsed
     }

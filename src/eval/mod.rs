@@ -46,14 +46,14 @@ pub fn load(path: &Path, mode: Mode) -> Result<Program, Failure> {
 /// `load` with an interpreter set up by the caller (AWS options, `--yes`).
 pub fn load_with(path: &Path, interp: Interp) -> Result<Program, Failure> {
     match read_source(path) {
-        Ok(text) => load_buffer(path, &text, interp),
+        Ok(text) => load_buffer(path, text, interp),
         Err(d) => Err(Failure { diags: vec![*d], sources: interp.sources }),
     }
 }
 
 /// `load_with` for text that stands for the file at `path` (an editor's unsaved buffer): its
 /// relative imports and `kenv.lock` are found beside `path`.
-pub fn load_buffer(path: &Path, text: &str, mut interp: Interp) -> Result<Program, Failure> {
+pub fn load_buffer(path: &Path, text: impl Into<String>, mut interp: Interp) -> Result<Program, Failure> {
     let src = interp.sources.add(path.display().to_string(), Some(path), text);
     if let Some(tests) = interp.tests.as_mut() {
         tests.file = Some(src);
@@ -73,7 +73,7 @@ fn admitted_by_lock(path: &Path, sources: &SourceMap) -> Result<(), Box<Diag>> {
     let Err((detail, help)) = lock.admits_this_kenv() else { return Ok(()) };
     let needs = format!("\"{}\"", lock.kenv.unwrap_or_default());
     let start = text.find("\"kenv\"").and_then(|k| text[k..].find(&needs).map(|i| k + i)).unwrap_or(0);
-    let src = sources.add(lock_path.display().to_string(), Some(&lock_path), text.as_str());
+    let src = sources.add(lock_path.display().to_string(), Some(&lock_path), text);
     Diag::new(
         ErrorKind::Invalid { what: "kenv.lock".into(), detail },
         crate::source::Span::new(src, start, start + needs.len()),

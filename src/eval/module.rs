@@ -112,7 +112,7 @@ impl Interp {
             Origin::File(p) => Some(p.as_path()),
             _ => None,
         };
-        let src = self.sources.add(resolved.name, file, text.as_str());
+        let src = self.sources.add(resolved.name, file, text);
         match resolved.origin {
             Origin::Std => {}
             Origin::Remote(r) => {

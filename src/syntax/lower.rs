@@ -412,25 +412,23 @@ impl Lowerer {
 
     fn record(&self, pair: Pair<Rule>) -> ExprKind {
         let mut entries = Vec::new();
-        let mut clauses = Vec::new();
-        let mut inner = pair.into_inner();
-        while let Some(p) = inner.next() {
-            match p.as_rule() {
-                Rule::comp_for => clauses.push(self.comp_for(p)),
-                _ => entries.push((p, self.item(inner.next().unwrap()))),
+        let mut inner = pair.into_inner().peekable();
+        while let (Some(key), Some(value)) = (inner.next(), inner.next()) {
+            let value = self.item(value);
+            if inner.peek().is_some_and(|p| p.as_rule() == Rule::comp_for) {
+                // In a comprehension the key is an expression: a bare word names a variable.
+                let key = match key.as_rule() {
+                    Rule::word => {
+                        Spanned::new(ExprKind::Var(self.intern(key.as_str()), Reach::Dynamic), self.span(&key))
+                    }
+                    _ => self.primary(key),
+                };
+                let clauses = inner.map(|p| self.comp_for(p)).collect();
+                return ExprKind::RecordComp(Box::new(key), Box::new(value), clauses);
             }
+            entries.push((self.record_key(key), value));
         }
-        if clauses.is_empty() {
-            let entries = entries.into_iter().map(|(k, v)| (self.record_key(k), v)).collect();
-            return ExprKind::Record(Fields::new(entries));
-        }
-        // In a comprehension the key is an expression: a bare word names a variable.
-        let (key, value) = entries.pop().unwrap();
-        let key = match key.as_rule() {
-            Rule::word => Spanned::new(ExprKind::Var(self.intern(key.as_str()), Reach::Dynamic), self.span(&key)),
-            _ => self.primary(key),
-        };
-        ExprKind::RecordComp(Box::new(key), Box::new(value), clauses)
+        ExprKind::Record(Fields::new(entries))
     }
 
     fn record_key(&self, key: Pair<Rule>) -> Spanned<Name> {

@@ -24,18 +24,6 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-fn kenv_files(dir: &Path, prefix: &Path, out: &mut Vec<String>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            kenv_files(&path, prefix, out);
-        } else if path.extension().is_some_and(|e| e == "kenv") {
-            out.push(path.strip_prefix(prefix).unwrap().display().to_string());
-        }
-    }
-}
-
 /// The error codes of a failed run (its diagnostics' positions move with formatting).
 fn codes(stderr: &str) -> Vec<&str> {
     stderr.lines().filter(|l| l.starts_with("kenv::")).collect()
@@ -47,8 +35,10 @@ fn fmt_keeps_the_meaning_of_every_golden_case_and_is_idempotent() {
     let formatted = tmp.path().join("cases");
     copy_tree(&cases_dir(), &formatted);
     let first = run(&formatted, &["fmt", "."]);
-    let mut files = Vec::new();
-    kenv_files(&cases_dir(), &cases_dir(), &mut files);
+    let files: Vec<String> = support::files_under(&cases_dir(), "kenv")
+        .iter()
+        .map(|path| path.strip_prefix(cases_dir()).unwrap().display().to_string())
+        .collect();
     assert!(files.len() >= 250, "{}", files.len());
 
     let mut changed = 0;

@@ -7,9 +7,9 @@
 mod support;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use support::{cases_dir, kenv};
+use support::{cases_dir, files_under, kenv};
 
 struct Header {
     args: Vec<String>,
@@ -23,18 +23,6 @@ fn header(text: &str) -> Option<Header> {
         None => (first, 0),
     };
     Some(Header { args: args.split_whitespace().map(String::from).collect(), exit })
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            collect(&path, out);
-        } else if path.extension().is_some_and(|e| e == "kenv") {
-            out.push(path);
-        }
-    }
 }
 
 fn expected(path: &Path, ext: &str) -> String {
@@ -54,8 +42,7 @@ fn write_expected(path: &Path, ext: &str, content: &str) {
 fn golden_cases() {
     let root = cases_dir();
     let bless = std::env::var_os("KENV_BLESS").is_some();
-    let mut files = Vec::new();
-    collect(&root, &mut files);
+    let files = files_under(&root, "kenv");
     let mut failures = Vec::new();
     let mut ran = 0;
     for path in &files {
@@ -100,8 +87,7 @@ fn golden_cases() {
 #[test]
 fn bad_input_cases_exit_1_with_a_spanned_diagnostic() {
     let root = cases_dir();
-    let mut files = Vec::new();
-    collect(&root.join("errors"), &mut files);
+    let files = files_under(&root.join("errors"), "kenv");
     for path in files {
         let text = fs::read_to_string(&path).unwrap();
         let Some(h) = header(&text) else { continue };

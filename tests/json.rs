@@ -4,20 +4,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-
 use kenv::model::Value;
-
-fn kenv_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            kenv_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "kenv") {
-            out.push(path);
-        }
-    }
-}
 
 fn written(value: &Value, compact: bool) -> String {
     let mut out = Vec::new();
@@ -28,9 +15,8 @@ fn written(value: &Value, compact: bool) -> String {
 #[test]
 fn every_case_is_written_as_serde_json_writes_it() {
     let root = support::repo_dir();
-    let mut files = Vec::new();
-    kenv_files(&root.join("tests/cases"), &mut files);
-    kenv_files(&root.join("examples"), &mut files);
+    let mut files = support::files_under(&root.join("tests/cases"), "kenv");
+    files.extend(support::files_under(&root.join("examples"), "kenv"));
     let (mut evaluated, mut declaring) = (0, 0);
     for path in files {
         let Ok(program) = kenv::eval::load(&path, kenv::eval::Mode::Eval) else { continue };

@@ -5,7 +5,6 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 /// The layers, lowest first. A module may name (`crate::x`) only modules before it.
 const LAYERS: &[&str] = &[
@@ -20,23 +19,10 @@ const TERMINAL: &[&str] = &["src/host.rs", "src/cli/", "src/repl/line.rs"];
 /// No file over this many lines (STYLE.md: small files, one concept each).
 const MAX_LINES: usize = 600;
 
-fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            sources(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 /// Every `src/` file but the crate roots, as (path from the repository, its module, its text).
 fn files() -> Vec<(String, String, String)> {
     let root = support::repo_dir();
-    let mut paths = Vec::new();
-    sources(&root.join("src"), &mut paths);
-    paths.sort();
+    let paths = support::files_under(&root.join("src"), "rs");
     let mut out = Vec::new();
     for path in paths {
         let rel = path.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");

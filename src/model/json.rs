@@ -56,7 +56,7 @@ impl<W: io::Write> Json<'_, W> {
             Value::Int(n) => self.buf.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
             Value::Duration(secs) => self.string(&DurationText(*secs).to_string()),
             Value::Str(text) => self.string(text),
-            Value::List(items) => return self.list(items.iter(), Self::value),
+            Value::List(items) => return self.nested(b'[', b']', items.iter(), Self::value),
             Value::Record(rec) => return self.record(rec),
             Value::Func(_) | Value::Builtin(_) => self.string(&value.to_kenv()),
             Value::Secret(_) => self.string(SECRET_SHOWN),
@@ -66,7 +66,7 @@ impl<W: io::Write> Json<'_, W> {
     }
 
     fn record(&mut self, rec: &Record) -> io::Result<()> {
-        self.object(rec.iter(), |json, (key, value)| {
+        self.nested(b'{', b'}', rec.iter(), |json, (key, value)| {
             json.key(key);
             json.value(value)
         })
@@ -77,7 +77,7 @@ impl<W: io::Write> Json<'_, W> {
     }
 
     fn fields(&mut self, fields: &[(&'static str, Field)]) -> io::Result<()> {
-        self.object(fields.iter(), |json, (key, field)| {
+        self.nested(b'{', b'}', fields.iter(), |json, (key, field)| {
             json.key(key);
             json.field(field)
         })
@@ -90,32 +90,16 @@ impl<W: io::Write> Json<'_, W> {
             Field::Str(text) | Field::OptStr(Some(text)) => self.string(text),
             Field::OptStr(None) => self.buf.extend_from_slice(b"null"),
             Field::Strs(items) => {
-                return self.list(items.iter(), |json, item| {
+                return self.nested(b'[', b']', items.iter(), |json, item| {
                     json.string(item);
                     Ok(())
                 })
             }
             Field::Record(rec) => return self.record(rec),
             Field::Fields(fields) => return self.fields(fields),
-            Field::Decls(items) => return self.list(items.iter(), Self::decl),
+            Field::Decls(items) => return self.nested(b'[', b']', items.iter(), Self::decl),
         }
         Ok(())
-    }
-
-    fn list<T>(
-        &mut self,
-        items: impl Iterator<Item = T>,
-        each: impl FnMut(&mut Self, T) -> io::Result<()>,
-    ) -> io::Result<()> {
-        self.nested(b'[', b']', items, each)
-    }
-
-    fn object<T>(
-        &mut self,
-        entries: impl Iterator<Item = T>,
-        each: impl FnMut(&mut Self, T) -> io::Result<()>,
-    ) -> io::Result<()> {
-        self.nested(b'{', b'}', entries, each)
     }
 
     /// A list or a record: its elements, each on a line of its own when laid out; empty, `[]` or

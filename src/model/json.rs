@@ -103,7 +103,7 @@ impl<W: io::Write> Json<'_, W> {
     }
 
     /// A list or a record: its elements, each on a line of its own when laid out; empty, `[]` or
-    /// `{}`. What is gathered is written out between elements once it passes `CHUNK`.
+    /// `{}`. What is gathered is written out, `CHUNK` at a time, between elements.
     fn nested<T>(
         &mut self,
         open: u8,
@@ -124,8 +124,10 @@ impl<W: io::Write> Json<'_, W> {
             empty = false;
             each(self, element)?;
             if self.buf.len() >= CHUNK {
-                self.out.write_all(&self.buf)?;
-                self.buf.clear();
+                // Exactly `CHUNK` a write: a pipe holds 64 KiB, and a write just past it
+                // would wait for the reader with one byte left.
+                self.out.write_all(&self.buf[..CHUNK])?;
+                self.buf.drain(..CHUNK);
             }
         }
         self.depth -= 1;

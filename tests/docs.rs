@@ -39,3 +39,24 @@ fn every_language_reference_example_runs() {
         }
     }
 }
+
+/// The attribute tables of docs/language.md are the schema's (`Schema::manual_table`), each in its
+/// declaration's section; `KENV_BLESS=1` writes them.
+#[test]
+fn the_manuals_attribute_tables_are_the_schemas() {
+    let path = repo_dir().join("docs/language.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let mut blessed = doc.clone();
+    for schema in kenv::model::schema::ALL {
+        let section = format!("\n### {}\n", schema.keyword);
+        let at = blessed.find(&section).unwrap_or_else(|| panic!("no section `### {}`", schema.keyword));
+        let start = at + blessed[at..].find("\n| attribute |").expect("an attribute table") + 1;
+        let end = start + blessed[start..].find("\n\n").unwrap_or(blessed.len() - start) + 1;
+        blessed.replace_range(start..end, &schema.manual_table());
+    }
+    if std::env::var_os("KENV_BLESS").is_some() {
+        std::fs::write(&path, &blessed).unwrap();
+    } else {
+        assert!(doc == blessed, "docs/language.md's attribute tables differ from the schema's; KENV_BLESS=1 writes them");
+    }
+}

@@ -196,3 +196,16 @@ impl Aws {
         }
     }
 }
+
+/// An environment as it is: its instance, and for Cloud9 the environment itself.
+#[derive(Debug, Clone)]
+pub struct LiveEnv {
+    pub name: String,
+    pub instance: super::InstanceInfo,
+    pub cloud9: Option<Cloud9Env>,
+    /// A Cloud9 environment's memberships (user ARN → access), read only for environments whose
+    /// declaration has `members` (one call each).
+    pub members: Option<std::collections::BTreeMap<String, String>>,
+    /// The name it has on AWS when the file renamed it (`renamed_from`): apply moves it.
+    pub moved_from: Option<String>,
+}

@@ -22,7 +22,7 @@ use std::future::Future;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
-pub use cloud9::Cloud9Env;
+pub use cloud9::{Cloud9Env, LiveEnv};
 pub use cloud9::NewCloud9;
 pub use ec2::{
     Filters, GroupInfo, GroupRule, InstanceInfo, MetadataOptions, Route, RouteTable, Subnet, Vpc, VpcEndpoint,

@@ -9,7 +9,7 @@ mod misc;
 mod net;
 mod policies;
 mod record;
-mod text;
+mod string;
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -20,7 +20,7 @@ use crate::syntax::ast::Fnv;
 use crate::model::{Args, Effect};
 
 const GROUPS: &[&[Builtin]] = &[
-    text::BUILTINS,
+    string::BUILTINS,
     list::BUILTINS,
     record::BUILTINS,
     net::BUILTINS,

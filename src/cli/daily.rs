@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use super::{report, StackArgs, FAILED, OK};
 use crate::aws::{Aws, AwsError};
 use crate::diag::{Diag, ErrorKind, Style};
-use crate::plan::{self, LiveEnv, TAG_IMAGE};
+use crate::aws::LiveEnv;
+use crate::plan::{self, TAG_IMAGE};
 use crate::source::SourceMap;
 
 /// Where the Session Manager plugin's installation is documented.

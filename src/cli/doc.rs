@@ -35,10 +35,10 @@ pub fn run(name: Option<&str>) -> i32 {
 /// A declaration kind: its attributes (with the words some take unquoted) and what its body holds.
 fn declaration(schema: &Schema) -> String {
     let mut out = format!("{} \"NAME\" {{ … }}\n  attributes:\n", schema.keyword);
-    for attr in schema.attrs {
-        match schema.words_of(attr) {
-            Some(words) => out.push_str(&format!("    {attr} = {}\n", words.join(" | "))),
-            None => out.push_str(&format!("    {attr}\n")),
+    for attr in schema.attrs().map(|d| d.about) {
+        match attr.words {
+            [] => out.push_str(&format!("    {}\n", attr.name)),
+            words => out.push_str(&format!("    {} = {}\n", attr.name, words.join(" | "))),
         }
     }
     if !schema.children.is_empty() {

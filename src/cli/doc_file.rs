@@ -9,7 +9,7 @@ use std::path::Path;
 use super::{out, report, FAILED, OK};
 use crate::diag::Style;
 use crate::source::{SourceMap, Span};
-use crate::syntax::ast::{Block, Body, DeclKind, Expr, ExprKind, StmtKind};
+use crate::syntax::ast::{Block, Body, Expr, ExprKind, StmtKind};
 use crate::syntax::docs::{doc_before, module_doc, params, push_doc, signature};
 use crate::syntax::parse;
 
@@ -68,11 +68,7 @@ pub fn run(file: &Path, style: Style) -> i32 {
 /// For a declaration expression: its kind and name, and a table of the attributes it sets.
 fn declaration<'a>(md: &mut String, e: &Expr, src_of: &impl Fn(Span) -> &'a str) -> bool {
     let ExprKind::Decl(kind, name, body) = &e.node else { return false };
-    let word = match kind {
-        DeclKind::Environment => "environment",
-        DeclKind::Role => "role",
-        DeclKind::Policy => "policy",
-    };
+    let word = kind.keyword();
     let _ = writeln!(md, "Declares {word} `{}`:\n", src_of(name.span).trim_matches('"'));
     attributes(md, body, src_of);
     true

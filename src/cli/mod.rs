@@ -124,7 +124,7 @@ fn run(command: Command, style: Style) -> i32 {
             out(&String::from_utf8_lossy(&script));
             OK
         }
-        Command::Lsp => match crate::lsp::run() {
+        Command::Lsp => match lsp() {
             Ok(()) => OK,
             Err(e) => {
                 err(&format!("kenv lsp: {e}\n"));
@@ -145,6 +145,16 @@ fn run(command: Command, style: Style) -> i32 {
 }
 
 /// kenv.1 and a page per visible command (kenv-check.1, …); how many were written.
+/// `kenv lsp`: the language server on the process's stdio.
+fn lsp() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let (connection, io) = lsp_server::Connection::stdio();
+    crate::lsp::serve(&connection)?;
+    // The writer thread ends when the connection's sender is gone.
+    drop(connection);
+    io.join()?;
+    Ok(())
+}
+
 fn man_pages(dir: &std::path::Path) -> std::io::Result<usize> {
     std::fs::create_dir_all(dir)?;
     let mut cli = Cli::command();

@@ -3,8 +3,8 @@
 
 use std::rc::Rc;
 
-use super::exec::Sink;
 use super::interp::{Interp, MAX_CALL_DEPTH};
+use super::sink::Sink;
 use super::ops::Iterable;
 use crate::builtins;
 use crate::diag::{suggest, Diag, ErrorKind, Frame, Result};

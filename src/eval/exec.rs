@@ -4,7 +4,10 @@
 
 use std::rc::Rc;
 
-use super::interp::{bind_loop_vars, type_error, Interp};
+use super::errors::{an, type_error};
+use super::interp::Interp;
+use super::ops::bind_loop_vars;
+use super::sink::{DeclSink, Sink};
 use crate::diag::{suggest, Diag, ErrorKind, Result};
 use crate::model::Mode;
 use crate::model::Scope;
@@ -14,29 +17,6 @@ use crate::model::{
 };
 use crate::source::{Span, Spanned};
 use crate::syntax::ast::*;
-
-pub enum Sink {
-    /// The top of a program or module: declarations join the desired state.
-    Top,
-    /// The body of an `environment`, `role` or `policy`.
-    Decl(DeclSink),
-    /// A block-bodied function: everything its statements produce, in order.
-    List(Vec<Value>),
-}
-
-pub struct DeclSink {
-    kind: DeclKind,
-    attrs: Vec<Attr>,
-    children: Children,
-}
-
-impl DeclSink {
-    /// Room for the attributes the body sets (one statement each, most likely).
-    fn for_body(kind: DeclKind, body: &[Stmt]) -> DeclSink {
-        let attrs = body.iter().filter(|s| matches!(s.node, StmtKind::Attr(..))).count();
-        DeclSink { kind, attrs: Vec::with_capacity(attrs), children: Children::default() }
-    }
-}
 
 impl Interp {
     /// Runs a block's statements in order. `scope` ends as the scope after the last of them
@@ -117,21 +97,22 @@ impl Interp {
             .help(format!("use `let {} = …` to name a value", name.node))
             .err();
         };
-        let known = model::schema(decl.kind).attrs;
-        if !known.contains(&&*name.node) {
-            let help = suggest(&name.node, known.iter().copied())
-                .unwrap_or_else(|| format!("{} takes: {}", an(decl.kind.keyword()), known.join(", ")));
+        let schema = model::schema(decl.kind);
+        let Some(attr) = schema.attr(&name.node) else {
+            let help = suggest(&name.node, schema.names())
+                .unwrap_or_else(|| format!("{} takes: {}", an(decl.kind.keyword()), schema.names().collect::<Vec<_>>().join(", ")));
             let kind = ErrorKind::UnknownAttr { attr: name.node.to_string(), decl: an(decl.kind.keyword()) };
             self.errors.push(Diag::new(kind, name.span).help(help));
             return Ok(());
-        }
+        };
         // `kind = cloud9`: a bare word names a value of a word-valued attribute, unless it is a
         // variable in scope.
-        let v = match (&value.node, model::schema(decl.kind).words_of(&name.node)) {
-            (ExprKind::Var(w, _), Some(words)) if scope.lookup(w).is_none() && words.contains(&&**w) => {
+        let words = attr.about.words;
+        let v = match &value.node {
+            ExprKind::Var(w, _) if !words.is_empty() && scope.lookup(w).is_none() && words.contains(&&**w) => {
                 Value::Str(w.into())
             }
-            (ExprKind::Var(w, _), Some(words)) if scope.lookup(w).is_none() => {
+            ExprKind::Var(w, _) if !words.is_empty() && scope.lookup(w).is_none() => {
                 let help =
                     suggest(w, words.iter().copied()).unwrap_or_else(|| format!("use one of: {}", words.join(", ")));
                 let kind = ErrorKind::Invalid {
@@ -177,7 +158,7 @@ impl Interp {
                 let what = d.type_name();
                 self.state.add(d).or_else(|_| misplaced(what, "the top level of a file", span))
             }
-            (Value::Decl(d), Sink::Decl(decl)) => match decl.children.admit(model::schema(decl.kind), d) {
+            (Value::Decl(d), Sink::Decl(decl)) => match decl.children.admit(model::schema(decl.kind).children, d) {
                 Ok(()) => Ok(()),
                 Err(d) => misplaced(d.type_name(), &an(decl.kind.keyword()), span),
             },
@@ -319,20 +300,6 @@ impl Interp {
     }
 }
 
-/// `policy EXPR`: EXPR must be a policy or a list of them; the value is those policies.
-pub fn policies_in(v: Value, span: Span) -> Result<Value> {
-    match &v {
-        Value::Decl(Decl::Policy(_)) => Ok(v),
-        Value::List(items) => {
-            for item in items.iter() {
-                policies_in(item.clone(), span)?;
-            }
-            Ok(v)
-        }
-        other => type_error("a policy or a list of policies", other, span),
-    }
-}
-
 /// A declaration in a place that cannot hold it, with where it belongs.
 fn misplaced<T>(what: &str, place: &str, span: Span) -> Result<T> {
     let help = match what {
@@ -342,10 +309,4 @@ fn misplaced<T>(what: &str, place: &str, span: Span) -> Result<T> {
         _ => "declare it at the top level of a file, or return it from a function called there",
     };
     Diag::new(ErrorKind::Misplaced(format!("{place} cannot hold {}", an(what))), span).help(help).err()
-}
-
-/// "an environment", "a role".
-pub fn an(word: &str) -> String {
-    let article = if word.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
-    format!("{article} {word}")
 }

@@ -2,8 +2,10 @@
 
 use std::rc::Rc;
 
-use super::exec::Sink;
-use super::module::Modules;
+use super::errors::type_error;
+use super::module_cache::Modules;
+use super::ops::bind_loop_vars;
+use super::sink::Sink;
 use crate::builtins;
 use crate::diag::{suggest, Diag, ErrorKind, Result};
 use crate::host::{Host, Terminal};
@@ -45,7 +47,7 @@ pub struct Interp {
     /// What the code running now may do: imported code only what its import granted.
     pub(super) grants: crate::model::Grants,
     /// `kenv test`: the file's tests, collected as its evaluation meets them.
-    pub tests: Option<super::test::Tests>,
+    pub tests: Option<super::test_cases::Tests>,
     /// An editor's unsaved buffers by absolute path: an import of one reads it, not the disk.
     pub buffers: Rc<std::collections::HashMap<std::path::PathBuf, String>>,
     /// Where string interpolation builds its text (one buffer, reused).
@@ -175,7 +177,7 @@ impl Interp {
         match &expr.node {
             ExprKind::Int(n) => Ok(Value::Int(*n)),
             ExprKind::Str(s) => Ok(Value::Str(s.into())),
-            ExprKind::Var(name, reach) => self.lookup_at(name, *reach, scope, expr.span),
+            ExprKind::Var(name, place) => self.lookup_at(name, *place, scope, expr.span),
             _ => self.eval_inner(expr, scope),
         }
     }
@@ -250,7 +252,7 @@ impl Interp {
                 })?;
                 Value::record(rec.finish())
             }
-            ExprKind::Var(name, reach) => self.lookup_at(name, *reach, scope, span)?,
+            ExprKind::Var(name, place) => self.lookup_at(name, *place, scope, span)?,
             ExprKind::Field(target, field) => {
                 let v = self.eval(target, scope)?;
                 super::ops::field(&v, field)?
@@ -279,7 +281,7 @@ impl Interp {
             ExprKind::Decl(kind, name, body) => self.eval_decl(*kind, name, body, scope, span)?,
             ExprKind::PolicyUse(inner) => {
                 let v = self.eval(inner, scope)?;
-                super::exec::policies_in(v, inner.span)?
+                super::ops::policies_in(v, inner.span)?
             }
             ExprKind::Rule(rule) => self.eval_rule(rule, scope, span)?,
             ExprKind::Install(name, value) => self.eval_install(name, value, scope, span)?,
@@ -321,20 +323,20 @@ impl Interp {
         Ok(Value::record(rec.finish()))
     }
 
-    /// A name where reading the file found it (`syntax::reach`); by name when that fails. A
+    /// A name where reading the file found it (`syntax::places`); by name when that fails. A
     /// slot is read in the evaluation loop itself.
     #[inline(always)]
-    fn lookup_at(&self, name: &str, reach: Reach, scope: &Scope, span: Span) -> Result<Value> {
-        if let Reach::Slot { hops, index } = reach {
+    fn lookup_at(&self, name: &str, place: Place, scope: &Scope, span: Span) -> Result<Value> {
+        if let Place::Slot { hops, index } = place {
             if let Some(v) = scope.slot(hops, index, name) {
                 return Ok(v);
             }
         }
-        self.lookup_by_name(name, reach, scope, span)
+        self.lookup_by_name(name, place, scope, span)
     }
 
-    fn lookup_by_name(&self, name: &str, reach: Reach, scope: &Scope, span: Span) -> Result<Value> {
-        if let Reach::Above { hops } = reach {
+    fn lookup_by_name(&self, name: &str, place: Place, scope: &Scope, span: Span) -> Result<Value> {
+        if let Place::Above { hops } = place {
             match scope.up(hops).and_then(|s| s.lookup(name)) {
                 Some(v) => return Ok(v),
                 None => {
@@ -444,20 +446,6 @@ fn unknown_name(name: &str, scope: &Scope, span: Span) -> Box<Diag> {
     Diag::new(ErrorKind::UnknownName(name.into()), span).label("not defined here").help_opt(help).boxed()
 }
 
-/// `for x in …` binds the item; `for k, v in …` binds key (or index) and value.
-pub(super) fn bind_loop_vars(scope: &Scope, clause: &ForClause, first: Value, second: Value) {
-    match &clause.second {
-        Some(name) => {
-            scope.define(clause.first.node.clone(), first);
-            scope.define(name.node.clone(), second);
-        }
-        None => scope.define(clause.first.node.clone(), second),
-    }
-}
-
-pub fn type_error<T>(expected: &str, found: &Value, span: Span) -> Result<T> {
-    Diag::new(ErrorKind::Type { expected: expected.into(), found: found.type_name().into() }, span).err()
-}
 
 /// Words people bring from other languages.
 fn keyword_hint(name: &str) -> Option<String> {

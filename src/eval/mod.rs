@@ -2,19 +2,23 @@
 //! the front half of the pipeline (read, parse, evaluate, validate) for the CLI and the REPL.
 
 mod call;
+mod errors;
 mod exec;
 mod interp;
 mod module;
+mod module_cache;
 mod ops;
+mod sink;
 mod test;
+mod test_cases;
 
 use std::path::Path;
 
 pub use crate::model::Mode;
-pub use exec::an;
+pub use errors::an;
 pub use interp::Interp;
 pub use module::lexical;
-pub use test::{TestCase, Tests};
+pub use test_cases::{TestCase, Tests};
 
 use crate::diag::{Diag, ErrorKind};
 use crate::model::{DesiredState, Scope};

@@ -3,12 +3,12 @@
 //! value is a record of its top-level names (those not starting with `_`), and the declarations
 //! at its top join the desired state. Imported code has only the effects its import grants.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use super::exec::Sink;
 use super::interp::Interp;
+use super::sink::Sink;
 use crate::diag::{suggest, Diag, ErrorKind, Result};
 use crate::model::Scope;
 use crate::model::{Grants, Policy};
@@ -27,24 +27,6 @@ pub const STDLIB: &[(&str, &str)] = &[
     ("std/table", include_str!("../../stdlib/table.kenv")),
     ("std/vscode", include_str!("../../stdlib/vscode.kenv")),
 ];
-
-#[derive(Default)]
-pub struct Modules {
-    cache: HashMap<String, Value>,
-    /// Modules being evaluated, outermost first: an import of one of these is a cycle.
-    loading: Vec<String>,
-    /// Where each remote module came from, for the relative imports it makes.
-    remote_sources: HashMap<SourceId, Remote>,
-    /// Each imported module's grants and the import that gave them (the program's own file,
-    /// REPL input and the stdlib have all).
-    pub(super) grants: HashMap<SourceId, (Grants, Span)>,
-    /// `kenv.lock` beside the program, read on the first remote import.
-    lock: Option<Lock>,
-    /// `kenv lock`: remote imports are fetched and pinned anew rather than checked.
-    locking: bool,
-    /// The remote modules this run imported, with their pins: what `kenv lock` writes.
-    fetched: BTreeMap<String, Pin>,
-}
 
 /// Where an import's text comes from.
 enum Origin {

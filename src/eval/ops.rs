@@ -1,8 +1,8 @@
 //! Operators, field access, indexing and iteration over values.
 
-use super::interp::type_error;
+use super::errors::type_error;
 use crate::diag::{suggest, Diag, ErrorKind, Result};
-use crate::model::Value;
+use crate::model::{Decl, Scope, Value};
 use crate::source::{Span, Spanned};
 use crate::syntax::ast::{BinOp, ForClause, Name, UnOp};
 
@@ -220,5 +220,30 @@ impl Iterator for Items<'_> {
             Items::Record(fields, true) => fields.next().map(|(k, x)| (Value::Str(k.into()), x.clone())),
             Items::Record(fields, false) => fields.next().map(|(k, _)| (Value::Null, Value::Str(k.into()))),
         }
+    }
+}
+
+/// `for x in …` binds the item; `for k, v in …` binds key (or index) and value.
+pub(super) fn bind_loop_vars(scope: &Scope, clause: &ForClause, first: Value, second: Value) {
+    match &clause.second {
+        Some(name) => {
+            scope.define(clause.first.node.clone(), first);
+            scope.define(name.node.clone(), second);
+        }
+        None => scope.define(clause.first.node.clone(), second),
+    }
+}
+
+/// `policy EXPR`: EXPR must be a policy or a list of them; the value is those policies.
+pub fn policies_in(v: Value, span: Span) -> Result<Value> {
+    match &v {
+        Value::Decl(Decl::Policy(_)) => Ok(v),
+        Value::List(items) => {
+            for item in items.iter() {
+                policies_in(item.clone(), span)?;
+            }
+            Ok(v)
+        }
+        other => type_error("a policy or a list of policies", other, span),
     }
 }

@@ -2,27 +2,13 @@
 //! after it, each in a scope under the file's and with a desired state of its own (the
 //! declarations it makes are its fixtures). Anywhere but `kenv test`, a test is skipped.
 
-use super::exec::Sink;
 use super::interp::Interp;
+use super::sink::Sink;
+use super::test_cases::{TestCase, Tests};
 use crate::diag::{Diag, ErrorKind, Result};
 use crate::model::Scope;
-use crate::source::{SourceId, Span, Spanned};
+use crate::source::Spanned;
 use crate::syntax::ast::Block;
-
-/// The tests of the file under test (not those of the modules it imports, which are tested as
-/// files of their own).
-#[derive(Default)]
-pub struct Tests {
-    pub(super) file: Option<SourceId>,
-    pub cases: Vec<TestCase>,
-}
-
-pub struct TestCase {
-    pub name: String,
-    pub span: Span,
-    body: Block,
-    scope: Scope,
-}
 
 impl Interp {
     /// `kenv test`: tests are collected (and run by `run_test`) rather than skipped.

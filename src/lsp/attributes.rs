@@ -1,22 +1,9 @@
-//! What an attribute means, for hover: its row in the attribute table of `docs/language.md`
-//! (its type and the AWS rule it is checked against), so the manual and the editor say the same.
+//! What an attribute means, for hover and completion: its row in the declaration kind's
+//! attribute table (`model::attribute`), which the manual's tables are made from too, so the
+//! manual and the editor say the same.
 
 use crate::model::schema;
-use crate::syntax::ast::DeclKind;
-
-const LANGUAGE: &str = include_str!("../../docs/language.md");
-
-/// An attribute's type and rule, from the table in the section `### KEYWORD`.
-pub fn doc(kind: DeclKind, attr: &str) -> Option<(&'static str, &'static str)> {
-    let keyword = schema(kind).keyword;
-    let section = LANGUAGE.split("\n### ").find(|s| s.strip_prefix(keyword).is_some_and(|r| r.starts_with('\n')))?;
-    let section = section.split("\n#").next()?;
-    let row = format!("| `{attr}` |");
-    section.lines().find_map(|line| {
-        let (ty, rule) = line.strip_prefix(row.as_str())?.trim_end().trim_end_matches('|').split_once('|')?;
-        Some((ty.trim(), rule.trim()))
-    })
-}
+use crate::syntax::keywords::enclosing_declaration;
 
 /// The hover of `word` at `start` when it is an attribute being set (`word = …` at the start of
 /// a line in a declaration's body).
@@ -26,25 +13,32 @@ pub fn hover(text: &str, start: usize, word: &str) -> Option<String> {
     if !text[line_start..start].trim().is_empty() || !after.starts_with('=') || after.starts_with("==") {
         return None;
     }
-    let kind = super::outline::enclosing_declaration(&text[..start])?;
-    let (ty, rule) = doc(kind, word)?;
-    let rule = if rule.is_empty() { String::new() } else { format!("\n\nAWS rule checked: {rule}") };
-    Some(format!("```kenv\n{word} = …\n```\n\n*{} attribute*: {ty}{rule}", schema(kind).keyword))
+    let kind = enclosing_declaration(&text[..start])?;
+    let d = schema(kind).attr(word)?;
+    let about = d.about;
+    let mut md = format!("```kenv\n{word} = …\n```\n\n*{} attribute*: {}", schema(kind).keyword, about.ty);
+    if !about.default.is_empty() {
+        md.push_str(&format!(", default {}", about.default));
+    }
+    if !d.change.is_empty() {
+        md.push_str(&format!("; a change on AWS: {}", d.change));
+    }
+    if !about.rule.is_empty() {
+        md.push_str(&format!("\n\nAWS rule checked: {}", about.rule));
+    }
+    Some(md)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::syntax::ast::DeclKind;
 
     #[test]
-    fn the_manual_documents_every_attribute() {
-        let kinds = [DeclKind::Environment, DeclKind::Role, DeclKind::Policy];
-        let all = kinds.into_iter().flat_map(|k| schema(k).attrs.iter().map(move |a| (k, *a)));
-        let missing: Vec<String> =
-            all.filter(|(k, a)| doc(*k, a).is_none()).map(|(k, a)| format!("{} {a}", k.keyword())).collect();
-        assert!(missing.is_empty(), "docs/language.md has no table row for: {missing:?}");
-        let (ty, rule) = doc(DeclKind::Environment, "auto_stop").unwrap();
-        assert_eq!((ty, rule), ("duration", "0–20160 minutes (`automaticStopTimeMinutes`)"));
+    fn every_attribute_has_its_doc() {
+        let doc = |attr| schema(DeclKind::Environment).attr(attr).map(|d| (d.about.ty, d.about.rule));
+        assert_eq!(doc("auto_stop"), Some(("duration", "0–20160 minutes (`automaticStopTimeMinutes`)")));
+        assert!(doc("auto_stopp").is_none());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use lsp_types::{
     TextEdit, Uri, WorkspaceEdit,
 };
 
-use super::{text, uri_of};
+use super::{position, uri_of};
 use crate::diag::{Diag, Severity};
 use crate::eval::{self, Failure, Interp, Mode};
 use crate::model::{run_policies, Value};
@@ -66,21 +66,21 @@ fn diagnostic(d: &Diag, uri: &Uri, sources: &SourceMap) -> Diagnostic {
     let range = match d.span {
         Some(span) if span.src.0 == 0 => {
             data = d.help.as_deref().and_then(crate::diag::suggested).map(|s| serde_json::json!({ "replace": s }));
-            text::range(&buffer.text, span.start as usize, span.end as usize)
+            position::range(&buffer.text, span.start as usize, span.end as usize)
         }
         Some(span) => {
             let (line, column) = sources.line_col(span);
             message = format!("{} ({}:{line}:{column})", message, sources.get(span.src).name);
-            text::range(&buffer.text, 0, 0)
+            position::range(&buffer.text, 0, 0)
         }
-        None => text::range(&buffer.text, 0, 0),
+        None => position::range(&buffer.text, 0, 0),
     };
     if let Some(help) = &d.help {
         message.push_str(&format!("\nhelp: {help}"));
     }
     let related = d.notes.iter().map(|(span, note)| {
         let source = sources.get(span.src);
-        let at = text::range(&source.text, span.start as usize, span.end as usize);
+        let at = position::range(&source.text, span.start as usize, span.end as usize);
         let file = if span.src.0 == 0 { uri.clone() } else { source.path.as_deref().map_or(uri.clone(), uri_of) };
         DiagnosticRelatedInformation { location: Location::new(file, at), message: note.clone() }
     });
@@ -104,7 +104,7 @@ fn diagnostic(d: &Diag, uri: &Uri, sources: &SourceMap) -> Diagnostic {
 pub fn code_actions(uri: &Uri, text: &str, diagnostics: &[Diagnostic]) -> Vec<CodeAction> {
     let actions = diagnostics.iter().filter_map(|d| {
         let suggestion = d.data.as_ref()?.get("replace")?.as_str()?;
-        let (start, end) = (text::offset(text, d.range.start), text::offset(text, d.range.end));
+        let (start, end) = (position::offset(text, d.range.start), position::offset(text, d.range.end));
         let quoted = text[start..end].starts_with('"') && text[start..end].ends_with('"') && end - start >= 2;
         let new_text = if quoted { format!("{suggestion:?}") } else { suggestion.to_string() };
         let edit = TextEdit { range: d.range, new_text };

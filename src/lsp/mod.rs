@@ -9,10 +9,12 @@
 
 mod attributes;
 mod check;
+mod complete;
+mod files;
 mod navigate;
 mod outline;
+mod position;
 mod resolve;
-mod text;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -30,13 +32,13 @@ use lsp_types::{
     TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, Uri,
 };
 
-use navigate::Files;
+use files::Files;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// Serves one editor on stdin/stdout until it says `exit`.
-pub fn run() -> Result<(), Error> {
-    let (connection, io) = Connection::stdio();
+/// Serves one editor on `connection` until it says `exit`. (The CLI makes the connection on the
+/// process's stdio and joins its threads after.)
+pub fn serve(connection: &Connection) -> Result<(), Error> {
     let capabilities = ServerCapabilities {
         text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::INCREMENTAL)),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
@@ -54,7 +56,7 @@ pub fn run() -> Result<(), Error> {
     crate::model::scope::track_captured();
     let quiet = init["initializationOptions"]["debounceMs"].as_u64().map_or(QUIET, Duration::from_millis);
     let mut server = Server {
-        connection: &connection,
+        connection,
         files: Files::default(),
         uris: HashMap::new(),
         reads: HashMap::new(),
@@ -62,11 +64,7 @@ pub fn run() -> Result<(), Error> {
         last_change: Instant::now(),
         quiet,
     };
-    server.serve()?;
-    // The writer thread ends when the connection's sender is gone.
-    drop(connection);
-    io.join()?;
-    Ok(())
+    server.serve()
 }
 
 struct Server<'a> {
@@ -140,7 +138,7 @@ impl Server<'_> {
             Completion::METHOD => parse::<lsp_types::CompletionParams>(request).map(|p| {
                 let at = p.text_document_position;
                 let items = buffer(&at.text_document.uri)
-                    .map(|(path, text)| outline::completion(&self.files, &path, text, text::offset(text, at.position)));
+                    .map(|(path, text)| complete::completion(&self.files, &path, text, position::offset(text, at.position)));
                 serde_json::to_value(items).unwrap_or_default()
             }),
             DocumentSymbolRequest::METHOD => parse::<lsp_types::DocumentSymbolParams>(request).map(|p| {
@@ -184,7 +182,7 @@ impl Server<'_> {
                 let path = path_of(&p.text_document.uri);
                 let text = Rc::make_mut(&mut self.files.buffers).entry(path.clone()).or_default();
                 for change in p.content_changes {
-                    text::apply(text, change);
+                    position::apply(text, change);
                 }
                 self.changed(&path);
             }
@@ -279,14 +277,14 @@ pub fn outline(text: &str, offset: usize) -> (Vec<lsp_types::CompletionItem>, Ve
     while !text.is_char_boundary(offset) {
         offset -= 1;
     }
-    let completion = outline::completion(&Files::default(), Path::new("/nonexistent/fuzz.kenv"), text, offset);
+    let completion = complete::completion(&Files::default(), Path::new("/nonexistent/fuzz.kenv"), text, offset);
     (completion, outline::symbols(text))
 }
 
 /// `kenv fmt`'s layout, as one edit of the whole buffer (none when it does not parse).
 pub fn formatting(text: &str) -> Option<Vec<TextEdit>> {
     let formatted = crate::syntax::format::format_checked(text)?;
-    Some(vec![TextEdit { range: text::range(text, 0, text.len()), new_text: formatted }])
+    Some(vec![TextEdit { range: position::range(text, 0, text.len()), new_text: formatted }])
 }
 
 /// The file a `file://` URI names (percent-escapes decoded, `.` and `..` worked out).

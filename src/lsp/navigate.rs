@@ -1,52 +1,16 @@
 //! Go to definition and hover, from the names a file binds (`resolve.rs`) and the modules it
 //! imports (read from the editor's buffers first, then the disk, or the embedded stdlib).
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use lsp_types::{Hover, HoverContents, Location, MarkupContent, MarkupKind, Position};
 
+use super::files::{Files, Module};
 use super::resolve::{Binding, Index, Kind};
-use super::{text, uri_of};
+use super::{position, uri_of};
 use crate::source::Span;
 use crate::syntax::ast::ExprKind;
 use crate::syntax::docs::{doc_before, module_doc, params, signature};
-
-/// The editor's open buffers by path, and what the last check of each learned of its top-level
-/// values' kinds (`name` and `module.name` → `string`, `function`, …).
-#[derive(Default)]
-pub struct Files {
-    pub buffers: std::rc::Rc<HashMap<PathBuf, String>>,
-    pub kinds: HashMap<PathBuf, HashMap<String, &'static str>>,
-}
-
-/// A module an import names: its file (none for the stdlib) and text.
-pub struct Module {
-    pub path: Option<PathBuf>,
-    pub text: String,
-}
-
-impl Files {
-    /// A file's text: its buffer when it is open, else the disk.
-    fn text(&self, path: &Path) -> Option<String> {
-        let path = crate::eval::lexical(path);
-        self.buffers.get(&path).cloned().or_else(|| crate::eval::read_source(&path).ok())
-    }
-
-    /// The module `import` (as written) names, imported from the file at `from`. Remote modules
-    /// are not looked into.
-    pub fn module(&self, from: &Path, import: &str) -> Option<Module> {
-        if import.starts_with("std/") {
-            let (_, text) = crate::eval::stdlib_sources().find(|(n, _)| *n == import)?;
-            return Some(Module { path: None, text: text.to_string() });
-        }
-        if import.contains("://") || import.starts_with("git+") {
-            return None;
-        }
-        let path = crate::eval::lexical(&from.parent()?.join(import));
-        Some(Module { text: self.text(&path)?, path: Some(path) })
-    }
-}
 
 /// What a name at a position is bound to: a binding in this file, or one a module exports.
 struct Target {
@@ -61,7 +25,7 @@ struct Target {
 
 fn target(files: &Files, path: &Path, text: &str, at: Position) -> Option<Target> {
     let index = Index::of(text);
-    let (span, binding, member) = index.at(text::offset(text, at))?;
+    let (span, binding, member) = index.at(position::offset(text, at))?;
     let Some(member) = member else {
         let key = binding.name.to_string();
         return Some(Target { span, module: None, binding: binding.clone(), key });
@@ -81,13 +45,13 @@ pub fn definition(files: &Files, path: &Path, text: &str, at: Position) -> Optio
     let (file, text) = match (&target.binding.kind, &target.module) {
         (Kind::Import(import), None) if target.span == target.binding.at => {
             let module = files.module(path, import)?;
-            return Some(Location::new(uri_of(&module.path?), text::range("", 0, 0)));
+            return Some(Location::new(uri_of(&module.path?), position::range("", 0, 0)));
         }
         (_, None) => (path.to_path_buf(), text),
         (_, Some(module)) => (module.path.clone()?, module.text.as_str()),
     };
     let at = target.binding.at;
-    Some(Location::new(uri_of(&file), text::range(text, at.start as usize, at.end as usize)))
+    Some(Location::new(uri_of(&file), position::range(text, at.start as usize, at.end as usize)))
 }
 
 /// Hover: for a name bound in the file or a module, its doc comment and, for a function (a
@@ -95,8 +59,8 @@ pub fn definition(files: &Files, path: &Path, text: &str, at: Position) -> Optio
 /// declaration, its type and the AWS rule it is checked against; for a builtin its signature,
 /// effect and doc.
 pub fn hover(files: &Files, path: &Path, text: &str, at: Position) -> Option<Hover> {
-    let offset = text::offset(text, at);
-    let (start, word) = text::word_at(text, offset)?;
+    let offset = position::offset(text, at);
+    let (start, word) = position::word_at(text, offset)?;
     let value = match target(files, path, text, at) {
         Some(target) => {
             let kind = files.kinds.get(&crate::eval::lexical(path)).and_then(|k| k.get(&target.key)).copied();
@@ -112,7 +76,7 @@ pub fn hover(files: &Files, path: &Path, text: &str, at: Position) -> Option<Hov
     };
     Some(Hover {
         contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value }),
-        range: Some(text::range(text, start, start + word.len())),
+        range: Some(position::range(text, start, start + word.len())),
     })
 }
 

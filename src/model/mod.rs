@@ -1,8 +1,12 @@
 //! The desired state: typed declarations built from evaluated attributes, validated against what
 //! the AWS APIs accept. Everything after evaluation (plan, apply, policies) works on these types.
 
+mod allow;
+pub mod attribute;
 mod attrs;
+mod children;
 mod environment;
+mod environment_table;
 mod fields;
 mod install;
 pub mod json;
@@ -15,6 +19,7 @@ pub mod schema;
 pub mod scope;
 mod stack;
 mod suppress;
+pub mod tags;
 mod text;
 pub mod typed;
 pub mod validate;
@@ -23,16 +28,20 @@ mod violations;
 
 use std::rc::Rc;
 
+pub use attribute::Declared;
 pub use attrs::{Attr, Attrs};
+pub use children::{Child, Children};
 pub use environment::{Connection, EnvKind, Environment, Imds};
+pub use environment_table::{is_user_tag, protected};
 pub use fields::{Field, FieldList};
 pub use install::{InstallStep, DEFAULT_TIMEOUT};
 pub use native::{param_name, param_type, Args, Builtin, BuiltinFn, Context, Effect, Grants, Mode, ReadCache};
 pub use policy::{Policy, PolicySeverity};
 pub use record::{Builder as RecordBuilder, Record};
-pub use role::{Allow, Role};
+pub use allow::Allow;
+pub use role::Role;
 pub use rule::{PeerKind, Protocol, Rule, RuleParts};
-pub use schema::{schema, Children, Schema};
+pub use schema::{schema, Schema};
 pub use scope::Scope;
 pub use stack::{plural, DesiredState};
 pub use suppress::{today, Suppression};

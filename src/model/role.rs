@@ -2,16 +2,14 @@
 //! environments instead of AWS managed temporary credentials.
 
 use std::rc::Rc;
+use std::sync::LazyLock;
 
-use crate::diag::{Diag, ErrorKind};
-use crate::model::Value;
-use crate::source::{Span, Spanned};
-
-use super::typed::string_items;
+use super::attribute::{field_count, fields_by_name, fields_of, list_text};
+use super::attribute::{About, Attribute, Change, Compare, Declared, Getter};
 use super::validate;
-use super::{Attrs, Children, Decl, Field, FieldList, Suppression};
-
-pub const ATTRS: &[&str] = &["trust", "managed", "secrets", "description"];
+use super::{Allow, Attrs, Children, Decl, Field, FieldList, Suppression};
+use crate::aws::LiveRole;
+use crate::source::Span;
 
 #[derive(Debug, Clone)]
 pub struct Role {
@@ -31,28 +29,93 @@ pub struct Role {
     pub span: Span,
 }
 
-/// `allow ACTIONS on RESOURCES`: one statement of the role's inline policy.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Allow {
-    pub actions: Vec<Rc<str>>,
-    pub resources: Vec<Rc<str>>,
-    pub span: Span,
+type Row = Attribute<Role, LiveRole>;
+
+impl Declared for Role {
+    type Live = LiveRole;
+    const ATTRIBUTES: &'static [Row] = &[
+        Row {
+            about: About {
+                name: "trust",
+                ty: "list of strings",
+                default: "",
+                rule: "required: service principals (`ec2.amazonaws.com`) or ARNs: the trust policy's `Principal`",
+                words: &[],
+            },
+            read: |a, r| {
+                if a.get("trust").is_none() {
+                    a.missing("trust", "[\"ec2.amazonaws.com\"]");
+                }
+                r.trust = checked_list(a, "trust", validate::trust_principal);
+            },
+            field: Some(|r| Field::Strs(&r.trust)),
+            change: Change::InPlace(Compare { desired: |r, s| s.put(list_text(&r.trust)), live: |l, s| s.put(list_text(&l.trust)) }),
+        },
+        Row {
+            about: About {
+                name: "managed",
+                ty: "list of strings",
+                default: "`[]`",
+                rule: "managed policy ARNs (`arn:aws:iam::…:policy/…`), attached to the role",
+                words: &[],
+            },
+            read: |a, r| r.managed = checked_list(a, "managed", validate::policy_arn),
+            field: Some(|r| Field::Strs(&r.managed)),
+            change: Change::InPlace(Compare {
+                desired: |r, s| s.put(list_text(&r.managed)),
+                live: |l, s| s.put(list_text(&l.managed)),
+            }),
+        },
+        Row {
+            about: About {
+                name: "secrets",
+                ty: "list of strings",
+                default: "`[]`",
+                rule: "Secrets Manager names or prefixes ending in `*`; each must match a secret; locked so only this role reads them",
+                words: &[],
+            },
+            read: |a, r| r.secrets = checked_list(a, "secrets", validate::secret_pattern),
+            field: Some(|r| Field::Strs(&r.secrets)),
+            change: Change::Ignored,
+        },
+        Row {
+            about: About { name: "description", ty: "string", default: "", rule: "the role's IAM description", words: &[] },
+            read: |a, r| r.description = a.string("description").map(|(s, _)| s),
+            field: Some(|r| Field::opt(&r.description)),
+            change: Change::Ignored,
+        },
+    ];
 }
+
+/// What a role shows besides its attributes: its name, statements and suppressions.
+const PARTS: [(&str, Getter<Role>); 3] = [
+    ("allow", |r| Field::decls(&r.statements, Decl::Allow)),
+    ("name", |r| Field::Str(&r.name)),
+    ("suppressions", |r| Field::decls(&r.suppressions, Decl::Suppress)),
+];
+
+const FIELDS: usize = field_count(Role::ATTRIBUTES, PARTS.len());
+
+static BY_NAME: LazyLock<Vec<(&str, Getter<Role>)>> = LazyLock::new(|| fields_by_name(&PARTS));
 
 impl Role {
     pub fn build(name: Rc<str>, a: &mut Attrs, children: Children) -> Role {
         if let Err(e) = validate::role_name(&name) {
             a.invalid(a.span, "role name", e, None);
         }
-        if a.get("trust").is_none() {
-            a.missing("trust", "[\"ec2.amazonaws.com\"]");
-        }
-        let trust = checked_list(a, "trust", validate::trust_principal);
-        let managed = checked_list(a, "managed", validate::policy_arn);
-        let secrets = checked_list(a, "secrets", validate::secret_pattern);
-        let description = a.string("description").map(|(s, _)| s);
         let (statements, suppressions) = (children.allows, children.suppressions);
-        Role { name, trust, managed, secrets, statements, suppressions, description, body: Rc::default(), span: a.span }
+        let blank = Role {
+            name,
+            trust: Vec::new(),
+            managed: Vec::new(),
+            secrets: Vec::new(),
+            statements,
+            suppressions,
+            description: None,
+            body: Rc::default(),
+            span: a.span,
+        };
+        Role::read_attributes(blank, a)
     }
 
     /// The allow statements and suppressions it was built with (for `with`).
@@ -60,16 +123,8 @@ impl Role {
         Children { allows: self.statements.clone(), suppressions: self.suppressions.clone(), ..Children::default() }
     }
 
-    pub fn fields(&self) -> FieldList<'_, 7> {
-        [
-            ("allow", Field::decls(&self.statements, Decl::Allow)),
-            ("description", Field::opt(&self.description)),
-            ("managed", Field::Strs(&self.managed)),
-            ("name", Field::Str(&self.name)),
-            ("secrets", Field::Strs(&self.secrets)),
-            ("suppressions", Field::decls(&self.suppressions, Decl::Suppress)),
-            ("trust", Field::Strs(&self.trust)),
-        ]
+    pub fn fields(&self) -> FieldList<'_, FIELDS> {
+        fields_of(&BY_NAME, self)
     }
 }
 
@@ -78,45 +133,6 @@ fn checked_list(a: &mut Attrs, name: &str, check: fn(&str) -> Result<(), String>
     for item in &items {
         if let Err(e) = check(item) {
             a.invalid(a.span_of(name), name, e, None);
-        }
-    }
-    items
-}
-
-impl Allow {
-    pub fn build(actions: Spanned<Value>, resources: Spanned<Value>, span: Span, errors: &mut Vec<Diag>) -> Allow {
-        let actions = checked_items(actions, "action", validate::iam_action, errors);
-        let resources = checked_items(resources, "resource", validate::iam_resource, errors);
-        Allow { actions, resources, span }
-    }
-
-    pub fn fields(&self) -> FieldList<'_, 2> {
-        [("actions", Field::Strs(&self.actions)), ("resources", Field::Strs(&self.resources))]
-    }
-}
-
-fn checked_items(
-    v: Spanned<Value>,
-    what: &str,
-    check: fn(&str) -> Result<(), String>,
-    errors: &mut Vec<Diag>,
-) -> Vec<Rc<str>> {
-    let items = match string_items(&v.node) {
-        Ok(items) => items,
-        Err(found) => {
-            errors.push(Diag::new(ErrorKind::Type { expected: format!("an {what} or a list of them"), found }, v.span));
-            return Vec::new();
-        }
-    };
-    if items.is_empty() {
-        errors.push(Diag::new(
-            ErrorKind::Invalid { what: what.into(), detail: format!("the list of {what}s is empty") },
-            v.span,
-        ));
-    }
-    for item in &items {
-        if let Err(detail) = check(item) {
-            errors.push(Diag::new(ErrorKind::Invalid { what: what.into(), detail }, v.span));
         }
     }
     items

@@ -1,53 +1,28 @@
-//! What each declaration kind is made of, in one place: its attributes, the bare words some of
-//! them take (`kind = cloud9`), and the declarations its body may hold. Evaluation places what a
-//! body says by it, `kenv doc` shows it, and the builders get their children sorted by it.
+//! What each declaration kind is made of, in one place: its attribute table (`attribute.rs`; the
+//! rows live beside each declaration type) and the declarations its body may hold. Evaluation
+//! places what a body says by it; `kenv doc`, the manual's tables, hover and completion show it.
 
-use std::rc::Rc;
-
-use super::{Allow, Decl, InstallStep, Rule, Suppression};
+use super::attribute::{doc, Doc};
+use super::{Child, Environment, Policy, Role};
 use crate::syntax::ast::DeclKind;
 
 pub struct Schema {
     pub keyword: &'static str,
-    pub attrs: &'static [&'static str],
-    /// Attributes whose value may be a bare word, and the words.
-    pub words: &'static [(&'static str, &'static [&'static str])],
+    /// Row `i` of its attribute table, as text.
+    row: fn(usize) -> Option<Doc>,
     /// The declarations its body may hold.
     pub children: &'static [Child],
 }
 
-/// A declaration that goes inside another's body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Child {
-    Rule,
-    Install,
-    Allow,
-    Suppress,
-}
-
-impl Child {
-    pub fn name(self) -> &'static str {
-        match self {
-            Child::Rule => "rule",
-            Child::Install => "install step",
-            Child::Allow => "allow statement",
-            Child::Suppress => "suppression",
-        }
-    }
-}
-
 pub const ENVIRONMENT: Schema = Schema {
     keyword: "environment",
-    attrs: super::environment::ATTRS,
-    words: super::environment::WORD_ATTRS,
+    row: doc::<Environment>,
     children: &[Child::Rule, Child::Install, Child::Suppress],
 };
 
-pub const ROLE: Schema =
-    Schema { keyword: "role", attrs: super::role::ATTRS, words: &[], children: &[Child::Allow, Child::Suppress] };
+pub const ROLE: Schema = Schema { keyword: "role", row: doc::<Role>, children: &[Child::Allow, Child::Suppress] };
 
-pub const POLICY: Schema =
-    Schema { keyword: "policy", attrs: super::policy::ATTRS, words: super::policy::WORD_ATTRS, children: &[] };
+pub const POLICY: Schema = Schema { keyword: "policy", row: doc::<Policy>, children: &[] };
 
 pub const ALL: [&Schema; 3] = [&ENVIRONMENT, &ROLE, &POLICY];
 
@@ -60,40 +35,38 @@ pub fn schema(kind: DeclKind) -> &'static Schema {
 }
 
 impl Schema {
+    /// Its attributes, in table order.
+    pub fn attrs(&self) -> impl Iterator<Item = Doc> + '_ {
+        (0..).map_while(self.row)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.attrs().map(|d| d.about.name)
+    }
+
+    pub fn attr(&self, name: &str) -> Option<Doc> {
+        self.attrs().find(|d| d.about.name == name)
+    }
+
     /// The words attribute `attr` may take unquoted, if it takes any.
     pub fn words_of(&self, attr: &str) -> Option<&'static [&'static str]> {
-        self.words.iter().find(|(a, _)| *a == attr).map(|(_, w)| *w)
+        self.attr(attr).map(|d| d.about.words).filter(|w| !w.is_empty())
     }
-}
 
-/// A body's child declarations, sorted by kind.
-#[derive(Default)]
-pub struct Children {
-    pub rules: Vec<Rc<Rule>>,
-    pub installs: Vec<Rc<InstallStep>>,
-    pub allows: Vec<Rc<Allow>>,
-    pub suppressions: Vec<Rc<Suppression>>,
-}
+    /// The statements its body may hold besides attributes (`reach`, `install`, …).
+    pub fn child_keywords(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.children.iter().flat_map(|c| c.keywords().iter().copied())
+    }
 
-impl Children {
-    /// Takes `decl` when a body of `schema`'s kind may hold it; hands it back otherwise.
-    pub fn admit(&mut self, schema: &Schema, decl: Decl) -> Result<(), Decl> {
-        let admits = |child| schema.children.contains(&child);
-        match decl {
-            Decl::Rule(r) if admits(Child::Rule) => self.rules.push(r),
-            Decl::Install(i) if admits(Child::Install) => self.installs.push(i),
-            Decl::Allow(a) if admits(Child::Allow) => self.allows.push(a),
-            Decl::Suppress(s) if admits(Child::Suppress) => self.suppressions.push(s),
-            other => return Err(other),
+    /// Its attribute table as the manual writes it: docs/language.md holds it (a test checks).
+    pub fn manual_table(&self) -> String {
+        let compared = self.attrs().any(|d| !d.change.is_empty());
+        let mut out = String::from("| attribute | type | default |");
+        out.push_str(if compared { " a change | AWS rule checked |\n|---|---|---|---|---|\n" } else { " AWS rule checked |\n|---|---|---|---|\n" });
+        for Doc { about, change } in self.attrs() {
+            let change = if compared { format!(" {change} |") } else { String::new() };
+            out.push_str(&format!("| `{}` | {} | {} |{change} {} |\n", about.name, about.ty, about.default, about.rule));
         }
-        Ok(())
-    }
-
-    /// `other`'s children after these.
-    pub fn append(&mut self, other: Children) {
-        self.rules.extend(other.rules);
-        self.installs.extend(other.installs);
-        self.allows.extend(other.allows);
-        self.suppressions.extend(other.suppressions);
+        out
     }
 }

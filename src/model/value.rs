@@ -395,3 +395,12 @@ impl serde::Serialize for Value {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_value_is_three_words() {
+        // Strings of up to 22 bytes are kept inside it (`Text`); anything bigger is behind a pointer.
+        assert_eq!(std::mem::size_of::<super::Value>(), 24);
+    }
+}

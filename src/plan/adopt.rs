@@ -8,7 +8,8 @@
 
 use std::rc::Rc;
 
-use super::live::{LiveEnv, CLOUD9_TAG};
+use super::live::CLOUD9_TAG;
+use crate::aws::LiveEnv;
 use super::{env_address, Action, TAG_STACK};
 use crate::aws::{Aws, AwsError, Filters};
 use crate::diag::{Diag, ErrorKind};
@@ -76,7 +77,7 @@ pub fn adopt_role(aws: &Aws, stack: &str, role: &Role, name: &str) -> Result<Vec
         return Err(refuse(format!("role `{name}` already belongs to stack `{owner}`"), "`kenv plan` shows it"));
     }
     let change = super::diff::role_change(Some(&Rc::new(role.clone())), Some(&live));
-    aws.tag_role(name, &super::apply::owner_tags(stack, &address)).map_err(aws_error)?;
+    aws.tag_role(name, &super::ctx::owner_tags(stack, &address)).map_err(aws_error)?;
     Ok(change.map(|c| c.diffs.iter().map(|d| d.attribute.clone()).collect()).unwrap_or_default())
 }
 

@@ -10,15 +10,16 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::converge::{converge, group, overlap, while_iam_propagates, GroupWork, Settings};
+use super::converge::{converge, group, while_iam_propagates, GroupWork, Settings};
+use super::ctx::{owner_tags, Ctx, Failed};
+use super::overlap::overlap;
 use super::diff::{declared_rules, inline_policy};
-use super::live::{LiveEnv, CLOUD9_TAG};
+use super::live::CLOUD9_TAG;
 use super::reach::ReachWork;
 use super::{env_address, role_path, Action, Change, Plan, Resource};
-use super::{TAG_ADDRESS, TAG_AUTO_STOP, TAG_CONNECTION, TAG_IMAGE, TAG_PROTECT, TAG_STACK};
-use crate::aws::{Aws, AwsError, Filters, GroupInfo, InstanceInfo, LiveRole, NewCloud9, NewInstance};
+use super::{TAG_AUTO_STOP, TAG_CONNECTION, TAG_IMAGE, TAG_PROTECT};
+use crate::aws::{Aws, AwsError, Filters, GroupInfo, LiveEnv, LiveRole, NewCloud9, NewInstance};
 use crate::model::{EnvKind, Environment, Role};
-use crate::source::Span;
 
 /// Environments launched at once (each then waits for the others in the batch). Launches are
 /// quick calls and the waits are AWS's, so a team's environments go in one batch: 25 is also what
@@ -33,81 +34,6 @@ pub struct Applied {
     pub done: Vec<String>,
 }
 
-/// An apply that stopped: where, why, and what was done before.
-#[derive(Debug)]
-pub struct Failed {
-    pub address: String,
-    pub span: Option<Span>,
-    pub error: AwsError,
-    pub done: Vec<String>,
-}
-
-pub(super) struct Ctx<'a> {
-    pub aws: &'a Aws,
-    pub stack: &'a str,
-    pub done: Vec<String>,
-    pub progress: &'a dyn Fn(super::Progress),
-}
-
-impl Ctx<'_> {
-    /// Runs one step of a change; an error stops the apply, naming the change.
-    /// After Ctrl-C no step starts: the one in flight has finished.
-    fn step<T>(&mut self, c: &Change, f: impl FnOnce(&mut Self) -> Result<T, AwsError>) -> Result<T, Box<Failed>> {
-        let interrupted = || Err(AwsError::interrupted());
-        let result = if crate::host::interrupted() { interrupted() } else { f(self) };
-        result.map_err(|error| {
-            Box::new(Failed { address: c.address.clone(), span: c.span, error, done: self.done.clone() })
-        })
-    }
-
-    pub fn finished(&mut self, c: &Change) {
-        self.say(&format!("  {} {}", past(c.action), c.address));
-        match &c.resource {
-            Resource::Env { desired: Some(env), .. } => self.env_is(&env.name, past(c.action)),
-            Resource::Install { env, step, .. } => self.env_is(env, &format!("install step `{step}` done")),
-            _ => {}
-        }
-        self.done.push(c.address.clone());
-    }
-
-    /// A line of the apply's log.
-    pub fn say(&self, line: &str) {
-        (self.progress)(super::Progress::Line(line));
-    }
-
-    /// Where an environment is now.
-    pub fn env_is(&self, env: &str, state: &str) {
-        (self.progress)(super::Progress::Env(env, state));
-    }
-
-    /// The stack's live instances of these environments, in their order (None where one has
-    /// none), read in one call.
-    pub fn instances_of(&self, envs: &[&str]) -> Result<Vec<Option<InstanceInfo>>, AwsError> {
-        let addresses: Vec<String> = envs.iter().map(|e| env_address(e)).collect();
-        let found = self.aws.live_instances(TAG_ADDRESS, addresses.clone())?;
-        let tag = |i: &InstanceInfo, key: &str| i.tags.get(key).cloned().unwrap_or_default();
-        let ours = |i: &&InstanceInfo, address: &str| tag(i, TAG_ADDRESS) == address && tag(i, TAG_STACK) == self.stack;
-        Ok(addresses.iter().map(|a| found.iter().find(|i| ours(i, a)).cloned()).collect())
-    }
-
-    pub fn tags(&self, address: &str) -> BTreeMap<String, String> {
-        owner_tags(self.stack, address)
-    }
-}
-
-/// The tags saying what kenv made something as: its stack and its address there.
-pub(super) fn owner_tags(stack: &str, address: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([(TAG_STACK.to_string(), stack.to_string()), (TAG_ADDRESS.to_string(), address.to_string())])
-}
-
-fn past(action: Action) -> &'static str {
-    match action {
-        Action::Create => "created",
-        Action::Update => "updated",
-        Action::Replace => "replaced",
-        Action::Delete => "deleted",
-    }
-}
 
 pub fn apply(plan: &Plan, aws: &Aws, progress: &dyn Fn(super::Progress)) -> Result<Applied, Box<Failed>> {
     let mut ctx = Ctx { aws, stack: &plan.stack, done: Vec::new(), progress };

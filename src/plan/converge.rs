@@ -6,19 +6,16 @@
 //! A thread owns what it works on (`Settings`, `LiveEnv`); what it has to say goes back to the
 //! apply's thread, which shows it and records the results in the plan's order.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::{mpsc, Mutex};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::apply::{owner_tags, Ctx, Failed};
+use super::ctx::owner_tags;
+use super::overlap::Said;
 use super::diff::rule_changes;
-use super::live::LiveEnv;
-use super::{env_address, group_address, Change, TAG_ADDRESS, TAG_STACK};
-use crate::aws::{Aws, AwsError, Filters, GroupInfo, GroupRule, InstanceInfo};
+use super::{env_address, group_address, TAG_ADDRESS, TAG_STACK};
+use crate::aws::{Aws, AwsError, Filters, GroupInfo, GroupRule, InstanceInfo, LiveEnv};
 use crate::model::Environment;
 
-/// Environments converged at once.
-const PARALLEL: usize = 8;
 
 /// How long apply waits for IAM to make a new instance profile usable to EC2 (AWS documents
 /// "a few seconds"; seen up to about 15).
@@ -56,72 +53,6 @@ impl Settings {
     }
 }
 
-/// What a worker tells the apply's thread.
-pub(super) enum Said {
-    Line(String),
-    Env(String, String),
-    Done(usize, Result<(), AwsError>),
-}
-
-/// A worker's job on one item: AWS, the item, and where to say what it is doing.
-pub(super) type Work<W> = fn(&Aws, &W, &dyn Fn(Said)) -> Result<(), AwsError>;
-
-/// Runs `work` on each item side by side; each that succeeded is recorded as done, in the plan's
-/// order, and the first that failed (in that order) stops the apply.
-pub(super) fn overlap<W: Send>(ctx: &mut Ctx, items: Vec<(&Change, W)>, work: Work<W>) -> Result<(), Box<Failed>> {
-    let Some(first) = items.first().map(|(c, _)| *c) else { return Ok(()) };
-    let fail = |ctx: &Ctx, c: &Change, error| {
-        Box::new(Failed { address: c.address.clone(), span: c.span, error, done: ctx.done.clone() })
-    };
-    let (changes, work_items): (Vec<&Change>, Vec<W>) = items.into_iter().unzip();
-    let mut siblings = Vec::new();
-    for _ in 0..PARALLEL.min(work_items.len()) {
-        siblings.push(ctx.aws.sibling().map_err(|e| fail(ctx, first, e))?);
-    }
-    let queue = Mutex::new(work_items.into_iter().enumerate().collect::<VecDeque<_>>());
-    let mut results: Vec<Option<Result<(), AwsError>>> = changes.iter().map(|_| None).collect();
-    let (tx, rx) = mpsc::channel();
-    let joined = std::thread::scope(|scope| {
-        let workers: Vec<_> = siblings
-            .into_iter()
-            .map(|aws| {
-                let (tx, queue) = (tx.clone(), &queue);
-                scope.spawn(move || {
-                    while let Some((i, item)) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
-                        let result = if crate::host::interrupted() {
-                            Err(AwsError::interrupted())
-                        } else {
-                            work(&aws, &item, &|said| drop(tx.send(said)))
-                        };
-                        let _ = tx.send(Said::Done(i, result));
-                    }
-                    aws
-                })
-            })
-            .collect();
-        drop(tx);
-        for said in rx {
-            match said {
-                Said::Line(line) => ctx.say(&line),
-                Said::Env(env, state) => ctx.env_is(&env, &state),
-                Said::Done(i, result) => results[i] = Some(result),
-            }
-        }
-        workers.into_iter().map(|w| w.join()).collect::<Vec<_>>()
-    });
-    for aws in joined.into_iter().flatten() {
-        ctx.aws.absorb(aws);
-    }
-    let mut failure = None;
-    for (c, result) in changes.into_iter().zip(results) {
-        match result {
-            Some(Ok(())) => ctx.finished(c),
-            Some(Err(e)) => failure = failure.or(Some((c, e))),
-            None => failure = failure.or(Some((c, AwsError::local("its work stopped unexpectedly".into())))),
-        }
-    }
-    failure.map_or(Ok(()), |(c, e)| Err(fail(ctx, c, e)))
-}
 
 /// Brings one environment's changeable settings to the file's values.
 pub(super) fn converge(aws: &Aws, (s, live): &(Settings, LiveEnv), say: &dyn Fn(Said)) -> Result<(), AwsError> {
@@ -161,7 +92,7 @@ pub(super) fn converge(aws: &Aws, (s, live): &(Settings, LiveEnv), say: &dyn Fn(
     let set: BTreeMap<String, String> =
         want.iter().filter(|(k, v)| i.tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
     let drop: Vec<String> =
-        i.tags.keys().filter(|k| super::diff::is_user_tag(k) && !want.contains_key(*k)).cloned().collect();
+        i.tags.keys().filter(|k| crate::model::is_user_tag(k.as_str()) && !want.contains_key(*k)).cloned().collect();
     match &live.cloud9 {
         Some(c9) => {
             if !set.is_empty() {

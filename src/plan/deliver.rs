@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::apply::{Ctx, Failed};
+use super::ctx::{Ctx, Failed};
 use super::{env_address, install_tag, Change, Resource};
 use crate::aws::{AwsError, Earlier, InstanceInfo, Invocation, Targets, AGENT_WAIT, DELIVERY_TIMEOUT, MAX_ATTEMPTS};
 

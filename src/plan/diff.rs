@@ -5,13 +5,16 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::aws::{GroupInfo, GroupRule, LiveRole};
-use crate::model::Value;
-use crate::model::{DesiredState, EnvKind, Environment, Role};
-use crate::syntax::strings::format_duration;
+use crate::model::attribute::{opt_quoted, quoted};
+use crate::model::{Declared, DesiredState, Environment, Role};
 
-use super::live::{LiveEnv, LiveState};
+use super::live::LiveState;
+use crate::aws::LiveEnv;
 use super::{env_address, group_address, install_tag, role_address, Action, Change, Diff, Resource, Scripts};
-use super::{TAG_ADDRESS, TAG_AUTO_STOP, TAG_CONNECTION, TAG_IMAGE};
+use super::TAG_ADDRESS;
+
+/// Attribute (or part, `imds.tokens`) → its value as text.
+type Texts = BTreeMap<String, String>;
 
 pub fn changes(state: &DesiredState, live: &LiveState, scripts: &Scripts) -> Vec<Change> {
     let mut out = Vec::new();
@@ -66,114 +69,9 @@ pub fn changes(state: &DesiredState, live: &LiveState, scripts: &Scripts) -> Vec
     out
 }
 
-fn quoted(s: &str) -> String {
-    let mut out = String::new();
-    crate::model::write_quoted(&mut out, s);
-    out
-}
-
-fn opt_quoted(s: Option<&str>) -> String {
-    s.map_or("null".into(), quoted)
-}
-
-fn list_text<S: AsRef<str>>(items: &[S]) -> String {
-    let mut sorted: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
-    sorted.sort();
-    format!("[{}]", sorted.iter().map(|s| quoted(s)).collect::<Vec<_>>().join(", "))
-}
-
-fn tags_text(tags: &BTreeMap<String, String>) -> String {
-    Value::record(tags.iter().map(|(k, v)| (k.as_str().into(), Value::str(v))).collect()).to_kenv()
-}
-
-/// Attributes that cannot change in place: a different value means a new environment. (The
-/// instance type changes in place: the instance is stopped, resized and started, its disk kept.)
-const FORCES_REPLACEMENT: &[&str] = &["kind", "image", "subnet", "connection", "auto_stop", "owner"];
-
-/// The instance profile Cloud9 gives an SSM environment's instance when the file names no role.
-const CLOUD9_SSM_PROFILE: &str = "AWSCloud9SSMInstanceProfile";
-
-fn cloud9_profile(e: &Environment) -> Option<&'static str> {
-    (e.kind == EnvKind::Cloud9 && e.connection_name() == "ssm").then_some(CLOUD9_SSM_PROFILE)
-}
-
-fn desired_env(e: &Environment) -> BTreeMap<&'static str, String> {
-    let mut a = BTreeMap::from([
-        ("kind", e.kind_name().to_string()),
-        ("instance_type", quoted(&e.instance_type)),
-        ("image", quoted(&e.image)),
-        ("subnet", quoted(&e.subnet)),
-        ("connection", e.connection_name().to_string()),
-        ("role", opt_quoted(e.role.as_deref().or(cloud9_profile(e)))),
-        ("imds.tokens", quoted(&e.imds.tokens)),
-        ("imds.hop_limit", e.imds.hop_limit.to_string()),
-        ("tags", Value::Record(e.tags.clone()).to_kenv()),
-        ("protect", e.protect.to_string()),
-    ]);
-    if e.kind == EnvKind::Cloud9 {
-        a.insert("auto_stop", e.auto_stop_text());
-        a.insert("managed_credentials", e.managed_credentials.to_string());
-        a.insert("description", opt_quoted(e.description.as_deref()));
-        // Compared only when declared: the default owner is whoever applies, and memberships
-        // the file does not mention are left alone.
-        if let Some(owner) = &e.owner {
-            a.insert("owner", quoted(owner));
-        }
-        if let Some(members) = &e.members {
-            a.insert("members", Value::Record(members.clone()).to_kenv());
-        }
-    }
-    a
-}
-
-/// Tags kenv, AWS and Cloud9 set, which are not the user's `tags`.
-pub fn is_user_tag(key: &str) -> bool {
-    !key.starts_with("aws:") && !key.starts_with("kenv:") && key != "Name"
-}
-
-fn live_env(l: &LiveEnv) -> BTreeMap<&'static str, String> {
-    let i = &l.instance;
-    let tag = |k: &str| i.tags.get(k).map(String::as_str);
-    let user_tags = i.tags.iter().filter(|(k, _)| is_user_tag(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
-    let profile = i.instance_profile.as_deref().and_then(|arn| arn.rsplit('/').next());
-    let mut a = BTreeMap::from([
-        ("kind", if l.cloud9.is_some() { "cloud9" } else { "ec2" }.to_string()),
-        ("instance_type", quoted(&i.instance_type)),
-        ("image", opt_quoted(tag(TAG_IMAGE))),
-        ("subnet", quoted(&i.subnet)),
-        ("role", opt_quoted(profile)),
-        ("imds.tokens", quoted(&i.metadata.tokens)),
-        ("imds.hop_limit", i.metadata.hop_limit.to_string()),
-        ("tags", tags_text(&user_tags)),
-        ("protect", super::protect::protected(l).to_string()),
-    ]);
-    match &l.cloud9 {
-        Some(c9) => {
-            let connection = if c9.connection == "CONNECT_SSM" { "ssm" } else { "ssh" };
-            a.insert("connection", connection.into());
-            let stop = tag(TAG_AUTO_STOP).and_then(|m| m.parse::<i64>().ok());
-            a.insert("auto_stop", stop.map_or("never".into(), |m| format_duration(m * 60)));
-            a.insert("managed_credentials", c9.managed_credentials_on().to_string());
-            a.insert("description", opt_quoted(c9.description.as_deref()));
-            a.insert("owner", quoted(&c9.owner));
-            if let Some(members) = &l.members {
-                a.insert("members", tags_text(members));
-            }
-        }
-        None => {
-            a.insert("connection", tag(TAG_CONNECTION).unwrap_or("ssm").to_string());
-        }
-    }
-    a
-}
-
 /// Attribute by attribute, what is wanted against what is there, and the action that follows;
-/// None when nothing differs. `forces` lists the attributes that cannot change in place.
-fn compare(
-    want: &BTreeMap<&'static str, String>,
-    have: Option<&BTreeMap<&'static str, String>>,
-    forces: &[&str],
-) -> Option<(Action, Vec<Diff>)> {
+/// None when nothing differs. A change to an attribute whose row says so replaces the resource.
+fn compare<D: Declared>(want: &Texts, have: Option<&Texts>) -> Option<(Action, Vec<Diff>)> {
     if want.is_empty() {
         return have.map(|_| (Action::Delete, Vec::new()));
     }
@@ -184,7 +82,7 @@ fn compare(
             attribute: k.to_string(),
             before: have.and_then(|h| h.get(k).cloned()),
             after: Some(v.clone()),
-            forces_replacement: have.is_some() && forces.contains(k),
+            forces_replacement: have.is_some() && D::replaces(k),
         })
         .collect();
     let action = match have {
@@ -198,8 +96,8 @@ fn compare(
 
 pub(super) fn env_change(desired: Option<&Rc<Environment>>, live: Option<&LiveEnv>) -> Option<Change> {
     let name = desired.map(|d| d.name.to_string()).or_else(|| live.map(|l| l.name.clone()))?;
-    let want = desired.map(|d| desired_env(d)).unwrap_or_default();
-    let compared = compare(&want, live.map(live_env).as_ref(), FORCES_REPLACEMENT);
+    let want = desired.map(|d| d.desired_texts()).unwrap_or_default();
+    let compared = compare::<Environment>(&want, live.map(Environment::live_texts).as_ref());
     let moved = live.and_then(|l| l.moved_from.as_deref()).filter(|_| desired.is_some());
     let (action, mut diffs) = match (compared, moved) {
         (Some(found), _) => found,
@@ -320,28 +218,27 @@ pub fn inline_policy(role: &Role) -> Option<serde_json::Value> {
     Some(serde_json::json!({ "Version": "2012-10-17", "Statement": statements }))
 }
 
-fn desired_role(r: &Role) -> BTreeMap<&'static str, String> {
-    BTreeMap::from([
-        ("trust", list_text(&r.trust)),
-        ("managed", list_text(&r.managed)),
-        ("policy", inline_policy(r).map_or("null".into(), |p| p.to_string())),
-        ("instance_profile", quoted(&r.name)),
-    ])
+/// A role's compared attributes, and what its declaration makes beside them: the inline policy
+/// of its `allow` statements and its instance profile.
+fn desired_role(r: &Role) -> Texts {
+    let mut texts = r.desired_texts();
+    texts.insert("policy".into(), inline_policy(r).map_or("null".into(), |p| p.to_string()));
+    texts.insert("instance_profile".into(), quoted(&r.name));
+    texts
 }
 
-fn live_role(r: &LiveRole) -> BTreeMap<&'static str, String> {
-    BTreeMap::from([
-        ("trust", list_text(&r.trust)),
-        ("managed", list_text(&r.managed)),
-        ("policy", r.inline.as_ref().map_or("null".into(), |p| p.to_string())),
-        ("instance_profile", opt_quoted(r.instance_profiles.iter().find(|p| **p == r.name).map(String::as_str))),
-    ])
+fn live_role(r: &LiveRole) -> Texts {
+    let mut texts = Role::live_texts(r);
+    texts.insert("policy".into(), r.inline.as_ref().map_or("null".into(), |p| p.to_string()));
+    let profile = r.instance_profiles.iter().find(|p| **p == r.name).map(String::as_str);
+    texts.insert("instance_profile".into(), opt_quoted(profile));
+    texts
 }
 
 pub(super) fn role_change(desired: Option<&Rc<Role>>, live: Option<&LiveRole>) -> Option<Change> {
     let name = desired.map(|d| d.name.to_string()).or_else(|| live.map(|l| l.name.clone()))?;
     let want = desired.map(|d| desired_role(d)).unwrap_or_default();
-    let (action, diffs) = compare(&want, live.map(live_role).as_ref(), &[])?;
+    let (action, diffs) = compare::<Role>(&want, live.map(live_role).as_ref())?;
     Some(Change {
         address: role_address(&name),
         action,

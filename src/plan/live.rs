@@ -5,24 +5,11 @@
 
 use std::rc::Rc;
 
-use crate::aws::{Aws, AwsError, Cloud9Env, Filters, GroupInfo, InstanceInfo, LiveRole, TaggedRule};
+use crate::aws::{Aws, AwsError, Filters, GroupInfo, LiveEnv, LiveRole, TaggedRule};
 use crate::model::record;
 use crate::model::Value;
 
 use super::{group_address, role_path, TAG_ADDRESS, TAG_STACK};
-
-/// An environment as it is: its instance, and for Cloud9 the environment itself.
-#[derive(Debug, Clone)]
-pub struct LiveEnv {
-    pub name: String,
-    pub instance: InstanceInfo,
-    pub cloud9: Option<Cloud9Env>,
-    /// A Cloud9 environment's memberships (user ARN → access), read only for environments whose
-    /// declaration has `members` (one call each).
-    pub members: Option<std::collections::BTreeMap<String, String>>,
-    /// The name it has on AWS when the file renamed it (`renamed_from`): apply moves it.
-    pub moved_from: Option<String>,
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct LiveState {

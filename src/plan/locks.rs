@@ -10,7 +10,7 @@ use crate::aws::{Aws, AwsError, SecretInfo};
 use crate::diag::{Diag, ErrorKind};
 use crate::model::{DesiredState, Role};
 
-use super::apply::Ctx;
+use super::ctx::Ctx;
 use super::{role_path, Action, Change, Diff, Resource, TAG_ADDRESS, TAG_STACK};
 
 pub fn address(secret: &str) -> String {

@@ -6,11 +6,13 @@
 pub mod adopt;
 mod apply;
 mod converge;
+mod ctx;
 mod deliver;
 mod diff;
 pub mod lease;
 mod live;
 mod locks;
+mod overlap;
 pub mod protect;
 mod reach;
 mod render;
@@ -18,7 +20,8 @@ mod render;
 use std::path::Path;
 use std::rc::Rc;
 
-pub use apply::{apply, Applied};
+pub use apply::apply;
+pub use apply::Applied;
 
 /// What apply tells whoever shows its progress.
 #[derive(Debug, Clone, Copy)]
@@ -29,23 +32,16 @@ pub enum Progress<'a> {
     /// shows as one live line per environment.
     Env(&'a str, &'a str),
 }
-pub use live::{envs as live_envs, policy_view, LiveEnv, LiveState};
+pub use live::{envs as live_envs, policy_view, LiveState};
 pub use render::{render, to_json};
 
-use crate::aws::{Aws, AwsError, GroupInfo, LiveRole};
+use crate::aws::{Aws, AwsError, GroupInfo, LiveEnv, LiveRole};
 use crate::diag::Diag;
 use crate::install;
 use crate::model::{validate, DesiredState, EnvKind, Environment, Role};
 use crate::source::Span;
 
-pub const TAG_STACK: &str = "kenv:stack";
-pub const TAG_ADDRESS: &str = "kenv:address";
-/// Attributes AWS does not return, kept as tags so a plan can compare them.
-pub const TAG_IMAGE: &str = "kenv:image";
-pub const TAG_AUTO_STOP: &str = "kenv:auto_stop";
-pub const TAG_CONNECTION: &str = "kenv:connection";
-/// Whether an environment is protected (`protect`): "true" or "false"; none counts as protected.
-pub const TAG_PROTECT: &str = "kenv:protect";
+pub use crate::model::tags::{TAG_ADDRESS, TAG_AUTO_STOP, TAG_CONNECTION, TAG_IMAGE, TAG_PROTECT, TAG_STACK};
 
 /// The stack's name: `--stack`, else the file's name (`team.kenv` → `team`), except that a
 /// `main.kenv` is named after its directory (`kobanzaki/main.kenv` → `kobanzaki`).

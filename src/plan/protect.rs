@@ -4,14 +4,10 @@
 //! `kenv:protect` tag, which apply keeps): lifting protection is an apply of its own. `kenv
 //! destroy` asks for the whole stack by name and is not held back; its plan says what is lost.
 
-use super::live::LiveEnv;
-use super::{Action, Plan, Resource, TAG_PROTECT};
+use super::{Action, Plan, Resource};
+use crate::aws::LiveEnv;
 use crate::diag::{Diag, ErrorKind};
-
-/// Whether the environment on AWS is protected (an untagged one is: it may hold someone's work).
-pub fn protected(live: &LiveEnv) -> bool {
-    live.instance.tags.get(TAG_PROTECT).map(String::as_str) != Some("false")
-}
+use crate::model::protected;
 
 /// What replacing or deleting an environment loses, for the plan and the refusals.
 pub fn loses(live: &LiveEnv) -> String {

@@ -9,8 +9,8 @@ use std::rc::Rc;
 use crate::aws::{Aws, AwsError, Filters, GroupInfo, GroupRule, TaggedRule};
 use crate::model::{DesiredState, Environment, Rule};
 
-use super::apply::owner_tags;
-use super::converge::Said;
+use super::ctx::owner_tags;
+use super::overlap::Said;
 use super::{env_address, group_address, Action, Change, Diff, Resource, TAG_ADDRESS, TAG_STACK};
 
 /// Where a reach is: the environment, the group it reaches, the rule's protocol and ports.

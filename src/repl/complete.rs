@@ -2,6 +2,7 @@
 
 use super::{Session, COMMANDS};
 use crate::source::SourceMap;
+use crate::syntax::keywords::{self, enclosing_declaration};
 
 /// Where a scan of the input ended up.
 #[derive(PartialEq)]
@@ -105,37 +106,6 @@ fn prev_is_ident(b: &[u8], i: usize) -> bool {
     i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')
 }
 
-/// The language's words: keywords and declaration words (for completion and highlighting).
-pub(super) const KEYWORDS: &[&str] = &[
-    "let",
-    "fn",
-    "import",
-    "as",
-    "if",
-    "else",
-    "for",
-    "in",
-    "and",
-    "or",
-    "not",
-    "true",
-    "false",
-    "null",
-    "assert",
-    "environment",
-    "role",
-    "policy",
-    "ingress",
-    "egress",
-    "install",
-    "allow",
-    "suppress",
-    "because",
-    "on",
-    "from",
-    "to",
-];
-
 /// Completions for the text before the cursor: where the word being completed starts, and the
 /// candidates (sorted, without duplicates).
 pub fn complete(session: &Session, before: &str) -> (usize, Vec<String>) {
@@ -165,9 +135,14 @@ pub fn complete(session: &Session, before: &str) -> (usize, Vec<String>) {
         out.sort();
         return (start + path.len() + 1, out);
     }
-    let mut out: Vec<String> = KEYWORDS
-        .iter()
-        .map(|k| k.to_string())
+    // Inside a declaration's body: its attributes, the words they take, and what else it holds.
+    let body: Vec<&str> = enclosing_declaration(before).map_or_else(Vec::new, |kind| {
+        let s = crate::model::schema(kind);
+        s.attrs().flat_map(|d| std::iter::once(d.about.name).chain(d.about.words.iter().copied())).collect()
+    });
+    let mut out: Vec<String> = keywords::all()
+        .chain(body)
+        .map(String::from)
         .chain(crate::builtins::names().map(String::from))
         .chain(session.names())
         .filter(|n| n.starts_with(word) && !n.starts_with('_'))

@@ -15,7 +15,6 @@ use rustyline::hint::Hinter;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Config, Context, Editor, Helper};
 
-use super::complete::KEYWORDS;
 use super::{complete, incomplete, Outcome, Session};
 use crate::diag::Style;
 use crate::host::{Host, Terminal};
@@ -76,7 +75,7 @@ impl Highlighter for KenvHelper {
             let word_len = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
             if word_len > 0 {
                 let word = &rest[..word_len];
-                if KEYWORDS.contains(&word) {
+                if crate::syntax::keywords::all().any(|k| k == word) {
                     out.push_str(&format!("\x1b[1m{word}\x1b[0m"));
                 } else {
                     out.push_str(word);

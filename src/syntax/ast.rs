@@ -207,20 +207,11 @@ pub enum DeclKind {
     Policy,
 }
 
-impl DeclKind {
-    pub fn keyword(self) -> &'static str {
-        match self {
-            DeclKind::Environment => "environment",
-            DeclKind::Role => "role",
-            DeclKind::Policy => "policy",
-        }
-    }
-}
 
-/// Where a name is found, when reading the file could tell (`syntax::reach`): a slot `hops`
+/// Where a name is found, when reading the file could tell (`syntax::places`): a slot `hops`
 /// frames up at `index`, or by name from `hops` frames up; otherwise by name from where it is used.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub enum Reach {
+pub enum Place {
     #[default]
     Dynamic,
     Slot {
@@ -295,7 +286,7 @@ pub enum ExprKind {
     Record(Fields),
     /// `{ key: value for … }`: the key is an expression.
     RecordComp(Box<Expr>, Box<Expr>, Vec<ForClause>),
-    Var(Name, Reach),
+    Var(Name, Place),
     Field(Box<Expr>, Spanned<Name>),
     Index(Box<Expr>, Box<Expr>),
     /// `decl with { … }`: the declaration rebuilt with the block's attributes and children.

@@ -167,7 +167,7 @@ impl Lowerer {
             _ => Body::Expr(self.expr(body_pair)),
         };
         let mut def = FnDef { name, params, body, span };
-        super::reach::resolve(&mut def);
+        super::places::resolve(&mut def);
         Rc::new(def)
     }
 
@@ -311,7 +311,7 @@ impl Lowerer {
             Rule::list => self.list(pair),
             Rule::record => self.record(pair),
             Rule::paren => return self.expr(pair.into_inner().next().unwrap()),
-            Rule::ident => ExprKind::Var(self.intern(text), Reach::Dynamic),
+            Rule::ident => ExprKind::Var(self.intern(text), Place::Dynamic),
             Rule::if_expr => {
                 let mut inner = pair.into_inner();
                 let c = self.expr(inner.next().unwrap());
@@ -419,7 +419,7 @@ impl Lowerer {
                 // In a comprehension the key is an expression: a bare word names a variable.
                 let key = match key.as_rule() {
                     Rule::word => {
-                        Spanned::new(ExprKind::Var(self.intern(key.as_str()), Reach::Dynamic), self.span(&key))
+                        Spanned::new(ExprKind::Var(self.intern(key.as_str()), Place::Dynamic), self.span(&key))
                     }
                     _ => self.primary(key),
                 };

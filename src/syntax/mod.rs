@@ -4,8 +4,9 @@ pub mod ast;
 mod depth;
 pub mod docs;
 pub mod format;
+pub mod keywords;
 mod lower;
-mod reach;
+mod places;
 pub mod strings;
 
 use pest::Parser as _;

@@ -22,21 +22,21 @@ pub fn resolve(def: &mut FnDef) {
 struct Frames(Vec<Vec<Name>>);
 
 impl Frames {
-    fn reach(&self, name: &str) -> Reach {
+    fn place(&self, name: &str) -> Place {
         for (hops, frame) in self.0.iter().rev().enumerate() {
             if let Some(index) = frame.iter().position(|n| &**n == name) {
                 return match (u16::try_from(hops), u16::try_from(index)) {
-                    (Ok(hops), Ok(index)) => Reach::Slot { hops, index },
-                    _ => Reach::Dynamic,
+                    (Ok(hops), Ok(index)) => Place::Slot { hops, index },
+                    _ => Place::Dynamic,
                 };
             }
         }
-        u16::try_from(self.0.len()).map_or(Reach::Dynamic, |hops| Reach::Above { hops })
+        u16::try_from(self.0.len()).map_or(Place::Dynamic, |hops| Place::Above { hops })
     }
 
     fn expr(&mut self, expr: &mut Expr) {
         match &mut expr.node {
-            ExprKind::Var(name, reach) => *reach = self.reach(name),
+            ExprKind::Var(name, place) => *place = self.place(name),
             ExprKind::Interp(parts) => {
                 for part in parts {
                     if let StrPart::Expr(e) = part {
@@ -100,11 +100,11 @@ impl Frames {
 mod tests {
     use super::*;
 
-    /// The reach of every name in `f`'s body, in the order written.
-    fn reaches(text: &str) -> Vec<(String, Reach)> {
-        fn walk(expr: &Expr, out: &mut Vec<(String, Reach)>) {
+    /// The place of every name in `f`'s body, in the order written.
+    fn places(text: &str) -> Vec<(String, Place)> {
+        fn walk(expr: &Expr, out: &mut Vec<(String, Place)>) {
             match &expr.node {
-                ExprKind::Var(name, reach) => out.push((name.to_string(), *reach)),
+                ExprKind::Var(name, place) => out.push((name.to_string(), *place)),
                 ExprKind::ListComp(elem, clauses) => {
                     for c in clauses {
                         walk(&c.iter, out);
@@ -133,8 +133,8 @@ mod tests {
 
     #[test]
     fn parameters_and_loop_variables_are_slots_and_the_rest_is_looked_up_above() {
-        let found = reaches("fn f(a, b) = [a + c + k + len(b) for c in b for k, v in c if v]");
-        let slot = |hops, index| Reach::Slot { hops, index };
+        let found = places("fn f(a, b) = [a + c + k + len(b) for c in b for k, v in c if v]");
+        let slot = |hops, index| Place::Slot { hops, index };
         let expected = [
             ("b", slot(0, 1)), // the first clause's list: before its frame
             ("c", slot(0, 0)), // the second's: in the first clause's frame
@@ -142,10 +142,10 @@ mod tests {
             ("a", slot(2, 0)), // a parameter, two clause frames up
             ("c", slot(1, 0)),
             ("k", slot(0, 0)),
-            ("len", Reach::Above { hops: 3 }), // not the function's: above its three frames
+            ("len", Place::Above { hops: 3 }), // not the function's: above its three frames
             ("b", slot(2, 1)),
         ];
-        let expected: Vec<(String, Reach)> = expected.iter().map(|(n, r)| (n.to_string(), *r)).collect();
+        let expected: Vec<(String, Place)> = expected.iter().map(|(n, r)| (n.to_string(), *r)).collect();
         assert_eq!(found, expected);
     }
 }

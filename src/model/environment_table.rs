@@ -1,0 +1,548 @@
+//! The environment's attribute table: one row per attribute (see `attribute.rs`), and building
+//! and showing an environment by it. Rows are in the manual's order, which is also the order
+//! their diagnostics come in.
+
+use std::rc::Rc;
+use std::sync::LazyLock;
+
+use super::attribute::{field_count, fields_by_name, fields_of, opt_quoted, quoted, string_map_text};
+use super::attribute::{About, Attribute, Change, Compare, Declared, Getter};
+use super::environment::{Connection, EnvKind, Environment, Imds};
+use super::tags::{TAG_AUTO_STOP, TAG_CONNECTION, TAG_IMAGE, TAG_PROTECT};
+use super::validate::{self, MAX_AUTO_STOP_MINUTES};
+use super::{Attrs, Children, Decl, Field, FieldList, Record, Value};
+use crate::aws::LiveEnv;
+use crate::source::Span;
+use crate::syntax::strings::format_duration;
+
+type Row = Attribute<Environment, LiveEnv>;
+
+impl Declared for Environment {
+    type Live = LiveEnv;
+    const ATTRIBUTES: &'static [Row] = &[
+        Row {
+            about: About { name: "kind", ty: "`cloud9` or `ec2`", default: "`cloud9`", rule: "", words: &["cloud9", "ec2"] },
+            read: |a, e| {
+                e.kind = match a.choice("kind", &["cloud9", "ec2"], "cloud9") {
+                    "ec2" => EnvKind::Ec2,
+                    _ => EnvKind::Cloud9,
+                }
+            },
+            field: Some(|e| Field::Word(e.kind_name())),
+            change: Change::Replaces(Compare {
+                desired: |e, s| s.put(e.kind_name()),
+                live: |l, s| s.put(if l.cloud9.is_some() { "cloud9" } else { "ec2" }),
+            }),
+        },
+        Row {
+            about: About {
+                name: "instance_type",
+                ty: "string",
+                default: "",
+                rule: "FAMILY.SIZE, e.g. `t3.medium`; changed in place (stop, resize, start: the disk is kept)",
+                words: &[],
+            },
+            read: |a, e| e.instance_type = required(a, "instance_type", "\"t3.medium\"", validate::instance_type),
+            field: Some(|e| Field::Str(&e.instance_type)),
+            change: Change::InPlace(Compare {
+                desired: |e, s| s.put(quoted(&e.instance_type)),
+                live: |l, s| s.put(quoted(&l.instance.instance_type)),
+            }),
+        },
+        Row {
+            about: About {
+                name: "image",
+                ty: "string",
+                default: "",
+                rule: "Cloud9 aliases `amazonlinux-2023-x86_64`, `amazonlinux-2-x86_64`, `ubuntu-22.04-x86_64` or `resolve:ssm:/aws/service/cloud9/amis/<alias>`; for ec2 also `ami-…`. An ec2 alias is resolved when the plan is made, through the SSM public parameter AWS keeps current for it (`/aws/service/ami-amazon-linux-latest/…`), and the plan shows the AMI; the `kenv:image` tag keeps the alias, so a newer AMI behind it does not replace a running box",
+                words: &[],
+            },
+            read: read_image,
+            field: Some(|e| Field::Str(&e.image)),
+            change: Change::Replaces(Compare {
+                desired: |e, s| s.put(quoted(&e.image)),
+                live: |l, s| s.put(opt_quoted(l.instance.tags.get(TAG_IMAGE).map(String::as_str))),
+            }),
+        },
+        Row {
+            about: About {
+                name: "subnet",
+                ty: "string",
+                default: "",
+                rule: "`subnet-` + 8 or 17 hex digits",
+                words: &[],
+            },
+            read: |a, e| e.subnet = required(a, "subnet", "\"subnet-0123456789abcdef0\"", |s| validate::resource_id(s, "subnet")),
+            field: Some(|e| Field::Str(&e.subnet)),
+            change: Change::Replaces(Compare {
+                desired: |e, s| s.put(quoted(&e.subnet)),
+                live: |l, s| s.put(quoted(&l.instance.subnet)),
+            }),
+        },
+        Row {
+            about: About {
+                name: "connection",
+                ty: "`ssm` or `ssh`",
+                default: "`ssm`",
+                rule: "Cloud9 `CONNECT_SSM` / `CONNECT_SSH`",
+                words: &["ssm", "ssh"],
+            },
+            read: |a, e| {
+                e.connection = match a.choice("connection", &["ssm", "ssh"], "ssm") {
+                    "ssh" => Connection::Ssh,
+                    _ => Connection::Ssm,
+                }
+            },
+            field: Some(|e| Field::Word(e.connection_name())),
+            change: Change::Replaces(Compare {
+                desired: |e, s| s.put(e.connection_name()),
+                live: |l, s| match &l.cloud9 {
+                    Some(c9) => s.put(if c9.connection == "CONNECT_SSM" { "ssm" } else { "ssh" }),
+                    None => s.put(l.instance.tags.get(TAG_CONNECTION).map_or("ssm", String::as_str)),
+                },
+            }),
+        },
+        Row {
+            about: About {
+                name: "auto_stop",
+                ty: "duration",
+                default: "never",
+                rule: "0–20160 minutes (`automaticStopTimeMinutes`)",
+                words: &[],
+            },
+            read: |a, e| e.auto_stop = a.duration("auto_stop").and_then(|(secs, span)| auto_stop_minutes(a, e.kind, secs, span)),
+            field: Some(|e| Field::Value(e.auto_stop.map_or(Value::Null, |m| Value::Duration(m * 60)))),
+            change: Change::Replaces(Compare {
+                desired: |e, s| cloud9(e, || s.put(e.auto_stop_text())),
+                live: |l, s| {
+                    if l.cloud9.is_some() {
+                        let stop = l.instance.tags.get(TAG_AUTO_STOP).and_then(|m| m.parse::<i64>().ok());
+                        s.put(stop.map_or("never".into(), |m| format_duration(m * 60)));
+                    }
+                },
+            }),
+        },
+        Row {
+            about: About {
+                name: "managed_credentials",
+                ty: "bool",
+                default: "`true` (Cloud9's)",
+                rule: "Cloud9 only",
+                words: &[],
+            },
+            read: read_managed_credentials,
+            field: Some(|e| Field::Value(Value::Bool(e.managed_credentials))),
+            change: Change::InPlace(Compare {
+                desired: |e, s| cloud9(e, || s.put(e.managed_credentials.to_string())),
+                live: |l, s| {
+                    if let Some(c9) = &l.cloud9 {
+                        s.put(c9.managed_credentials_on().to_string());
+                    }
+                },
+            }),
+        },
+        Row {
+            about: About {
+                name: "role",
+                ty: "role or role name",
+                default: "Cloud9's `AWSCloud9SSMInstanceProfile` (SSM), else none",
+                rule: "must be declared in the stack",
+                words: &[],
+            },
+            read: |a, e| e.role = role_name(a),
+            field: Some(|e| Field::opt(&e.role)),
+            change: Change::InPlace(Compare {
+                desired: |e, s| s.put(opt_quoted(e.role.as_deref().or(cloud9_profile(e)))),
+                live: |l, s| {
+                    let profile = l.instance.instance_profile.as_deref().and_then(|arn| arn.rsplit('/').next());
+                    s.put(opt_quoted(profile));
+                },
+            }),
+        },
+        Row {
+            about: About {
+                name: "imds",
+                ty: "`{ tokens, hop_limit, reason }`",
+                default: "`{ tokens: \"required\", hop_limit: 1 }`",
+                rule: "tokens `required`/`optional`, hop limit 1–64",
+                words: &[],
+            },
+            read: |a, e| e.imds = imds(a),
+            field: Some(|e| {
+                Field::Fields(vec![
+                    ("hop_limit", Field::Value(Value::Int(e.imds.hop_limit))),
+                    ("reason", Field::opt(&e.imds.reason)),
+                    ("tokens", Field::Str(&e.imds.tokens)),
+                ])
+            }),
+            change: Change::InPlace(Compare {
+                desired: |e, s| {
+                    s.part("tokens", quoted(&e.imds.tokens));
+                    s.part("hop_limit", e.imds.hop_limit.to_string());
+                },
+                live: |l, s| {
+                    s.part("tokens", quoted(&l.instance.metadata.tokens));
+                    s.part("hop_limit", l.instance.metadata.hop_limit.to_string());
+                },
+            }),
+        },
+        Row {
+            about: About {
+                name: "tags",
+                ty: "record of strings",
+                default: "`{}`",
+                rule: "keys 1–128 characters, not `aws:`; values ≤ 256",
+                words: &[],
+            },
+            read: read_tags,
+            field: Some(|e| Field::Record(&e.tags)),
+            change: Change::InPlace(Compare {
+                desired: |e, s| s.put(Value::Record(e.tags.clone()).to_kenv()),
+                live: |l, s| {
+                    let user = l.instance.tags.iter().filter(|(k, _)| is_user_tag(k));
+                    s.put(string_map_text(user.map(|(k, v)| (k.as_str(), v.as_str()))));
+                },
+            }),
+        },
+        Row {
+            about: About {
+                name: "security_groups",
+                ty: "list of strings",
+                default: "`[]`",
+                rule: "`sg-` ids: extra groups to attach beside the environment's own",
+                words: &[],
+            },
+            read: read_security_groups,
+            field: Some(|e| Field::Strs(&e.security_groups)),
+            change: Change::Ignored,
+        },
+        Row {
+            about: About { name: "description", ty: "string", default: "", rule: "≤ 200 characters", words: &[] },
+            read: read_description,
+            field: Some(|e| Field::opt(&e.description)),
+            change: Change::InPlace(Compare {
+                desired: |e, s| cloud9(e, || s.put(opt_quoted(e.description.as_deref()))),
+                live: |l, s| {
+                    if let Some(c9) = &l.cloud9 {
+                        s.put(opt_quoted(c9.description.as_deref()));
+                    }
+                },
+            }),
+        },
+        Row {
+            about: About {
+                name: "protect",
+                ty: "bool",
+                default: "`true`",
+                rule: "a plan that would replace the environment (`kind`, `image`, `subnet`, `connection`, `auto_stop` changed) or delete it (gone from the file) is refused, naming what would be lost, unless `--replace ADDRESS` / `--delete ADDRESS` names it; `protect = false` lifts it once applied. `instance_type` changes in place (stop, resize, start). `kenv destroy` is not held back",
+                words: &[],
+            },
+            read: |a, e| e.protect = a.bool("protect", true),
+            field: Some(|e| Field::Value(Value::Bool(e.protect))),
+            change: Change::InPlace(Compare {
+                desired: |e, s| s.put(e.protect.to_string()),
+                live: |l, s| s.put(protected(l).to_string()),
+            }),
+        },
+        Row {
+            about: About {
+                name: "owner",
+                ty: "string",
+                default: "who applies",
+                rule: "Cloud9 only: an IAM user or role ARN; compared only when declared; a new owner replaces the environment (Cloud9 cannot change it)",
+                words: &[],
+            },
+            read: read_owner,
+            field: Some(|e| Field::opt(&e.owner)),
+            change: Change::Replaces(Compare {
+                desired: |e, s| cloud9(e, || e.owner.iter().for_each(|o| s.put(quoted(o)))),
+                live: |l, s| l.cloud9.iter().for_each(|c9| s.put(quoted(&c9.owner))),
+            }),
+        },
+        Row {
+            about: About {
+                name: "members",
+                ty: "record",
+                default: "",
+                rule: "Cloud9 only: user or role ARN → `\"read-write\"` or `\"read-only\"`, not the owner; kept exactly so (added, changed, removed in place) when declared, left alone when not",
+                words: &[],
+            },
+            read: read_members,
+            field: Some(|e| e.members.as_ref().map_or(Field::Value(Value::Null), Field::Record)),
+            change: Change::InPlace(Compare {
+                desired: |e, s| cloud9(e, || e.members.iter().for_each(|m| s.put(Value::Record(m.clone()).to_kenv()))),
+                live: |l, s| {
+                    if let (Some(_), Some(members)) = (&l.cloud9, &l.members) {
+                        s.put(string_map_text(members.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
+                    }
+                },
+            }),
+        },
+        Row {
+            about: About {
+                name: "renamed_from",
+                ty: "string",
+                default: "",
+                rule: "the environment's previous name: the live one of that name (when the file no longer declares it) is this one, moved — the same instance, Cloud9 environment, group and reach rules, re-tagged (the group keeps its EC2 name) — where a rename would otherwise replace it",
+                words: &[],
+            },
+            read: |a, e| e.renamed_from = checked(a, "renamed_from", validate::environment_name),
+            field: Some(|e| Field::opt(&e.renamed_from)),
+            change: Change::Ignored,
+        },
+    ];
+}
+
+/// What an environment shows besides its attributes: its name and its children.
+const PARTS: [(&str, Getter<Environment>); 4] = [
+    ("installs", |e| Field::decls(&e.installs, Decl::Install)),
+    ("name", |e| Field::Str(&e.name)),
+    ("rules", |e| Field::decls(&e.rules, Decl::Rule)),
+    ("suppressions", |e| Field::decls(&e.suppressions, Decl::Suppress)),
+];
+
+const FIELDS: usize = field_count(Environment::ATTRIBUTES, PARTS.len());
+
+static BY_NAME: LazyLock<Vec<(&str, Getter<Environment>)>> = LazyLock::new(|| fields_by_name(&PARTS));
+
+impl Environment {
+    pub fn build(name: Rc<str>, a: &mut Attrs, children: Children) -> Environment {
+        let blank = Environment {
+            name,
+            kind: EnvKind::Cloud9,
+            instance_type: Rc::from(""),
+            image: Rc::from(""),
+            subnet: Rc::from(""),
+            connection: Connection::Ssm,
+            auto_stop: None,
+            managed_credentials: true,
+            role: None,
+            imds: Imds { tokens: "required".into(), hop_limit: 1, reason: None },
+            tags: Record::new(),
+            security_groups: Vec::new(),
+            description: None,
+            protect: true,
+            owner: None,
+            members: None,
+            renamed_from: None,
+            rules: children.rules,
+            installs: children.installs,
+            suppressions: children.suppressions,
+            body: Rc::default(),
+            span: a.span,
+        };
+        Environment::read_attributes(blank, a)
+    }
+
+    /// Its fields in name order: what field access, policies and JSON output see.
+    pub fn fields(&self) -> FieldList<'_, FIELDS> {
+        fields_of(&BY_NAME, self)
+    }
+}
+
+/// A Cloud9 environment's side of a Cloud9-only comparison.
+fn cloud9(e: &Environment, put: impl FnOnce()) {
+    if e.kind == EnvKind::Cloud9 {
+        put()
+    }
+}
+
+/// The instance profile Cloud9 gives an SSM environment's instance when the file names no role.
+const CLOUD9_SSM_PROFILE: &str = "AWSCloud9SSMInstanceProfile";
+
+fn cloud9_profile(e: &Environment) -> Option<&'static str> {
+    (e.kind == EnvKind::Cloud9 && e.connection == Connection::Ssm).then_some(CLOUD9_SSM_PROFILE)
+}
+
+/// Tags kenv, AWS and Cloud9 set, which are not the user's `tags`.
+pub fn is_user_tag(key: &str) -> bool {
+    !key.starts_with("aws:") && !key.starts_with("kenv:") && key != "Name"
+}
+
+/// Whether the environment on AWS is protected (an untagged one is: it may hold someone's work).
+pub fn protected(live: &LiveEnv) -> bool {
+    live.instance.tags.get(TAG_PROTECT).map(String::as_str) != Some("false")
+}
+
+/// A string attribute checked by `check`; None when absent.
+fn checked(a: &mut Attrs, name: &str, check: fn(&str) -> Result<(), String>) -> Option<Rc<str>> {
+    a.string(name).map(|(s, span)| {
+        if let Err(e) = check(&s) {
+            a.invalid(span, name, e, None);
+        }
+        s
+    })
+}
+
+/// A string attribute that must be set, checked by `check`; "" when it is missing.
+fn required(a: &mut Attrs, name: &str, example: &str, check: fn(&str) -> Result<(), String>) -> Rc<str> {
+    let found = a.required_string(name, example).map(|(s, span)| {
+        if let Err(e) = check(&s) {
+            a.invalid(span, name, e, None);
+        }
+        s
+    });
+    found.unwrap_or_default()
+}
+
+fn read_image(a: &mut Attrs, e: &mut Environment) {
+    let found = a.required_string("image", "\"amazonlinux-2023-x86_64\"");
+    e.image = found
+        .map(|(s, span)| {
+            let checked = match e.kind {
+                EnvKind::Cloud9 => validate::cloud9_image(&s),
+                EnvKind::Ec2 => validate::ec2_image(&s),
+            };
+            if let Err(err) = checked {
+                let help = crate::diag::suggest(&s, validate::IMAGE_ALIASES.iter().copied())
+                    .unwrap_or_else(|| format!("use one of: {}", validate::IMAGE_ALIASES.join(", ")));
+                a.invalid(span, "image", err, Some(help));
+            }
+            s
+        })
+        .unwrap_or_default();
+}
+
+fn auto_stop_minutes(a: &mut Attrs, kind: EnvKind, secs: i64, span: Span) -> Option<i64> {
+    if kind == EnvKind::Ec2 {
+        a.invalid(span, "auto_stop", "auto-stop is a Cloud9 feature", Some("remove it, or set `kind = cloud9`".into()));
+        return None;
+    }
+    if secs % 60 != 0 {
+        a.invalid(span, "auto_stop", format!("{} is not a whole number of minutes", format_duration(secs)), None);
+        return None;
+    }
+    let minutes = secs / 60;
+    if !(0..=MAX_AUTO_STOP_MINUTES).contains(&minutes) {
+        a.invalid(
+            span,
+            "auto_stop",
+            format!("{} is outside 0m..14d (Cloud9 allows 0 to 20160 minutes)", format_duration(secs)),
+            None,
+        );
+        return None;
+    }
+    Some(minutes)
+}
+
+fn read_managed_credentials(a: &mut Attrs, e: &mut Environment) {
+    if e.kind == EnvKind::Ec2 && a.get("managed_credentials").is_some() {
+        a.invalid(
+            a.span_of("managed_credentials"),
+            "managed_credentials",
+            "managed temporary credentials exist only in Cloud9",
+            Some("remove it, or set `kind = cloud9`".into()),
+        );
+    }
+    e.managed_credentials = a.bool("managed_credentials", e.kind == EnvKind::Cloud9);
+}
+
+/// `role = "name"` or `role = some_role_declaration`.
+fn role_name(a: &mut Attrs) -> Option<Rc<str>> {
+    let attr = a.get("role")?.clone();
+    match &attr.value {
+        Value::Decl(Decl::Role(r)) => Some(r.name.clone()),
+        Value::Str(_) => a.string("role").map(|(s, _)| s),
+        Value::Null => None,
+        other => {
+            let kind = crate::diag::ErrorKind::Type {
+                expected: "a role or a role name".into(),
+                found: other.type_name().into(),
+            };
+            a.error(crate::diag::Diag::new(kind, attr.span));
+            None
+        }
+    }
+}
+
+fn imds(a: &mut Attrs) -> Imds {
+    let mut imds = Imds { tokens: "required".into(), hop_limit: 1, reason: None };
+    let Some((rec, span)) = a.record("imds") else {
+        return imds;
+    };
+    a.known_keys("imds", &rec, span, &["tokens", "hop_limit", "reason"]);
+    match rec.get("tokens") {
+        Some(Value::Str(s)) if &**s == "required" || &**s == "optional" => imds.tokens = s.to_rc(),
+        Some(other) => a.invalid(
+            span,
+            "imds.tokens",
+            format!("{} is not \"required\" or \"optional\"", other.to_kenv()),
+            Some("IMDSv2 only is `tokens: \"required\"`".into()),
+        ),
+        None => {}
+    }
+    match rec.get("hop_limit") {
+        Some(Value::Int(n)) if (1..=64).contains(n) => imds.hop_limit = *n,
+        Some(other) => {
+            a.invalid(span, "imds.hop_limit", format!("{} is not a number from 1 to 64", other.to_kenv()), None)
+        }
+        None => {}
+    }
+    match rec.get("reason") {
+        Some(Value::Str(s)) => imds.reason = Some(s.to_rc()),
+        Some(other) => a.invalid(span, "imds.reason", format!("{} is not a string", other.to_kenv()), None),
+        None => {}
+    }
+    imds
+}
+
+/// Owners and memberships are Cloud9's.
+fn cloud9_only(a: &mut Attrs, e: &Environment, attr: &str) {
+    if e.kind == EnvKind::Ec2 && a.get(attr).is_some() {
+        let why = "owners and memberships are Cloud9's; an EC2 instance is reached with IAM permissions";
+        a.invalid(a.span_of(attr), attr, why, Some("remove it, or set `kind = cloud9`".into()));
+    }
+}
+
+fn read_owner(a: &mut Attrs, e: &mut Environment) {
+    e.owner = checked(a, "owner", validate::user_or_role_arn);
+    cloud9_only(a, e, "owner");
+}
+
+/// `members`: ARNs of IAM users or roles, `read-write` or `read-only`, the owner not among them.
+fn read_members(a: &mut Attrs, e: &mut Environment) {
+    e.members = a.get("members").is_some().then(|| a.string_map("members"));
+    cloud9_only(a, e, "members");
+    for (arn, access) in e.members.iter().flat_map(|m| m.iter()) {
+        let span = a.span_of("members");
+        if let Err(err) = validate::user_or_role_arn(arn) {
+            a.invalid(span, "members", err, None);
+        }
+        if !matches!(access, Value::Str(s) if matches!(&**s, "read-write" | "read-only")) {
+            let err = format!("`{arn}`: {} is neither \"read-write\" nor \"read-only\"", access.to_kenv());
+            a.invalid(span, "members", err, None);
+        }
+        if e.owner.as_deref() == Some(&**arn) {
+            a.invalid(span, "members", format!("`{arn}` is the owner, who always has the environment"), None);
+        }
+    }
+}
+
+/// `tags`, each checked against EC2's tag rules.
+fn read_tags(a: &mut Attrs, e: &mut Environment) {
+    e.tags = a.string_map("tags");
+    for (k, v) in e.tags.iter() {
+        let Value::Str(v) = v else { continue };
+        if let Err(err) = validate::tag(k, v) {
+            a.invalid(a.span_of("tags"), "tag", err, None);
+        }
+    }
+}
+
+fn read_security_groups(a: &mut Attrs, e: &mut Environment) {
+    e.security_groups = a.strings("security_groups");
+    for sg in &e.security_groups {
+        if let Err(err) = validate::resource_id(sg, "sg") {
+            a.invalid(a.span_of("security_groups"), "security group", err, None);
+        }
+    }
+}
+
+fn read_description(a: &mut Attrs, e: &mut Environment) {
+    e.description = a.string("description").map(|(s, span)| {
+        if s.chars().count() > 200 {
+            a.invalid(span, "description", "Cloud9 descriptions are at most 200 characters", None);
+        }
+        s
+    });
+}

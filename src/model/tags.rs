@@ -1,0 +1,11 @@
+//! The tags kenv keeps on what it makes: they are the state (no state file), and they keep what
+//! AWS does not return of an attribute, so a plan can compare it.
+
+pub const TAG_STACK: &str = "kenv:stack";
+pub const TAG_ADDRESS: &str = "kenv:address";
+/// Attributes AWS does not return, kept as tags so a plan can compare them.
+pub const TAG_IMAGE: &str = "kenv:image";
+pub const TAG_AUTO_STOP: &str = "kenv:auto_stop";
+pub const TAG_CONNECTION: &str = "kenv:connection";
+/// Whether an environment is protected (`protect`): "true" or "false"; none counts as protected.
+pub const TAG_PROTECT: &str = "kenv:protect";

@@ -69,9 +69,16 @@ fn every_module_imports_only_the_layers_below_it() {
     assert!(wrong.is_empty(), "the layering in ARCHITECTURE.md is broken:\n{}", wrong.join("\n"));
 }
 
-/// The one loop between files of a folder that is allowed: a closure captures a scope, and a
-/// scope holds values.
-const ALLOWED_LOOPS: &[&[&str]] = &[&["src/model/scope.rs", "src/model/value.rs"]];
+/// The one loop between files of a folder that is allowed: the value type and what a value holds,
+/// each of which holds or reads values in turn — a record's fields, a closure's captured scope, a
+/// builtin (whose arguments are read as typed values).
+const ALLOWED_LOOPS: &[&[&str]] = &[&[
+    "src/model/native.rs",
+    "src/model/record.rs",
+    "src/model/scope.rs",
+    "src/model/typed.rs",
+    "src/model/value.rs",
+]];
 
 /// The text with `//` comments taken out.
 fn code(text: &str) -> String {

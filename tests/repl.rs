@@ -134,6 +134,19 @@ fn the_repl_in_a_terminal_takes_multi_line_input_completes_recovers_and_keeps_hi
     t.wait_for("kenv> double(4) + 1");
 }
 
+/// Typeahead: lines typed (or pasted) at once, or while a result is printing, are each read and
+/// answered in order, none lost.
+#[test]
+fn lines_typed_ahead_are_each_answered_in_order() {
+    let home = tempfile::tempdir().unwrap();
+    let mut t = Term::start(home.path());
+    t.wait_for("kenv> ");
+    t.keys(&["undefined_x + 1\r3 * 3\r4 * 4\r"]);
+    let screen = t.wait_for("\n16\n");
+    let at = |text: &str| screen.find(text).unwrap_or_else(|| panic!("no `{text}` in:\n{screen}"));
+    assert!(at("unknown name `undefined_x`") < at("\n9\n") && at("\n9\n") < at("\n16\n"), "{screen}");
+}
+
 #[test]
 fn ctrl_c_cancels_a_running_aws_call_and_the_session_goes_on() {
     // An endpoint that accepts connections and never answers: the call waits until cancelled.

@@ -57,6 +57,9 @@ fn the_manuals_attribute_tables_are_the_schemas() {
     if std::env::var_os("KENV_BLESS").is_some() {
         std::fs::write(&path, &blessed).unwrap();
     } else {
-        assert!(doc == blessed, "docs/language.md's attribute tables differ from the schema's; KENV_BLESS=1 writes them");
+        assert!(
+            doc == blessed,
+            "docs/language.md's attribute tables differ from the schema's; KENV_BLESS=1 writes them"
+        );
     }
 }

@@ -120,7 +120,8 @@ fn reexports(mod_rs: &str, stems: &BTreeSet<String>) -> BTreeMap<String, String>
             continue;
         }
         let names = rest.trim().trim_start_matches('{').trim_end_matches('}');
-        for name in names.split(',').filter_map(|n| n.split_whitespace().last()).map(|n| n.rsplit("::").next().unwrap()) {
+        for name in names.split(',').filter_map(|n| n.split_whitespace().last()).map(|n| n.rsplit("::").next().unwrap())
+        {
             out.insert(name.to_string(), from.to_string());
         }
     }
@@ -211,7 +212,11 @@ fn no_two_files_of_a_folder_import_each_other() {
     let found = loops(&graph);
     let allowed = |l: &Vec<String>| ALLOWED_LOOPS.iter().any(|a| a.iter().copied().eq(l.iter().map(String::as_str)));
     let wrong: Vec<String> = found.iter().filter(|l| !allowed(l)).map(|l| l.join(" ↔ ")).collect();
-    assert!(wrong.is_empty(), "files of one folder import each other (move what they share to a file of its own):\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "files of one folder import each other (move what they share to a file of its own):\n{}",
+        wrong.join("\n")
+    );
     assert!(found.iter().any(allowed), "the allowed loop is gone: take it out of ALLOWED_LOOPS");
 }
 
@@ -234,8 +239,16 @@ fn a_planted_loop_is_found() {
 
 #[test]
 fn only_the_host_the_cli_and_the_line_editor_touch_the_terminal() {
-    let streams =
-        ["std::io::stdout", "std::io::stderr", "std::io::stdin", "println!", "eprintln!", "print!(", "eprint!(", "Connection::stdio"];
+    let streams = [
+        "std::io::stdout",
+        "std::io::stderr",
+        "std::io::stdin",
+        "println!",
+        "eprintln!",
+        "print!(",
+        "eprint!(",
+        "Connection::stdio",
+    ];
     let mut wrong = Vec::new();
     for (path, _, text) in files() {
         if TERMINAL.iter().any(|t| path.starts_with(t)) {

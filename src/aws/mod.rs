@@ -22,8 +22,8 @@ use std::future::Future;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
-pub use cloud9::{Cloud9Env, LiveEnv};
 pub use cloud9::NewCloud9;
+pub use cloud9::{Cloud9Env, LiveEnv};
 pub use ec2::{
     Filters, GroupInfo, GroupRule, InstanceInfo, MetadataOptions, Route, RouteTable, Subnet, Vpc, VpcEndpoint,
 };

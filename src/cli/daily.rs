@@ -7,9 +7,9 @@
 use std::path::{Path, PathBuf};
 
 use super::{report, StackArgs, FAILED, OK};
+use crate::aws::LiveEnv;
 use crate::aws::{Aws, AwsError};
 use crate::diag::{Diag, ErrorKind, Style};
-use crate::aws::LiveEnv;
 use crate::plan::{self, TAG_IMAGE};
 use crate::source::SourceMap;
 

@@ -4,8 +4,8 @@
 use std::rc::Rc;
 
 use super::interp::{Interp, MAX_CALL_DEPTH};
-use super::sink::Sink;
 use super::ops::Iterable;
+use super::sink::Sink;
 use crate::builtins;
 use crate::diag::{suggest, Diag, ErrorKind, Frame, Result};
 use crate::model::Scope;

@@ -99,8 +99,9 @@ impl Interp {
         };
         let schema = model::schema(decl.kind);
         let Some(attr) = schema.attr(&name.node) else {
-            let help = suggest(&name.node, schema.names())
-                .unwrap_or_else(|| format!("{} takes: {}", an(decl.kind.keyword()), schema.names().collect::<Vec<_>>().join(", ")));
+            let help = suggest(&name.node, schema.names()).unwrap_or_else(|| {
+                format!("{} takes: {}", an(decl.kind.keyword()), schema.names().collect::<Vec<_>>().join(", "))
+            });
             let kind = ErrorKind::UnknownAttr { attr: name.node.to_string(), decl: an(decl.kind.keyword()) };
             self.errors.push(Diag::new(kind, name.span).help(help));
             return Ok(());

@@ -446,7 +446,6 @@ fn unknown_name(name: &str, scope: &Scope, span: Span) -> Box<Diag> {
     Diag::new(ErrorKind::UnknownName(name.into()), span).label("not defined here").help_opt(help).boxed()
 }
 
-
 /// Words people bring from other languages.
 fn keyword_hint(name: &str) -> Option<String> {
     let hint = match name {

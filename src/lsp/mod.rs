@@ -137,8 +137,9 @@ impl Server<'_> {
             }),
             Completion::METHOD => parse::<lsp_types::CompletionParams>(request).map(|p| {
                 let at = p.text_document_position;
-                let items = buffer(&at.text_document.uri)
-                    .map(|(path, text)| complete::completion(&self.files, &path, text, position::offset(text, at.position)));
+                let items = buffer(&at.text_document.uri).map(|(path, text)| {
+                    complete::completion(&self.files, &path, text, position::offset(text, at.position))
+                });
                 serde_json::to_value(items).unwrap_or_default()
             }),
             DocumentSymbolRequest::METHOD => parse::<lsp_types::DocumentSymbolParams>(request).map(|p| {

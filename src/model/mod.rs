@@ -28,6 +28,7 @@ mod violations;
 
 use std::rc::Rc;
 
+pub use allow::Allow;
 pub use attribute::Declared;
 pub use attrs::{Attr, Attrs};
 pub use children::{Child, Children};
@@ -38,7 +39,6 @@ pub use install::{InstallStep, DEFAULT_TIMEOUT};
 pub use native::{param_name, param_type, Args, Builtin, BuiltinFn, Context, Effect, Grants, Mode, ReadCache};
 pub use policy::{Policy, PolicySeverity};
 pub use record::{Builder as RecordBuilder, Record};
-pub use allow::Allow;
 pub use role::Role;
 pub use rule::{PeerKind, Protocol, Rule, RuleParts};
 pub use schema::{schema, Schema};

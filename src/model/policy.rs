@@ -103,7 +103,8 @@ fn read_check(a: &mut Attrs, p: &mut Policy) {
     p.check = match a.get("check").cloned() {
         Some(attr) if matches!(attr.value, Value::Func(_) | Value::Builtin(_)) => attr.value,
         Some(attr) => {
-            let kind = crate::diag::ErrorKind::Type { expected: "a function".into(), found: attr.value.type_name().into() };
+            let kind =
+                crate::diag::ErrorKind::Type { expected: "a function".into(), found: attr.value.type_name().into() };
             a.error(crate::diag::Diag::new(kind, attr.span).help("write `check = fn(state) => [ … ]`"));
             Value::Null
         }

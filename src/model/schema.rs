@@ -62,10 +62,17 @@ impl Schema {
     pub fn manual_table(&self) -> String {
         let compared = self.attrs().any(|d| !d.change.is_empty());
         let mut out = String::from("| attribute | type | default |");
-        out.push_str(if compared { " a change | AWS rule checked |\n|---|---|---|---|---|\n" } else { " AWS rule checked |\n|---|---|---|---|\n" });
+        out.push_str(if compared {
+            " a change | AWS rule checked |\n|---|---|---|---|---|\n"
+        } else {
+            " AWS rule checked |\n|---|---|---|---|\n"
+        });
         for Doc { about, change } in self.attrs() {
             let change = if compared { format!(" {change} |") } else { String::new() };
-            out.push_str(&format!("| `{}` | {} | {} |{change} {} |\n", about.name, about.ty, about.default, about.rule));
+            out.push_str(&format!(
+                "| `{}` | {} | {} |{change} {} |\n",
+                about.name, about.ty, about.default, about.rule
+            ));
         }
         out
     }

@@ -123,6 +123,5 @@ mod tests {
             assert_eq!(&*Text::from(s.to_string()), s);
             assert_eq!(&*t.to_rc(), s);
         }
-
     }
 }

@@ -9,8 +9,8 @@
 use std::rc::Rc;
 
 use super::live::CLOUD9_TAG;
-use crate::aws::LiveEnv;
 use super::{env_address, Action, TAG_STACK};
+use crate::aws::LiveEnv;
 use crate::aws::{Aws, AwsError, Filters};
 use crate::diag::{Diag, ErrorKind};
 use crate::model::{EnvKind, Environment, Role};

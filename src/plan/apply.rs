@@ -12,9 +12,9 @@ use sha2::{Digest, Sha256};
 
 use super::converge::{converge, group, while_iam_propagates, GroupWork, Settings};
 use super::ctx::{owner_tags, Ctx, Failed};
-use super::overlap::overlap;
 use super::diff::{declared_rules, inline_policy};
 use super::live::CLOUD9_TAG;
+use super::overlap::overlap;
 use super::reach::ReachWork;
 use super::{env_address, role_path, Action, Change, Plan, Resource};
 use super::{TAG_AUTO_STOP, TAG_CONNECTION, TAG_IMAGE, TAG_PROTECT};
@@ -33,7 +33,6 @@ const READY_WAIT: Duration = Duration::from_secs(900);
 pub struct Applied {
     pub done: Vec<String>,
 }
-
 
 pub fn apply(plan: &Plan, aws: &Aws, progress: &dyn Fn(super::Progress)) -> Result<Applied, Box<Failed>> {
     let mut ctx = Ctx { aws, stack: &plan.stack, done: Vec::new(), progress };

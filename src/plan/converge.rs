@@ -10,12 +10,11 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::ctx::owner_tags;
-use super::overlap::Said;
 use super::diff::rule_changes;
+use super::overlap::Said;
 use super::{env_address, group_address, TAG_ADDRESS, TAG_STACK};
 use crate::aws::{Aws, AwsError, Filters, GroupInfo, GroupRule, InstanceInfo, LiveEnv};
 use crate::model::Environment;
-
 
 /// How long apply waits for IAM to make a new instance profile usable to EC2 (AWS documents
 /// "a few seconds"; seen up to about 15).
@@ -52,7 +51,6 @@ impl Settings {
         }
     }
 }
-
 
 /// Brings one environment's changeable settings to the file's values.
 pub(super) fn converge(aws: &Aws, (s, live): &(Settings, LiveEnv), say: &dyn Fn(Said)) -> Result<(), AwsError> {

@@ -9,9 +9,9 @@ use crate::model::attribute::{opt_quoted, quoted};
 use crate::model::{Declared, DesiredState, Environment, Role};
 
 use super::live::LiveState;
-use crate::aws::LiveEnv;
-use super::{env_address, group_address, install_tag, role_address, Action, Change, Diff, Resource, Scripts};
 use super::TAG_ADDRESS;
+use super::{env_address, group_address, install_tag, role_address, Action, Change, Diff, Resource, Scripts};
+use crate::aws::LiveEnv;
 
 /// Attribute (or part, `imds.tokens`) → its value as text.
 type Texts = BTreeMap<String, String>;

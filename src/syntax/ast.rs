@@ -207,7 +207,6 @@ pub enum DeclKind {
     Policy,
 }
 
-
 /// Where a name is found, when reading the file could tell (`syntax::places`): a slot `hops`
 /// frames up at `index`, or by name from `hops` frames up; otherwise by name from where it is used.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -38,7 +38,8 @@ pub fn all() -> impl Iterator<Item = &'static str> {
 }
 
 /// The words that start a top-level statement.
-pub const STATEMENTS: &[&str] = &["environment", "role", "policy", "let", "fn", "import", "for", "if", "assert", "test"];
+pub const STATEMENTS: &[&str] =
+    &["environment", "role", "policy", "let", "fn", "import", "for", "if", "assert", "test"];
 
 impl DeclKind {
     pub const ALL: [DeclKind; 3] = [DeclKind::Environment, DeclKind::Role, DeclKind::Policy];
@@ -88,8 +89,13 @@ mod tests {
         let grammar = include_str!("../../grammar/kenv.pest");
         let rules = grammar.lines().filter_map(|l| l.strip_prefix("kw_")?.split_once(' ').map(|(w, _)| w.to_string()));
         let hard_block = grammar.split("keyword_word = _{").nth(1).and_then(|b| b.split('}').next()).unwrap_or("");
-        let hard: BTreeSet<String> =
-            hard_block.split('"').skip(1).step_by(2).filter(|w| w.chars().all(|c| c.is_ascii_alphabetic())).map(String::from).collect();
+        let hard: BTreeSet<String> = hard_block
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .filter(|w| w.chars().all(|c| c.is_ascii_alphabetic()))
+            .map(String::from)
+            .collect();
         let direction = grammar.lines().find(|l| l.starts_with("direction")).unwrap_or("");
         let directions = direction.split('"').skip(1).step_by(2).map(String::from);
         let every = rules.chain(directions).chain(hard.iter().cloned()).collect();

@@ -39,18 +39,34 @@ pub enum ErrorKind {
     Type { expected: String, found: String },
     #[error("invalid {what}: {detail}")]
     Invalid { what: String, detail: String },
-    #[error("{0}")]
-    Misplaced(String),
+    #[error("attribute `{0}` outside a declaration")]
+    AttrOutside(String),
+    /// A statement whose value (an int, a string, …) is no declaration, where one is expected.
+    #[error("this statement's value is {0}, not a declaration")]
+    NotDeclaration(String),
+    #[error("{place} cannot hold {what}")]
+    CannotHold { place: String, what: String },
+    #[error("test `{0}` inside a block")]
+    NestedTest(String),
     #[error("division by zero")]
     DivZero,
     #[error("integer overflow")]
     Overflow,
     #[error("index {index} is out of range for a list of length {len}")]
     Index { index: i64, len: usize },
-    #[error("{0}")]
-    Args(String),
+    #[error("missing argument `{param}` in a call to `{func}`")]
+    MissingArg { param: String, func: String },
+    #[error("argument `{param}` of `{func}` must be {expected}, found {found}")]
+    ArgType { param: String, func: String, expected: String, found: String },
+    #[error("`{func}` has no parameter `{param}`")]
+    NoParam { func: String, param: String },
+    #[error("too many arguments: `{func}` takes {takes}")]
+    TooManyArgs { func: String, takes: String },
+    #[error("argument `{0}` is given twice")]
+    ArgTwice(String),
     #[error("assertion failed: {0}")]
     Assert(String),
+    /// A program's own `fail(…)`: its message is the program's.
     #[error("{0}")]
     Fail(String),
     #[error("recursion limit of {0} nested calls exceeded")]
@@ -69,8 +85,30 @@ pub enum ErrorKind {
     Policy { policy: String, message: String },
     #[error("cannot read `{path}`: {reason}")]
     Io { path: String, reason: String },
-    #[error("AWS: {0}")]
-    Aws(String),
+    #[error("AWS: {message}")]
+    Aws { class: ErrorClass, message: String },
+    #[error("stack `{stack}` already has {address} on AWS")]
+    AlreadyOnAws { stack: String, address: String },
+    #[error("there is no {what} `{id}` to import as {address}")]
+    NothingToImport { what: String, id: String, address: String },
+    #[error("`{name}` cannot be imported as {address}: the names differ")]
+    ImportRenames { name: String, address: String },
+    #[error("`{id}` is not {address} as declared: {forcing}")]
+    ImportReplaces { id: String, address: String, forcing: String },
+    #[error("role `{name}` already belongs to stack `{stack}`")]
+    OwnedElsewhere { name: String, stack: String },
+    #[error("`{0}` is not an environment or role the file declares")]
+    NotDeclared(String),
+    #[error("stack `{stack}` has no environment on AWS (in {region})")]
+    EmptyStack { stack: String, region: String },
+    #[error("stack `{stack}` has no environment `{name}` on AWS")]
+    NoSuchEnv { stack: String, name: String },
+    #[error("environment `{name}` is {state}: Session Manager reaches a running instance")]
+    NotRunning { name: String, state: String },
+    #[error("cannot open a session on `{name}` (stack `{stack}`): {missing} not on PATH; the command is above")]
+    ToolsMissing { name: String, stack: String, missing: String },
+    #[error("cannot run `{program}`: {reason}")]
+    CannotRun { program: String, reason: String },
     #[error("{0}")]
     Declined(String),
     #[error("{0}")]
@@ -79,6 +117,43 @@ pub enum ErrorKind {
     Interrupted(String),
     #[error("{0}")]
     Protected(String),
+}
+
+/// What kind of AWS failure an error is, so each gets a hint that says what to do about it (and
+/// a code of its own: `kenv::aws-denied`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// No credentials found, or AWS rejected them.
+    Credentials,
+    /// No region configured, or one AWS does not have.
+    Region,
+    /// The endpoint could not be reached.
+    Network,
+    /// The caller may not perform the action.
+    Denied,
+    /// An id or name that does not exist.
+    NotFound,
+    /// Any other answer from AWS.
+    Service,
+    /// Something on this side (the runtime could not start, …).
+    Local,
+    /// The person pressed Ctrl-C: kenv stopped at the next safe point.
+    Interrupted,
+}
+
+impl ErrorClass {
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorClass::Credentials => "aws-credentials",
+            ErrorClass::Region => "aws-region",
+            ErrorClass::Network => "aws-network",
+            ErrorClass::Denied => "aws-denied",
+            ErrorClass::NotFound => "aws-not-found",
+            ErrorClass::Service => "aws",
+            ErrorClass::Local => "aws-local",
+            ErrorClass::Interrupted => "aws-interrupted",
+        }
+    }
 }
 
 impl ErrorKind {
@@ -100,11 +175,11 @@ impl ErrorKind {
             NoField(..) => "no-field",
             Type { .. } => "type",
             Invalid { .. } => "invalid",
-            Misplaced(_) => "misplaced",
+            AttrOutside(_) | NotDeclaration(_) | CannotHold { .. } | NestedTest(_) => "misplaced",
             DivZero => "division-by-zero",
             Overflow => "overflow",
             Index { .. } => "index",
-            Args(_) => "arguments",
+            MissingArg { .. } | ArgType { .. } | NoParam { .. } | TooManyArgs { .. } | ArgTwice(_) => "arguments",
             Assert(_) => "assert",
             Fail(_) => "fail",
             Recursion(_) => "recursion",
@@ -118,7 +193,13 @@ impl ErrorKind {
             Interrupted(_) => "interrupted",
             Protected(_) => "protected",
             Io { .. } => "io",
-            Aws(_) => "aws",
+            Aws { class, .. } => class.code(),
+            AlreadyOnAws { .. } | OwnedElsewhere { .. } => "already-on-aws",
+            NothingToImport { .. } | EmptyStack { .. } | NoSuchEnv { .. } => "not-on-aws",
+            ImportRenames { .. } | ImportReplaces { .. } => "import-differs",
+            NotDeclared(_) => "not-declared",
+            NotRunning { .. } => "not-running",
+            ToolsMissing { .. } | CannotRun { .. } => "cannot-run",
             Declined(_) => "declined",
         }
     }

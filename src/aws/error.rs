@@ -4,25 +4,7 @@ use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 use super::Op;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
-    /// No credentials found, or AWS rejected them.
-    Credentials,
-    /// No region configured, or one AWS does not have.
-    Region,
-    /// The endpoint could not be reached.
-    Network,
-    /// The caller may not perform the action.
-    Denied,
-    /// An id or name that does not exist.
-    NotFound,
-    /// Any other answer from AWS.
-    Service,
-    /// Something on this side (the runtime could not start, …).
-    Local,
-    /// The person pressed Ctrl-C: kenv stopped at the next safe point.
-    Interrupted,
-}
+pub use crate::diag::ErrorClass;
 
 #[derive(Debug, Clone)]
 pub struct AwsError {
@@ -137,7 +119,8 @@ impl AwsError {
     /// (None when nothing in the program caused it, e.g. reading the stack for a plan.)
     pub fn diag(&self, span: Option<crate::source::Span>, region: Option<&str>) -> crate::diag::Diag {
         let hint = self.hint(region);
-        let mut d = crate::diag::Diag::bare(crate::diag::ErrorKind::Aws(self.describe()));
+        let mut d =
+            crate::diag::Diag::bare(crate::diag::ErrorKind::Aws { class: self.class, message: self.describe() });
         if let Some(span) = span {
             d = d.at(span);
         }

@@ -25,15 +25,15 @@ fn chosen(args: &StackArgs, aws: &Aws, names: &[String]) -> Result<(String, Vec<
     live.sort_by(|a, b| a.name.cmp(&b.name));
     if names.is_empty() {
         if live.is_empty() {
-            let message = format!("stack `{stack}` has no environment on AWS (in {})", region().unwrap_or_default());
+            let kind = ErrorKind::EmptyStack { stack: stack.clone(), region: region().unwrap_or_default() };
             let help = "`kenv apply` makes them; `--stack` names another stack, `--region` another region";
-            return Err(vec![Diag::bare(ErrorKind::Fail(message)).help(help)]);
+            return Err(vec![Diag::bare(kind).help(help)]);
         }
         return Ok((stack, live));
     }
     let mut missing = Vec::new();
     for name in names.iter().filter(|n| !live.iter().any(|e| &e.name == *n)) {
-        let d = Diag::bare(ErrorKind::Fail(format!("stack `{stack}` has no environment `{name}` on AWS")));
+        let d = Diag::bare(ErrorKind::NoSuchEnv { stack: stack.clone(), name: name.to_string() });
         let near = crate::diag::suggest(name, live.iter().map(|e| e.name.as_str()));
         missing.push(d.help(near.unwrap_or_else(|| "`kenv plan` shows what the stack has".into())));
     }
@@ -103,30 +103,27 @@ pub fn connect(args: &StackArgs, name: &str, style: Style) -> i32 {
     with_envs(args, &[name.to_string()], style, |aws, stack, envs| {
         let env = &envs[0];
         if env.instance.state != "running" {
-            let message =
-                format!("environment `{name}` is {}: Session Manager reaches a running instance", env.instance.state);
+            let kind = ErrorKind::NotRunning { name: name.to_string(), state: env.instance.state.clone() };
             let help = format!("start it: `kenv start {} {name}`", args.file.display());
-            return Err(vec![Diag::bare(ErrorKind::Fail(message)).help(help)]);
+            return Err(vec![Diag::bare(kind).help(help)]);
         }
         let region = aws.region().unwrap_or_default();
         let session = session_args(&env.instance.id, &region, args.aws.profile.as_deref());
         let missing: Vec<&str> = ["aws", "session-manager-plugin"].into_iter().filter(|p| !on_path(p)).collect();
         if !missing.is_empty() {
             super::out(&format!("aws {}\n", session.join(" ")));
-            let message = format!(
-                "cannot open a session on `{name}` (stack `{stack}`): {} not on PATH; the command is above",
-                missing.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(" and ")
-            );
+            let missing = missing.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(" and ");
+            let kind = ErrorKind::ToolsMissing { name: name.to_string(), stack: stack.to_string(), missing };
             let help = format!(
                 "install the AWS CLI and the Session Manager plugin ({PLUGIN_DOCS}; on Debian or Ubuntu: `curl -o \
                  plugin.deb https://s3.amazonaws.com/session-manager-downloads/plugin/latest/ubuntu_64bit/\
                  session-manager-plugin.deb && sudo dpkg -i plugin.deb`), then run it"
             );
-            return Err(vec![Diag::bare(ErrorKind::Fail(message)).help(help)]);
+            return Err(vec![Diag::bare(kind).help(help)]);
         }
         match std::process::Command::new("aws").args(&session).status() {
             Ok(status) => Ok(status.code().unwrap_or(FAILED)),
-            Err(e) => Err(vec![Diag::bare(ErrorKind::Fail(format!("cannot run `aws`: {e}")))]),
+            Err(e) => Err(vec![Diag::bare(ErrorKind::CannotRun { program: "aws".into(), reason: e.to_string() })]),
         }
     })
 }

@@ -185,7 +185,8 @@ fn make(plan: &Plan, aws: &Aws, lease: Option<&lease::Lease>, how: &How, sources
     }
     let mut d =
         failed.error.diag(failed.span, aws.region().as_deref()).label(format!("while applying {}", failed.address));
-    d.kind = ErrorKind::Aws(format!("{}: {}", failed.address, failed.error.describe()));
+    let message = format!("{}: {}", failed.address, failed.error.describe());
+    d.kind = ErrorKind::Aws { class: failed.error.class, message };
     d.help = Some(format!(
         "{}applied before the failure, and kept: {done}. Run `kenv {again}` again to finish.",
         d.help.map_or(String::new(), |h| format!("{h}. "))
@@ -214,13 +215,12 @@ pub fn import(args: &StackArgs, address: &str, id: &str, style: Style) -> i32 {
                 (Some(env), _) => plan::adopt::adopt(&aws, &stack, env, id),
                 (_, Some(role)) => plan::adopt::adopt_role(&aws, &stack, role, id.rsplit('/').next().unwrap_or(id)),
                 _ => {
-                    let message = format!("`{address}` is not an environment or role the file declares");
                     let envs = state.environments.iter().map(|e| plan::env_address(&e.name));
                     let candidates: Vec<String> =
                         envs.chain(state.roles.iter().map(|r| plan::role_address(&r.name))).collect();
                     let near = crate::diag::suggest(address, candidates.iter().map(String::as_str));
                     let help = near.unwrap_or_else(|| "declare it first, then import it by its address".into());
-                    Err(Diag::bare(ErrorKind::Fail(message)).help(help).boxed())
+                    Err(Diag::bare(ErrorKind::NotDeclared(address.to_string())).help(help).boxed())
                 }
             };
             match adopted {

@@ -134,7 +134,7 @@ impl Interp {
         let param = &def.params[i];
         let Some(default) = &param.default else {
             return Diag::new(
-                ErrorKind::Args(format!("missing argument `{}` in a call to `{}`", param.name.node, fn_name(def))),
+                ErrorKind::MissingArg { param: param.name.node.to_string(), func: fn_name(def).to_string() },
                 call,
             )
             .note(param.name.span, "parameter declared here")
@@ -275,12 +275,12 @@ fn check_param_type(
     if ok {
         return Ok(());
     }
-    let kind = ErrorKind::Args(format!(
-        "argument `{}` of `{name}` must be {}, found {}",
-        param.name.node,
-        super::an(base),
-        super::an(v.type_name())
-    ));
+    let kind = ErrorKind::ArgType {
+        param: param.name.node.to_string(),
+        func: name.to_string(),
+        expected: super::an(base),
+        found: super::an(v.type_name()),
+    };
     let diag = Diag::new(kind, at)
         .label(format!("{} here", super::an(v.type_name())))
         .note(ty.span, format!("`{}` is declared `{}` here", param.name.node, ty.node));
@@ -302,7 +302,7 @@ fn bind(name: &str, params: &[&str], args: Vec<ArgValue>, span: Span, decl: Opti
                 None => {
                     let help = suggest(&n.node, clean.iter().copied())
                         .unwrap_or_else(|| format!("`{name}` takes: {}", clean.join(", ")));
-                    return Diag::new(ErrorKind::Args(format!("`{name}` has no parameter `{}`", n.node)), n.span)
+                    return Diag::new(ErrorKind::NoParam { func: name.to_string(), param: n.node.to_string() }, n.span)
                         .help(help)
                         .err();
                 }
@@ -313,7 +313,7 @@ fn bind(name: &str, params: &[&str], args: Vec<ArgValue>, span: Span, decl: Opti
                 }
                 if next >= out.len() {
                     let diag = Diag::new(
-                        ErrorKind::Args(format!("too many arguments: `{name}` takes {}", count(params.len()))),
+                        ErrorKind::TooManyArgs { func: name.to_string(), takes: count(params.len()) },
                         arg.span,
                     );
                     return with_decl(diag, decl).help(format!("`{name}({})`", clean.join(", "))).err();
@@ -322,13 +322,13 @@ fn bind(name: &str, params: &[&str], args: Vec<ArgValue>, span: Span, decl: Opti
             }
         };
         if out[slot].is_some() {
-            return Diag::new(ErrorKind::Args(format!("argument `{}` is given twice", clean[slot])), arg.span).err();
+            return Diag::new(ErrorKind::ArgTwice(clean[slot].to_string()), arg.span).err();
         }
         out[slot] = Some((arg.value, arg.span));
     }
     if decl.is_none() {
         if let Some(i) = (0..params.len()).position(|i| !optional(params[i]) && out[i].is_none()) {
-            return Diag::new(ErrorKind::Args(format!("missing argument `{}` in a call to `{name}`", clean[i])), span)
+            return Diag::new(ErrorKind::MissingArg { param: clean[i].to_string(), func: name.to_string() }, span)
                 .help(format!("`{name}({})`", clean.join(", ")))
                 .err();
         }

@@ -90,12 +90,9 @@ impl Interp {
 
     fn exec_attr(&mut self, name: &Spanned<Name>, value: &Expr, scope: &Scope, sink: &mut Sink) -> Result<()> {
         let Sink::Decl(decl) = sink else {
-            return Diag::new(
-                ErrorKind::Misplaced(format!("attribute `{}` outside a declaration", name.node)),
-                name.span,
-            )
-            .help(format!("use `let {} = …` to name a value", name.node))
-            .err();
+            return Diag::new(ErrorKind::AttrOutside(name.node.to_string()), name.span)
+                .help(format!("use `let {} = …` to name a value", name.node))
+                .err();
         };
         let schema = model::schema(decl.kind);
         let Some(attr) = schema.attr(&name.node) else {
@@ -163,18 +160,14 @@ impl Interp {
                 Ok(()) => Ok(()),
                 Err(d) => misplaced(d.type_name(), &an(decl.kind.keyword()), span),
             },
-            (other, Sink::Top) => Diag::new(
-                ErrorKind::Misplaced(format!("this statement's value is {}, not a declaration", an(other.type_name()))),
-                span,
-            )
-            .help("use `let name = …` to keep a value, or `assert` to check one")
-            .err(),
-            (other, Sink::Decl(decl)) => Diag::new(
-                ErrorKind::Misplaced(format!("{} cannot hold {}", an(decl.kind.keyword()), an(other.type_name()))),
-                span,
-            )
-            .help("set attributes with `name = value`")
-            .err(),
+            (other, Sink::Top) => Diag::new(ErrorKind::NotDeclaration(an(other.type_name())), span)
+                .help("use `let name = …` to keep a value, or `assert` to check one")
+                .err(),
+            (other, Sink::Decl(decl)) => {
+                Diag::new(ErrorKind::CannotHold { place: an(decl.kind.keyword()), what: an(other.type_name()) }, span)
+                    .help("set attributes with `name = value`")
+                    .err()
+            }
         }
     }
 
@@ -309,5 +302,5 @@ fn misplaced<T>(what: &str, place: &str, span: Span) -> Result<T> {
         "suppression" => "put it inside the `environment` or `role` whose violation it accepts",
         _ => "declare it at the top level of a file, or return it from a function called there",
     };
-    Diag::new(ErrorKind::Misplaced(format!("{place} cannot hold {}", an(what))), span).help(help).err()
+    Diag::new(ErrorKind::CannotHold { place: place.to_string(), what: an(what) }, span).help(help).err()
 }

@@ -18,7 +18,7 @@ impl Interp {
 
     pub(super) fn exec_test(&mut self, name: &Spanned<String>, body: &Block, scope: &Scope, sink: &Sink) -> Result<()> {
         if !matches!(sink, Sink::Top) {
-            return Diag::new(ErrorKind::Misplaced(format!("test `{}` inside a block", name.node)), name.span)
+            return Diag::new(ErrorKind::NestedTest(name.node.to_string()), name.span)
                 .help("write `test \"…\" { … }` at the top of a file")
                 .err();
         }

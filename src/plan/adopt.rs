@@ -19,11 +19,11 @@ use crate::model::{EnvKind, Environment, Role};
 /// `env` of `stack`; returns what the next plan will change in place.
 pub fn adopt(aws: &Aws, stack: &str, env: &Rc<Environment>, id: &str) -> Result<Vec<String>, Box<Diag>> {
     let aws_error = |e: AwsError| e.diag(Some(env.span), aws.region().as_deref()).boxed();
-    let refuse = |message: String, help: String| Diag::new(ErrorKind::Fail(message), env.span).help(help).boxed();
+    let refuse = |kind: ErrorKind, help: String| Diag::new(kind, env.span).help(help).boxed();
     let address = env_address(&env.name);
     if super::live::envs(aws, stack).map_err(aws_error)?.iter().any(|e| *e.name == *env.name) {
         let help = "`kenv plan` shows it; to take another environment in its place, delete this one first".to_string();
-        return Err(refuse(format!("stack `{stack}` already has {address} on AWS"), help));
+        return Err(refuse(ErrorKind::AlreadyOnAws { stack: stack.into(), address }, help));
     }
     let mut live = match env.kind {
         EnvKind::Cloud9 => cloud9(aws, &env.name, id).map_err(aws_error)?,
@@ -37,7 +37,7 @@ pub fn adopt(aws: &Aws, stack: &str, env: &Rc<Environment>, id: &str) -> Result<
             if env.kind == EnvKind::Cloud9 { "cloud9 list-environments" } else { "ec2 describe-instances" },
             aws.region().unwrap_or_default()
         );
-        refuse(format!("there is no {what} `{id}` to import as {address}"), help)
+        refuse(ErrorKind::NothingToImport { what: what.into(), id: id.into(), address: address.clone() }, help)
     })?;
     let tags = super::apply::kenv_tags(stack, env);
     live.instance.tags.extend(tags.clone());
@@ -50,7 +50,8 @@ pub fn adopt(aws: &Aws, stack: &str, env: &Rc<Environment>, id: &str) -> Result<
             .map(|d| format!("{} is {} on AWS", d.attribute, d.before.as_deref().unwrap_or("null")))
             .collect();
         let help = "make the file say what AWS has (these cannot change in place), then import again".to_string();
-        return Err(refuse(format!("`{id}` is not {address} as declared: {}", forcing.join(", ")), help));
+        let kind = ErrorKind::ImportReplaces { id: id.into(), address, forcing: forcing.join(", ") };
+        return Err(refuse(kind, help));
     }
     aws.create_tags(&live.instance.id, &tags).map_err(aws_error)?;
     if let Some(c9) = &live.cloud9 {
@@ -64,17 +65,21 @@ pub fn adopt(aws: &Aws, stack: &str, env: &Rc<Environment>, id: &str) -> Result<
 /// and tags while the file declares it; once no longer declared (or at destroy) it is left as it is.
 pub fn adopt_role(aws: &Aws, stack: &str, role: &Role, name: &str) -> Result<Vec<String>, Box<Diag>> {
     let aws_error = |e: AwsError| e.diag(Some(role.span), aws.region().as_deref()).boxed();
-    let refuse = |message: String, help: &str| Diag::new(ErrorKind::Fail(message), role.span).help(help).boxed();
+    let refuse = |kind: ErrorKind, help: &str| Diag::new(kind, role.span).help(help).boxed();
     let address = super::role_address(&role.name);
     if name != &*role.name {
         let help = "IAM cannot rename a role: declare it with the name it has";
-        return Err(refuse(format!("`{name}` cannot be imported as {address}: the names differ"), help));
+        return Err(refuse(ErrorKind::ImportRenames { name: name.into(), address }, help));
     }
     let Some(live) = aws.role(name).map_err(aws_error)? else {
-        return Err(refuse(format!("there is no IAM role `{name}` to import"), "`aws iam list-roles` lists them"));
+        let kind = ErrorKind::NothingToImport { what: "IAM role".into(), id: name.into(), address };
+        return Err(refuse(kind, "`aws iam list-roles` lists them"));
     };
     if let Some(owner) = live.tags.get(TAG_STACK) {
-        return Err(refuse(format!("role `{name}` already belongs to stack `{owner}`"), "`kenv plan` shows it"));
+        return Err(refuse(
+            ErrorKind::OwnedElsewhere { name: name.into(), stack: owner.clone() },
+            "`kenv plan` shows it",
+        ));
     }
     let change = super::diff::role_change(Some(&Rc::new(role.clone())), Some(&live));
     aws.tag_role(name, &super::ctx::owner_tags(stack, &address)).map_err(aws_error)?;

@@ -1,6 +1,7 @@
 //! Running the real `kenv` binary in tests.
 #![allow(dead_code)]
 
+pub mod stack;
 pub mod term;
 pub mod testbed;
 

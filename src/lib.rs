@@ -1,7 +1,10 @@
 //! kenv: a language and tool for secure, identical AWS developer environments.
 //!
-//! The pipeline: `grammar/kenv.pest` → [`syntax`] (typed AST) → [`eval`] (values, desired state)
-//! → [`model`] (typed declarations, validated) → the commands in [`cli`].
+//! The pipeline: `grammar/kenv.pest` → [`syntax`] (the typed AST) → [`eval`] (the interpreter,
+//! which builds [`model`]'s values and typed declarations, validated: the desired state) →
+//! [`plan`] (live state read through [`aws`], the diff, apply) → the commands in [`cli`]. The
+//! layers run the other way: each module imports only those below it (ARCHITECTURE.md has the
+//! order, and `tests/layers.rs` holds it).
 #![forbid(unsafe_code)]
 
 pub mod aws;

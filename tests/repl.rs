@@ -56,6 +56,13 @@ fn completion_offers_what_fits_where_the_cursor_is() {
     assert_eq!(got, ["join"]);
     let (_, got) = complete(&s, "ingr");
     assert_eq!(got, ["ingress"]);
+    // Every keyword of the language (`with`, `grant`, `test`, …), and inside a declaration's
+    // body its attributes and the words they take, from its attribute table.
+    let has = |before: &str, word: &str| complete(&s, before).1.iter().any(|c| c == word);
+    assert!(has("wit", "with") && has("gra", "grant") && has("tes", "test"));
+    assert!(has("environment \"x\" {\n  instance_t", "instance_type"));
+    assert!(has("environment \"x\" {\n  kind = ec", "ec2"));
+    assert!(!has("instance_t", "instance_type"), "attributes only inside a declaration");
     let (at, got) = complete(&s, ":re");
     assert_eq!((at, got), (0, vec![":reload".to_string()]));
     let (at, got) = complete(&s, "import \"std/c");

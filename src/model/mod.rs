@@ -6,6 +6,7 @@ pub mod attribute;
 mod attrs;
 mod children;
 mod environment;
+mod environment_read;
 mod environment_table;
 mod fields;
 mod install;

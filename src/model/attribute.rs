@@ -153,6 +153,12 @@ pub struct Doc {
     pub change: &'static str,
 }
 
+/// The text of the row named `name`: one search of the table (evaluation asks at every
+/// attribute a body sets).
+pub fn find<D: Declared>(name: &str) -> Option<Doc> {
+    doc::<D>(D::ATTRIBUTES.iter().position(|row| row.about.name == name)?)
+}
+
 /// Row `i`'s text.
 pub fn doc<D: Declared>(i: usize) -> Option<Doc> {
     let row = D::ATTRIBUTES.get(i)?;

@@ -2,7 +2,7 @@
 //! rows live beside each declaration type) and the declarations its body may hold. Evaluation
 //! places what a body says by it; `kenv doc`, the manual's tables, hover and completion show it.
 
-use super::attribute::{doc, Doc};
+use super::attribute::{doc, find, Doc};
 use super::{Child, Environment, Policy, Role};
 use crate::syntax::ast::DeclKind;
 
@@ -10,6 +10,8 @@ pub struct Schema {
     pub keyword: &'static str,
     /// Row `i` of its attribute table, as text.
     row: fn(usize) -> Option<Doc>,
+    /// The row of an attribute, by name.
+    find: fn(&str) -> Option<Doc>,
     /// The declarations its body may hold.
     pub children: &'static [Child],
 }
@@ -17,12 +19,14 @@ pub struct Schema {
 pub const ENVIRONMENT: Schema = Schema {
     keyword: "environment",
     row: doc::<Environment>,
+    find: find::<Environment>,
     children: &[Child::Rule, Child::Install, Child::Suppress],
 };
 
-pub const ROLE: Schema = Schema { keyword: "role", row: doc::<Role>, children: &[Child::Allow, Child::Suppress] };
+pub const ROLE: Schema =
+    Schema { keyword: "role", row: doc::<Role>, find: find::<Role>, children: &[Child::Allow, Child::Suppress] };
 
-pub const POLICY: Schema = Schema { keyword: "policy", row: doc::<Policy>, children: &[] };
+pub const POLICY: Schema = Schema { keyword: "policy", row: doc::<Policy>, find: find::<Policy>, children: &[] };
 
 pub const ALL: [&Schema; 3] = [&ENVIRONMENT, &ROLE, &POLICY];
 
@@ -45,7 +49,7 @@ impl Schema {
     }
 
     pub fn attr(&self, name: &str) -> Option<Doc> {
-        self.attrs().find(|d| d.about.name == name)
+        (self.find)(name)
     }
 
     /// The words attribute `attr` may take unquoted, if it takes any.

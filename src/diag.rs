@@ -37,8 +37,14 @@ pub enum ErrorKind {
     NoField(String, String),
     #[error("expected {expected}, found {found}")]
     Type { expected: String, found: String },
+    /// A value against an AWS rule; the rule's wording comes from where it is checked
+    /// (`model::validate`, a reader).
     #[error("invalid {what}: {detail}")]
     Invalid { what: String, detail: String },
+    #[error("invalid {what}: `{found}` is not one of {allowed}")]
+    NotOneOf { what: String, found: String, allowed: String },
+    #[error("invalid {what}: unknown key `{key}`")]
+    UnknownKey { what: String, key: String },
     #[error("attribute `{0}` outside a declaration")]
     AttrOutside(String),
     /// A statement whose value (an int, a string, …) is no declaration, where one is expected.
@@ -174,7 +180,7 @@ impl ErrorKind {
             ParamOrder(_) => "parameter-order",
             NoField(..) => "no-field",
             Type { .. } => "type",
-            Invalid { .. } => "invalid",
+            Invalid { .. } | NotOneOf { .. } | UnknownKey { .. } => "invalid",
             AttrOutside(_) | NotDeclaration(_) | CannotHold { .. } | NestedTest(_) => "misplaced",
             DivZero => "division-by-zero",
             Overflow => "overflow",

@@ -113,9 +113,10 @@ impl Interp {
             ExprKind::Var(w, _) if !words.is_empty() && scope.lookup(w).is_none() => {
                 let help =
                     suggest(w, words.iter().copied()).unwrap_or_else(|| format!("use one of: {}", words.join(", ")));
-                let kind = ErrorKind::Invalid {
+                let kind = ErrorKind::NotOneOf {
                     what: name.node.to_string(),
-                    detail: format!("`{w}` is not one of {}", words.join(", ")),
+                    found: w.to_string(),
+                    allowed: words.join(", "),
                 };
                 return Diag::new(kind, value.span).help(help).err();
             }

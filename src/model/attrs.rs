@@ -111,7 +111,8 @@ impl Attrs<'_> {
         }
         let help =
             suggest(&s, allowed.iter().copied()).unwrap_or_else(|| format!("use one of: {}", allowed.join(", ")));
-        self.invalid(span, name, format!("`{s}` is not one of {}", allowed.join(", ")), Some(help));
+        let kind = ErrorKind::NotOneOf { what: name.into(), found: s.to_string(), allowed: allowed.join(", ") };
+        self.errors.push(Diag::new(kind, span).help(help));
         default
     }
 
@@ -192,7 +193,8 @@ impl Attrs<'_> {
             if !known.contains(&&**key) {
                 let help = suggest(key, known.iter().copied())
                     .unwrap_or_else(|| format!("`{name}` takes: {}", known.join(", ")));
-                self.invalid(span, name, format!("unknown key `{key}`"), Some(help));
+                let kind = ErrorKind::UnknownKey { what: name.into(), key: key.to_string() };
+                self.errors.push(Diag::new(kind, span).help(help));
             }
         }
     }

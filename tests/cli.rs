@@ -247,6 +247,9 @@ fn doc_shows_what_each_declaration_kind_takes_from_its_schema() {
         "{}",
         env.stdout
     );
+    // Under each attribute, its row of the table: type, default, what a change does, the rule.
+    let auto_stop = "    auto_stop\n        duration, default never; a change on AWS: replaces — 0–20160 minutes";
+    assert!(env.stdout.contains(auto_stop), "{}", env.stdout);
     assert!(env.stdout.ends_with("  its body may also hold: rule, install step, suppression\n"), "{}", env.stdout);
     let policy = t.run(&["doc", "policy"]);
     assert!(

@@ -32,14 +32,18 @@ pub fn run(name: Option<&str>) -> i32 {
     }
 }
 
-/// A declaration kind: its attributes (with the words some take unquoted) and what its body holds.
+/// A declaration kind: its attributes (with the words some take unquoted; under each its type,
+/// default, what a change does and the rule it is checked against: its row of the table) and what
+/// its body holds.
 fn declaration(schema: &Schema) -> String {
     let mut out = format!("{} \"NAME\" {{ … }}\n  attributes:\n", schema.keyword);
-    for attr in schema.attrs().map(|d| d.about) {
-        match attr.words {
-            [] => out.push_str(&format!("    {}\n", attr.name)),
-            words => out.push_str(&format!("    {} = {}\n", attr.name, words.join(" | "))),
+    for d in schema.attrs() {
+        match d.about.words {
+            [] => out.push_str(&format!("    {}\n", d.about.name)),
+            words => out.push_str(&format!("    {} = {}\n", d.about.name, words.join(" | "))),
         }
+        let rule = if d.about.rule.is_empty() { String::new() } else { format!(" — {}", d.about.rule) };
+        out.push_str(&format!("        {}{rule}\n", d.summary()));
     }
     if !schema.children.is_empty() {
         let children: Vec<&str> = schema.children.iter().map(|c| c.name()).collect();

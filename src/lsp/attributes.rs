@@ -15,16 +15,9 @@ pub fn hover(text: &str, start: usize, word: &str) -> Option<String> {
     }
     let kind = enclosing_declaration(&text[..start])?;
     let d = schema(kind).attr(word)?;
-    let about = d.about;
-    let mut md = format!("```kenv\n{word} = …\n```\n\n*{} attribute*: {}", schema(kind).keyword, about.ty);
-    if !about.default.is_empty() {
-        md.push_str(&format!(", default {}", about.default));
-    }
-    if !d.change.is_empty() {
-        md.push_str(&format!("; a change on AWS: {}", d.change));
-    }
-    if !about.rule.is_empty() {
-        md.push_str(&format!("\n\nAWS rule checked: {}", about.rule));
+    let mut md = format!("```kenv\n{word} = …\n```\n\n*{} attribute*: {}", schema(kind).keyword, d.summary());
+    if !d.about.rule.is_empty() {
+        md.push_str(&format!("\n\nAWS rule checked: {}", d.about.rule));
     }
     Some(md)
 }

@@ -153,6 +153,21 @@ pub struct Doc {
     pub change: &'static str,
 }
 
+impl Doc {
+    /// Its type, default and what a change does: `duration, default never; a change on AWS:
+    /// replaces` (hover and `kenv doc` show it).
+    pub fn summary(&self) -> String {
+        let mut out = self.about.ty.to_string();
+        if !self.about.default.is_empty() {
+            out.push_str(&format!(", default {}", self.about.default));
+        }
+        if !self.change.is_empty() {
+            out.push_str(&format!("; a change on AWS: {}", self.change));
+        }
+        out
+    }
+}
+
 /// The text of the row named `name`: one search of the table (evaluation asks at every
 /// attribute a body sets).
 pub fn find<D: Declared>(name: &str) -> Option<Doc> {

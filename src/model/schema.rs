@@ -52,11 +52,6 @@ impl Schema {
         (self.find)(name)
     }
 
-    /// The words attribute `attr` may take unquoted, if it takes any.
-    pub fn words_of(&self, attr: &str) -> Option<&'static [&'static str]> {
-        self.attr(attr).map(|d| d.about.words).filter(|w| !w.is_empty())
-    }
-
     /// The statements its body may hold besides attributes (`reach`, `install`, …).
     pub fn child_keywords(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.children.iter().flat_map(|c| c.keywords().iter().copied())

@@ -49,9 +49,17 @@ fn each_baseline_fixture_passes_or_fails_exactly_its_own_rule() {
         for (kind, want) in [("pass", vec![]), ("fail", vec![rule.clone()])] {
             let file = format!("baseline/{rule}-{kind}.kenv");
             assert!(dir.join(&file).exists(), "policy `{rule}` has no {kind} fixture {file}");
-            let out = kenv(&dir, &["check".into(), "--format".into(), "json".into(), file.clone()]);
-            assert_eq!(violated(&out), want, "{file}");
-            assert_eq!(out.code, if want.is_empty() { 0 } else { 1 }, "{file}");
+            // More fixtures of a kind: `RULE-WHAT-fail.kenv` (one per family of what it refuses).
+            let more = std::fs::read_dir(dir.join("baseline")).unwrap().filter_map(|e| {
+                let name = e.unwrap().file_name().into_string().unwrap();
+                let (stem, _) = name.strip_prefix(&format!("{rule}-"))?.rsplit_once(&format!("-{kind}.kenv"))?;
+                (!stem.is_empty()).then(|| format!("baseline/{name}"))
+            });
+            for file in std::iter::once(file).chain(more.collect::<Vec<_>>()) {
+                let out = kenv(&dir, &["check".into(), "--format".into(), "json".into(), file.clone()]);
+                assert_eq!(violated(&out), want, "{file}");
+                assert_eq!(out.code, if want.is_empty() { 0 } else { 1 }, "{file}");
+            }
         }
     }
 }
@@ -389,7 +397,7 @@ fn a_pull_request_cannot_switch_the_enforced_baseline_off() {
 fn kenv_test_passes_on_the_examples_policies_and_fails_located_on_a_broken_rule() {
     let out = kenv(&repo_dir(), &["test", "examples/kobanzaki"].map(String::from));
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.ends_with("5 tests: 5 passed, 0 failed\n"), "{}", out.stdout);
+    assert!(out.stdout.ends_with("7 tests: 7 passed, 0 failed\n"), "{}", out.stdout);
 
     let dir = tempfile::tempdir().unwrap();
     for f in ["team.kenv", "rules.kenv", "policies_test.kenv"] {
@@ -406,7 +414,7 @@ fn kenv_test_passes_on_the_examples_policies_and_fails_located_on_a_broken_rule(
         "{}",
         out.stdout
     );
-    assert!(out.stdout.ends_with("5 tests: 4 passed, 1 failed\n"), "{}", out.stdout);
+    assert!(out.stdout.ends_with("7 tests: 6 passed, 1 failed\n"), "{}", out.stdout);
     assert!(out.stderr.contains("╭─[./policies_test.kenv:39:10]"), "located at the assertion: {}", out.stderr);
     assert!(out.stderr.contains("left:  []") && out.stderr.contains("right: [\"t3-up-to-xlarge\"]"), "{}", out.stderr);
 

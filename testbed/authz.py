@@ -16,10 +16,11 @@ import fnmatch
 import json
 import re
 
-from moto.iam.access_control import CreateAccessKeyFailure, IAMPolicy, PermissionResult, create_access_key
+from moto.iam.access_control import CreateAccessKeyFailure, create_access_key
 from moto.iam.models import iam_backends
 
 import faults
+import iampolicy
 
 OPERATOR_KEY = "testing"
 # The testbed's own clients (Cloud9 launching instances, IMDS reading them): admin too, and never
@@ -51,17 +52,81 @@ class Authz:
             return faults.error_response(service, invalid_key(service, json_protocol), json_protocol)
         qualified = f"{service}:{action}"
         params = faults.json_body(environ) if json_protocol else {k: v[0] for k, v in form.items()}
-        resource = self.resource(service, action, params)
-        verdict = evaluate(principal.collect_policies(), qualified, resource)
-        if verdict == PermissionResult.PERMITTED and self.resource_denies(service, params, qualified, principal):
+        documents = [iampolicy.document_of(p) for p in principal.collect_policies()]
+        who = self.principal_context(principal)
+        verdict, resource = iampolicy.ALLOW, "*"
+        for resource, context in self.resources(service, action, params):
+            verdict = iampolicy.evaluate(documents, qualified, resource, {**who, **context})
+            if verdict != iampolicy.ALLOW:
+                break
+        if verdict == iampolicy.ALLOW and self.resource_denies(service, params, qualified, principal):
             why = "with an explicit deny in a resource-based policy"
-        elif verdict == PermissionResult.PERMITTED or qualified == "sts:GetCallerIdentity":
+        elif verdict == iampolicy.ALLOW or qualified == "sts:GetCallerIdentity":
             return None
         else:
-            why = ("with an explicit deny in an identity-based policy" if verdict == PermissionResult.DENIED
+            why = ("with an explicit deny in an identity-based policy" if verdict == iampolicy.DENY
                    else f"because no identity-based policy allows the {qualified} action")
         message = f"User: {principal.arn} is not authorized to perform: {qualified} on resource: {resource} {why}"
         return faults.error_response(service, denied(service, json_protocol, message), json_protocol)
+
+    def caller_name(self, environ):
+        """The name a session of this caller begins with: a user's name, a role session's name,
+        `operator` for the operator's keys."""
+        found = re.search(r"Credential=([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+        if not found or found.group(1) in (OPERATOR_KEY, TESTBED_KEY):
+            return "operator"
+        headers = {"X-Amz-Security-Token": environ["HTTP_X_AMZ_SECURITY_TOKEN"]} if "HTTP_X_AMZ_SECURITY_TOKEN" in environ else {}
+        try:
+            principal = create_access_key(self.account, PARTITION, found.group(1), headers)
+        except CreateAccessKeyFailure:
+            return "unknown"
+        return getattr(principal, "_owner_user_name", None) or getattr(principal, "_session_name", "unknown")
+
+    def principal_context(self, principal):
+        """The request context's keys about who asks: aws:username for a user, the principal's
+        ARN and its tags (a role session's are its role's)."""
+        iam = self.iam()
+        user = getattr(principal, "_owner_user_name", None)
+        role = getattr(principal, "_owner_role_name", None)
+        entity = iam.get_user(user) if user else iam.get_role(role) if role else None
+        context = {"aws:PrincipalArn": entity.arn if entity else principal.arn}
+        if user:
+            context.update({"aws:username": user, "aws:userid": entity.id})
+        elif role:
+            context["aws:userid"] = f"{entity.id}:{principal._session_name}"
+        tags = iam.list_user_tags(user) if user else iam.list_role_tags(role, None)[0] if role else []
+        for t in tags:
+            context[f"aws:PrincipalTag/{t['Key']}"] = t["Value"]
+        return context
+
+    def resources(self, service, action, params):
+        """Each resource the request acts on, as an ARN, with the condition keys it brings (a
+        target instance's tags). A request on several must be allowed on each."""
+        base = f"arn:aws:{service}:{self.region}:{self.account}"
+        if service == "ssm" and action == "StartSession":
+            document = params.get("DocumentName") or "SSM-SessionManagerRunShell"
+            owner = self.account if document.startswith("SSM-") else ""
+            target = params.get("Target", "")
+            tags = {f"ssm:resourceTag/{k}": v for k, v in self.instance_tags(target).items()}
+            return [(f"arn:aws:ec2:{self.region}:{self.account}:instance/{target}", tags),
+                    (f"arn:aws:ssm:{self.region}:{owner}:document/{document}", {})]
+        if service == "ssm" and action in ("TerminateSession", "ResumeSession"):
+            return [(f"{base}:session/{params.get('SessionId', '')}", {})]
+        if service == "ec2-instance-connect" and action == "SendSSHPublicKey":
+            target = params.get("InstanceId", "")
+            tags = self.instance_tags(target)
+            keys = {f"{prefix}/{k}": v for k, v in tags.items() for prefix in ("aws:ResourceTag", "ec2:ResourceTag")}
+            keys["ec2:osuser"] = params.get("InstanceOSUser", "")
+            return [(f"arn:aws:ec2:{self.region}:{self.account}:instance/{target}", keys)]
+        return [(self.resource(service, action, params), {})]
+
+    def instance_tags(self, instance_id):
+        from moto.ec2.models import ec2_backends
+        try:
+            instance = ec2_backends[self.account][self.region].get_instance(instance_id)
+        except Exception:
+            return {}
+        return {t["key"]: t["value"] for t in instance.get_tags()}
 
     def resource(self, service, action, params):
         """The ARN a policy names for this request's resource, or `*`."""
@@ -108,19 +173,8 @@ class Authz:
         iam = self.iam()
         policies = [iam.get_role_policy(role_name, name)[1] for name in iam.list_role_policies(role_name)]
         policies += iam.list_attached_role_policies(role_name)[0]
-        return evaluate(policies, action, resource) == PermissionResult.PERMITTED
-
-
-def evaluate(policies, action, resource):
-    """An explicit deny wins; otherwise some allow is needed."""
-    verdict = PermissionResult.NEUTRAL
-    for policy in policies:
-        result = IAMPolicy(policy).is_action_permitted(action, resource)
-        if result == PermissionResult.DENIED:
-            return result
-        if result == PermissionResult.PERMITTED:
-            verdict = result
-    return verdict
+        documents = [iampolicy.document_of(p) for p in policies]
+        return iampolicy.evaluate(documents, action, resource, {}) == iampolicy.ALLOW
 
 
 def as_list(value):

@@ -1,6 +1,6 @@
 """The Cloud9 API moto lacks: the JSON 1.1 protocol aws-sdk-cloud9 speaks, backed by real
-instances in moto's EC2 (launched in the environment's subnet with the VPC's default security
-group, tagged as Cloud9 tags them), so EC2 describe calls see them as on AWS."""
+instances in moto's EC2 (launched in the environment's subnet in a security group of the
+environment's own, as Cloud9's stack makes one, tagged as Cloud9 tags them), so EC2 describe calls see them as on AWS."""
 
 import json
 import re
@@ -85,9 +85,18 @@ class Cloud9:
     def ready(self, env):
         return time.monotonic() - env["created"] >= self.create_seconds
 
-    def default_group(self, vpc_id):
-        groups = self.ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": ["default"]}])
-        return [g["GroupId"] for g in groups["SecurityGroups"]]
+    def own_group(self, name, env_id, vpc_id, connection):
+        """The security group Cloud9 makes for each environment (its CloudFormation stack's): no
+        inbound rule for an SSM environment, SSH from Cloud9's addresses for an SSH one."""
+        group = self.ec2.create_security_group(
+            GroupName=f"aws-cloud9-{name}-{env_id}-InstanceSecurityGroup-{secrets.token_hex(6).upper()}",
+            Description="Security group for AWS Cloud9 instance", VpcId=vpc_id,
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": [{"Key": "aws:cloud9:environment", "Value": env_id}]}],
+        )["GroupId"]
+        if connection == "CONNECT_SSH":
+            ssh = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "13.112.0.0/14"}]}
+            self.ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[ssh])
+        return group
 
     def image_id(self):
         """The AMI environments launch (read once: describing moto's images takes most of a second)."""
@@ -150,7 +159,7 @@ class Cloud9:
         ] + tags
         launch = dict(
             ImageId=self.image_id(), MinCount=1, MaxCount=1, InstanceType=itype, SubnetId=subnet,
-            SecurityGroupIds=self.default_group(subnets[0]["VpcId"]),
+            SecurityGroupIds=[self.own_group(name, env_id, subnets[0]["VpcId"], connection)],
             TagSpecifications=[{"ResourceType": "instance", "Tags": instance_tags}],
         )
         if connection == "CONNECT_SSM":
@@ -216,6 +225,12 @@ class Cloud9:
     def op_DeleteEnvironment(self, body):
         env = self.env(body.get("environmentId"))
         self.ec2.terminate_instances(InstanceIds=[env["instanceId"]])
+        # Cloud9's stack goes with the environment, its group with it.
+        for group in self.ec2.describe_security_groups(Filters=[{"Name": "tag:aws:cloud9:environment", "Values": [env["id"]]}])["SecurityGroups"]:
+            try:
+                self.ec2.delete_security_group(GroupId=group["GroupId"])
+            except Exception:
+                pass  # still attached elsewhere (kenv's own, by hand): AWS's stack deletion fails too
         del self.envs[env["id"]]
         self.tokens = {t: i for t, i in self.tokens.items() if i != env["id"]}
         return {}

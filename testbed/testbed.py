@@ -3,7 +3,8 @@ mounted on the same endpoint, and a strict IMDSv2 endpoint beside it. It fails w
 IAM is enforced for every principal but the operator (authz.py), a new instance profile is
 refused while IAM propagates (propagation.py), instances' SSM agents register some seconds after
 launch and only with the permissions they need, and Run Command really runs (agent.py,
-sandbox.py), against a Cloud One Workload Security manager stand-in (c1ws.py). Durations are
+sandbox.py), Session Manager sessions and EC2 Instance Connect keys are granted by IAM
+(sessions.py), against a Cloud One Workload Security manager stand-in (c1ws.py). Durations are
 AWS's typical ones times --time-scale. Everything binds to 127.0.0.1. On start it seeds what a
 real account has, then prints one JSON line saying where everything is, and serves until stopped
 (or, with --watch-stdin, until its stdin closes).
@@ -36,6 +37,7 @@ import faults  # noqa: E402
 import imds  # noqa: E402
 import propagation  # noqa: E402
 import sandbox  # noqa: E402
+import sessions  # noqa: E402
 
 ACCOUNT = "123456789012"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -113,6 +115,45 @@ def patch_moto():
     SecurityGroupRule.description = property(
         lambda rule: rule.ip_range.get("Description") or rule.source_group.get("Description"))
 
+    # A VPC's default security group: on AWS it admits all traffic from its own members (moto's
+    # has no inbound rule at all).
+    from moto.ec2.models.vpcs import VPCBackend
+
+    create_vpc = VPCBackend.create_vpc
+
+    def vpc_with_default_group(self, *args, **kwargs):
+        vpc = create_vpc(self, *args, **kwargs)
+        default = self.get_security_group_from_name("default", vpc_id=vpc.id)
+        if default is not None and not default.ingress_rules:
+            self.authorize_security_group_ingress(default.id, "-1", None, None, [], source_groups=[{"GroupId": default.id}],
+                                                  vpc_id=vpc.id)
+        return vpc
+
+    VPCBackend.create_vpc = vpc_with_default_group
+
+    # RunInstances naming no security group: on AWS the interface gets its VPC's default group
+    # (moto attaches none).
+    # And an instance shows its primary interface's groups (moto shows none when they were named
+    # on the interface).
+    def in_default_group(self, image_id, count, user_data, security_group_names, **kwargs):
+        nics = kwargs.get("nics") or []
+        for nic in nics:
+            if int(nic.get("DeviceIndex", 0)) == 0:
+                named = [g for key in ("Groups", "SecurityGroupId") for g in as_list(nic.pop(key, None))]
+                kwargs["security_group_ids"] = list(kwargs.get("security_group_ids") or []) + named
+        named = security_group_names or kwargs.get("security_group_ids") or any(n.get("NetworkInterfaceId") for n in nics)
+        subnet = kwargs.get("subnet_id") or next((n.get("SubnetId") for n in nics if n.get("SubnetId")), None)
+        if not named and subnet:
+            default = self.get_security_group_from_name("default", vpc_id=self.get_subnet(subnet).vpc_id)
+            kwargs["security_group_ids"] = [default.id] if default is not None else []
+        return run(self, image_id, count, user_data, security_group_names, **kwargs)
+
+    InstanceBackend.run_instances = in_default_group
+
+
+def as_list(value):
+    return [] if value is None else list(value.values()) if isinstance(value, dict) else value if isinstance(value, list) else [value]
+
 
 class QuietHandler(MotoRequestHandler):
     def log_request(self, *args):
@@ -187,7 +228,7 @@ def main():
     def served(environ, start_response):
         answer = enforced.check(environ) or iam_lag.check(environ)
         if answer is None and "agent" in holder:
-            answer = holder["agent"].check(environ)
+            answer = holder["agent"].check(environ) or holder["sessions"].check(environ)
         if answer is not None:
             return answer(environ, start_response)
         if environ.get("HTTP_X_AMZ_TARGET", "").startswith(cloud9.TARGET_PREFIX):
@@ -227,6 +268,7 @@ def main():
             return instance_imds[instance_id]
 
     holder["agent"] = agent.Agent(ACCOUNT, args.region, enforced, sandboxes, imds_for, args.agent_register_seconds, moto_app)
+    holder["sessions"] = sessions.Sessions(holder["agent"], enforced, args.time_scale)
     manager = c1ws.serve(c1ws.Manager())
     info = {"endpoint": endpoint, "imds": f"http://127.0.0.1:{imds_server.server_address[1]}", "region": args.region,
             "account": ACCOUNT, "c1ws": f"http://127.0.0.1:{manager.server_address[1]}", "instances": instances_dir}

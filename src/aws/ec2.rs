@@ -46,6 +46,9 @@ pub struct InstanceInfo {
     pub private_ip: Option<String>,
     pub public_ip: Option<String>,
     pub security_groups: Vec<String>,
+    /// The name of each of `security_groups`, by id.
+    #[serde(skip)]
+    pub group_names: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
     /// The instance profile's ARN.
     pub instance_profile: Option<String>,
@@ -65,6 +68,11 @@ impl InstanceInfo {
             private_ip: i.private_ip_address().map(String::from),
             public_ip: i.public_ip_address().map(String::from),
             security_groups: i.security_groups().iter().filter_map(|g| g.group_id()).map(String::from).collect(),
+            group_names: i
+                .security_groups()
+                .iter()
+                .filter_map(|g| Some((g.group_id()?.to_string(), g.group_name().unwrap_or("").to_string())))
+                .collect(),
             tags: tags(i.tags()),
             instance_profile: i.iam_instance_profile().and_then(|p| p.arn()).map(String::from),
             metadata: MetadataOptions {

@@ -27,6 +27,8 @@ pub struct NewInstance<'a> {
     pub image: &'a str,
     pub instance_type: &'a str,
     pub subnet: &'a str,
+    /// The instance's security groups: exactly these, never the VPC's default one.
+    pub groups: &'a [String],
     pub profile: Option<&'a str>,
     pub tokens: &'a str,
     pub hop_limit: i64,
@@ -160,6 +162,7 @@ impl Aws {
         let nic = InstanceNetworkInterfaceSpecification::builder()
             .device_index(0)
             .subnet_id(new.subnet)
+            .set_groups(Some(new.groups.to_vec()))
             .associate_public_ip_address(false)
             .build();
         let metadata = InstanceMetadataOptionsRequest::builder()

@@ -26,7 +26,7 @@ pub struct LiveRole {
 }
 
 /// IAM returns policy documents URL-encoded.
-fn decode_document(doc: &str) -> serde_json::Value {
+pub(super) fn decode_document(doc: &str) -> serde_json::Value {
     let bytes = doc.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -225,7 +225,7 @@ impl Aws {
 
 /// A deletion that finds nothing to delete has what it wanted (a retry whose first answer was
 /// lost, an apply finishing what a stopped one began).
-fn gone_is_done<T>(result: Result<T, AwsError>) -> Result<(), AwsError> {
+pub(super) fn gone_is_done<T>(result: Result<T, AwsError>) -> Result<(), AwsError> {
     match result {
         Err(e) if e.is(&["NoSuchEntity"]) => Ok(()),
         other => other.map(drop),

@@ -8,10 +8,12 @@ mod ec2;
 mod ec2_write;
 mod error;
 mod iam;
+mod iam_policy;
 mod imds;
 mod paginate;
 mod reach;
 mod secrets;
+mod session;
 mod ssm;
 mod sts;
 mod trace;
@@ -30,8 +32,10 @@ pub use ec2::{
 pub use ec2_write::NewInstance;
 pub use error::{AwsError, ErrorClass};
 pub use iam::LiveRole;
+pub use iam_policy::LivePolicy;
 pub use reach::TaggedRule;
 pub use secrets::SecretInfo;
+pub use session::Session;
 pub use ssm::{Earlier, Invocation, Targets, AGENT_WAIT, DELIVERY_TIMEOUT};
 pub use sts::Identity;
 
@@ -92,6 +96,7 @@ pub struct Aws {
 struct Clients {
     cloud9: OnceCell<aws_sdk_cloud9::Client>,
     ec2: OnceCell<aws_sdk_ec2::Client>,
+    instance_connect: OnceCell<aws_sdk_ec2instanceconnect::Client>,
     iam: OnceCell<aws_sdk_iam::Client>,
     ssm: OnceCell<aws_sdk_ssm::Client>,
     sts: OnceCell<aws_sdk_sts::Client>,
@@ -125,6 +130,7 @@ impl Aws {
 
     client!(cloud9, aws_sdk_cloud9);
     client!(ec2, aws_sdk_ec2);
+    client!(instance_connect, aws_sdk_ec2instanceconnect);
     client!(iam, aws_sdk_iam);
     client!(ssm, aws_sdk_ssm);
     client!(sts, aws_sdk_sts);

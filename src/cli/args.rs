@@ -166,14 +166,40 @@ pub enum Command {
         /// The environment's name.
         env: String,
     },
-    /// Write SSH host entries for the stack's environments, tunnelled through SSM (what VS Code
-    /// Remote-SSH needs), into ~/.ssh/config between marker lines: run again, it replaces them.
+    /// Write SSH host entries for your boxes of the stack (owner or member), tunnelled through
+    /// SSM with a key pushed for 60 s at each connection (what VS Code Remote-SSH needs), into
+    /// ~/.ssh/config between marker lines: run again, it replaces them.
     SshConfig {
         #[command(flatten)]
         stack: StackArgs,
         /// The SSH config file to write (default: ~/.ssh/config).
         #[arg(long, value_name = "PATH")]
         to: Option<PathBuf>,
+        /// The private key ssh uses; its `.pub` is pushed (default: ~/.ssh/kenv_ed25519, made
+        /// with ssh-keygen when missing).
+        #[arg(long, value_name = "PATH")]
+        key: Option<PathBuf>,
+        /// Every box of the stack, not only yours (for an administrator).
+        #[arg(long)]
+        all: bool,
+    },
+    /// What the entries of `kenv ssh-config` run as ssh's ProxyCommand: push the public key to
+    /// the instance with EC2 Instance Connect (valid 60 s), then open an `AWS-StartSSHSession`
+    /// session through the Session Manager plugin, carrying ssh's bytes on stdin and stdout.
+    SshProxy {
+        /// The instance (ssh's `%h`).
+        instance: String,
+        /// The port on the box (ssh's `%p`).
+        #[arg(long, default_value_t = 22)]
+        port: u16,
+        /// The OS user the key is for (ssh's `%r`).
+        #[arg(long, default_value = "ec2-user")]
+        user: String,
+        /// The public key to push.
+        #[arg(long, value_name = "PATH")]
+        key: PathBuf,
+        #[command(flatten)]
+        aws: AwsArgs,
     },
     /// Serve editors as a language server on stdin/stdout (diagnostics as you type, hover,
     /// formatting): what the VS Code extension, Neovim or Helix start.

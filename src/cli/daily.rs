@@ -1,20 +1,18 @@
 //! Daily use of a stack's environments without the console: `kenv start|stop FILE [ENV…]`,
-//! `kenv connect FILE ENV` (a shell through SSM Session Manager) and `kenv ssh-config FILE` (the
-//! SSH entries VS Code Remote-SSH needs, tunnelled through SSM). They act on the stack's
+//! `kenv connect FILE ENV` (a shell through SSM Session Manager); `ssh.rs` has the SSH entries
+//! VS Code Remote-SSH needs. They act on the stack's
 //! environments as AWS has them (found by the stack's tags); the file only names the stack, so a
 //! file that does not evaluate today still lets its people reach their boxes.
 
-use std::path::{Path, PathBuf};
-
 use super::{report, StackArgs, FAILED, OK};
+use crate::aws::Aws;
 use crate::aws::LiveEnv;
-use crate::aws::{Aws, AwsError};
 use crate::diag::{Diag, ErrorKind, Style};
-use crate::plan::{self, TAG_IMAGE};
+use crate::plan;
 use crate::source::SourceMap;
 
 /// Where the Session Manager plugin's installation is documented.
-const PLUGIN_DOCS: &str =
+pub(super) const PLUGIN_DOCS: &str =
     "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html";
 
 /// The stack's live environments: those named (each must be there), or all.
@@ -44,7 +42,7 @@ fn chosen(args: &StackArgs, aws: &Aws, names: &[String]) -> Result<(String, Vec<
 }
 
 /// Runs `body` with AWS and the chosen environments; reports what fails.
-fn with_envs(
+pub(super) fn with_envs(
     args: &StackArgs,
     names: &[String],
     style: Style,
@@ -93,7 +91,7 @@ fn session_args(instance: &str, region: &str, profile: Option<&str>) -> Vec<Stri
 }
 
 /// Whether a program is on PATH.
-fn on_path(program: &str) -> bool {
+pub(super) fn on_path(program: &str) -> bool {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
 }
@@ -126,61 +124,4 @@ pub fn connect(args: &StackArgs, name: &str, style: Style) -> i32 {
             Err(e) => Err(vec![Diag::bare(ErrorKind::CannotRun { program: "aws".into(), reason: e.to_string() })]),
         }
     })
-}
-
-/// `kenv ssh-config`: one `Host` entry per environment, between marker lines naming the stack.
-pub fn ssh_config(args: &StackArgs, to: Option<PathBuf>, style: Style) -> i32 {
-    with_envs(args, &[], style, |aws, stack, envs| {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-        let path = to.unwrap_or_else(|| home.join(".ssh/config"));
-        let region = aws.region().unwrap_or_default();
-        let profile = args.aws.profile.as_deref().map_or(String::new(), |p| format!(" --profile {p}"));
-        let mut block = String::new();
-        for e in &envs {
-            let image = e.instance.tags.get(TAG_IMAGE).map_or("", String::as_str);
-            let user = if image.contains("ubuntu") { "ubuntu" } else { "ec2-user" };
-            block.push_str(&format!(
-                "Host {}\n  HostName {}\n  User {user}\n  ProxyCommand aws ssm start-session --region {region}{profile} \
-                 --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p\n",
-                e.name, e.instance.id
-            ));
-        }
-        write_block(&path, stack, &block).map_err(|e| vec![e.diag(None, None)])?;
-        super::out(&format!("{}: {} host entries for stack `{stack}`\n", path.display(), envs.len()));
-        Ok(OK)
-    })
-}
-
-/// Puts `block` between the stack's marker lines in the file, replacing what was there (or
-/// appending it), written whole to a new file then renamed over the old, so an interrupted write
-/// loses nothing.
-fn write_block(path: &Path, stack: &str, block: &str) -> Result<(), AwsError> {
-    let io = |e: std::io::Error| AwsError::local(format!("cannot write {}: {e}", path.display()));
-    let begin = format!("# >>> kenv stack {stack}: written by `kenv ssh-config`, replaced when it runs again");
-    let end = format!("# <<< kenv stack {stack}");
-    let old = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(io(e)),
-    };
-    let ours = format!("{begin}\n{block}{end}\n");
-    let new = match (old.find(&begin), old.find(&end)) {
-        (Some(b), Some(e)) if b < e => {
-            let after = old[e + end.len()..].strip_prefix('\n').unwrap_or(&old[e + end.len()..]);
-            format!("{}{ours}{after}", &old[..b])
-        }
-        _ if old.is_empty() || old.ends_with('\n') => format!("{old}{ours}"),
-        _ => format!("{old}\n{ours}"),
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let temp = path.with_extension("kenv-new");
-    std::fs::write(&temp, new).map_err(io)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
-    }
-    std::fs::rename(&temp, path).map_err(io)
 }

@@ -13,6 +13,7 @@ mod progress;
 mod report;
 mod sarif;
 mod script;
+mod ssh;
 mod summary;
 mod test;
 
@@ -99,7 +100,10 @@ fn run(command: Command, style: Style) -> i32 {
         Command::Start { stack, envs } => daily::power(&stack, &envs, true, style),
         Command::Stop { stack, envs } => daily::power(&stack, &envs, false, style),
         Command::Connect { stack, env } => daily::connect(&stack, &env, style),
-        Command::SshConfig { stack, to } => daily::ssh_config(&stack, to, style),
+        Command::SshConfig { stack, to, key, all } => ssh::ssh_config(&stack, to, key, all, style),
+        Command::SshProxy { instance, port, user, key, aws } => {
+            ssh::ssh_proxy(&instance, port, &user, &key, &aws, style)
+        }
         Command::Run { file, aws, yes } => script::run(&file, &aws, yes, style),
         Command::Lock { file } => lock::run(&file, style),
         Command::Fmt { paths, check } => fmt::run(&paths, check, style),

@@ -132,23 +132,13 @@ pub(super) fn imds(a: &mut Attrs) -> Imds {
     imds
 }
 
-/// Owners and memberships are Cloud9's.
-pub(super) fn cloud9_only(a: &mut Attrs, e: &Environment, attr: &str) {
-    if e.kind == EnvKind::Ec2 && a.get(attr).is_some() {
-        let why = "owners and memberships are Cloud9's; an EC2 instance is reached with IAM permissions";
-        a.invalid(a.span_of(attr), attr, why, Some("remove it, or set `kind = cloud9`".into()));
-    }
-}
-
 pub(super) fn read_owner(a: &mut Attrs, e: &mut Environment) {
     e.owner = checked(a, "owner", validate::user_or_role_arn);
-    cloud9_only(a, e, "owner");
 }
 
 /// `members`: ARNs of IAM users or roles, `read-write` or `read-only`, the owner not among them.
 pub(super) fn read_members(a: &mut Attrs, e: &mut Environment) {
     e.members = a.get("members").is_some().then(|| a.string_map("members"));
-    cloud9_only(a, e, "members");
     for (arn, access) in e.members.iter().flat_map(|m| m.iter()) {
         let span = a.span_of("members");
         if let Err(err) = validate::user_or_role_arn(arn) {
@@ -157,6 +147,9 @@ pub(super) fn read_members(a: &mut Attrs, e: &mut Environment) {
         if !matches!(access, Value::Str(s) if matches!(&**s, "read-write" | "read-only")) {
             let err = format!("`{arn}`: {} is neither \"read-write\" nor \"read-only\"", access.to_kenv());
             a.invalid(span, "members", err, None);
+        } else if e.kind == EnvKind::Ec2 && access.to_text() == "read-only" {
+            let err = format!("`{arn}`: an ec2 box has no read-only access: a Session Manager session is a shell");
+            a.invalid(span, "members", err, Some("make the member \"read-write\", or leave them out".into()));
         }
         if e.owner.as_deref() == Some(&**arn) {
             a.invalid(span, "members", format!("`{arn}` is the owner, who always has the environment"), None);

@@ -2,6 +2,7 @@
 //! and showing an environment by it. Rows are in the manual's order, which is also the order
 //! their diagnostics come in.
 
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::LazyLock;
 
@@ -11,7 +12,7 @@ use super::environment::{Connection, EnvKind, Environment, Imds};
 use super::environment_read::{auto_stop_minutes, checked, imds, read_description, read_image};
 use super::environment_read::{read_managed_credentials, read_members, read_owner, read_security_groups};
 use super::environment_read::{read_tags, required, role_name};
-use super::tags::{TAG_AUTO_STOP, TAG_CONNECTION, TAG_IMAGE, TAG_PROTECT};
+use super::tags::{ACCESS, TAG_AUTO_STOP, TAG_CONNECTION, TAG_IMAGE, TAG_MEMBERS, TAG_OWNER, TAG_PROTECT};
 use super::validate;
 use super::{Attrs, Children, Decl, Field, FieldList, Record, Value};
 use crate::aws::LiveEnv;
@@ -198,11 +199,17 @@ impl Declared for Environment {
             },
             read: read_tags,
             field: Some(|e| Field::Record(&e.tags)),
+            // With the tags naming who may open the box (`owner`, `members`).
             change: Change::InPlace(Compare {
-                desired: |e, s| s.put(Value::Record(e.tags.clone()).to_kenv()),
+                desired: |e, s| {
+                    let mut tags: BTreeMap<String, String> =
+                        e.tags.iter().map(|(k, v)| (k.to_string(), v.to_text())).collect();
+                    tags.extend(access_tags(e));
+                    s.put(string_map_text(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
+                },
                 live: |l, s| {
-                    let user = l.instance.tags.iter().filter(|(k, _)| is_user_tag(k));
-                    s.put(string_map_text(user.map(|(k, v)| (k.as_str(), v.as_str()))));
+                    let kept = l.instance.tags.iter().filter(|(k, _)| is_kept_tag(k));
+                    s.put(string_map_text(kept.map(|(k, v)| (k.as_str(), v.as_str()))));
                 },
             }),
         },
@@ -251,7 +258,7 @@ impl Declared for Environment {
                 name: "owner",
                 ty: "string",
                 default: "who applies",
-                rule: "Cloud9 only: an IAM user or role ARN; compared only when declared; a new owner replaces the environment (Cloud9 cannot change it)",
+                rule: "an IAM user or role ARN: whose box it is. Recorded on the instance as the tag `kenv:owner` (the name at the ARN's end), by which the stack's developer policy (`kenv-STACK-developers`) lets only them open it; for Cloud9 also the environment's owner, compared only when declared, and a new owner replaces a Cloud9 environment (Cloud9 cannot change it)",
                 words: &[],
             },
             read: read_owner,
@@ -266,7 +273,7 @@ impl Declared for Environment {
                 name: "members",
                 ty: "record",
                 default: "",
-                rule: "Cloud9 only: user or role ARN → `\"read-write\"` or `\"read-only\"`, not the owner; kept exactly so (added, changed, removed in place) when declared, left alone when not",
+                rule: "user or role ARN → `\"read-write\"` or `\"read-only\"` (an ec2 box: `\"read-write\"`: a session is a shell), not the owner: who else may open the box, recorded as the tag `kenv:members`; for Cloud9 also its memberships, kept exactly so (added, changed, removed in place) when declared, left alone when not",
                 words: &[],
             },
             read: read_members,
@@ -359,6 +366,25 @@ fn cloud9_profile(e: &Environment) -> Option<&'static str> {
 /// Tags kenv, AWS and Cloud9 set, which are not the user's `tags`.
 pub fn is_user_tag(key: &str) -> bool {
     !key.starts_with("aws:") && !key.starts_with("kenv:") && key != "Name"
+}
+
+/// The tags an environment's instance carries exactly as declared: the user's and who may open it.
+pub fn is_kept_tag(key: &str) -> bool {
+    is_user_tag(key) || ACCESS.contains(&key)
+}
+
+/// The tags naming who may open the box: `kenv:owner` and `kenv:members`, when declared.
+pub fn access_tags(e: &Environment) -> BTreeMap<String, String> {
+    let name = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_string();
+    let mut tags = BTreeMap::new();
+    if let Some(owner) = &e.owner {
+        tags.insert(TAG_OWNER.to_string(), name(owner));
+    }
+    if let Some(members) = e.members.as_ref().filter(|m| !m.is_empty()) {
+        let names: Vec<String> = members.iter().map(|(arn, _)| name(arn)).collect();
+        tags.insert(TAG_MEMBERS.to_string(), format!(":{}:", names.join(":")));
+    }
+    tags
 }
 
 /// Whether the environment on AWS is protected (an untagged one is: it may hold someone's work).

@@ -34,7 +34,7 @@ pub use attribute::Declared;
 pub use attrs::{Attr, Attrs};
 pub use children::{Child, Children};
 pub use environment::{Connection, EnvKind, Environment, Imds};
-pub use environment_table::{is_user_tag, protected};
+pub use environment_table::{access_tags, is_kept_tag, is_user_tag, protected};
 pub use fields::{Field, FieldList};
 pub use install::{InstallStep, DEFAULT_TIMEOUT};
 pub use native::{param_name, param_type, Args, Builtin, BuiltinFn, Context, Effect, Grants, Mode, ReadCache};

@@ -9,3 +9,10 @@ pub const TAG_AUTO_STOP: &str = "kenv:auto_stop";
 pub const TAG_CONNECTION: &str = "kenv:connection";
 /// Whether an environment is protected (`protect`): "true" or "false"; none counts as protected.
 pub const TAG_PROTECT: &str = "kenv:protect";
+/// Who may open the box (`owner`, `members`): the names the stack's developer policy grants
+/// sessions and SSH keys by. `kenv:owner` holds the name at the end of the owner's ARN;
+/// `kenv:members` each member's, as `:bob:carol:` (IAM names cannot hold a colon).
+pub const TAG_OWNER: &str = "kenv:owner";
+pub const TAG_MEMBERS: &str = "kenv:members";
+/// The kenv tags that are compared and kept exactly, as the user's are.
+pub const ACCESS: [&str; 2] = [TAG_OWNER, TAG_MEMBERS];

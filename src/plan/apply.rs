@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::converge::{converge, group, while_iam_propagates, GroupWork, Settings};
+use super::converge::{converge, group, own_group, while_iam_propagates, GroupWork, Settings};
 use super::ctx::{owner_tags, Ctx, Failed};
 use super::diff::{declared_rules, inline_policy};
 use super::live::CLOUD9_TAG;
@@ -45,6 +45,12 @@ pub fn apply(plan: &Plan, aws: &Aws, progress: &dyn Fn(super::Progress)) -> Resu
     for c in of(is_role, &[Action::Create, Action::Update]) {
         let Resource::Role { desired: Some(role), live } = &c.resource else { continue };
         ctx.step(c, |ctx| converge_role(ctx, role, live.as_deref()))?;
+        ctx.finished(c);
+    }
+    let is_access = |r: &Resource| matches!(r, Resource::Access { .. });
+    for c in of(is_access, &[Action::Create, Action::Update, Action::Delete]) {
+        let Resource::Access { document, live } = &c.resource else { continue };
+        ctx.step(c, |ctx| super::access::converge(ctx, document.as_ref(), live.as_deref()))?;
         ctx.finished(c);
     }
     for batch in of(is_env, &[Action::Create, Action::Replace]).chunks(PARALLEL) {
@@ -187,9 +193,11 @@ fn env_tags(ctx: &Ctx, env: &Environment) -> BTreeMap<String, String> {
     tags
 }
 
-/// kenv's own tags on an environment: whose it is, and what AWS does not say about it.
+/// kenv's own tags on an environment: its stack's, who may open it, and what AWS does not say
+/// about it.
 pub(super) fn kenv_tags(stack: &str, env: &Environment) -> BTreeMap<String, String> {
     let mut tags = owner_tags(stack, &env_address(&env.name));
+    tags.extend(crate::model::access_tags(env));
     tags.insert(TAG_IMAGE.into(), env.image.to_string());
     tags.insert(TAG_PROTECT.into(), env.protect.to_string());
     match env.kind {
@@ -229,10 +237,17 @@ fn launch(ctx: &mut Ctx, env: &Environment, replaced: Option<&LiveEnv>, ami: Opt
             token: &token,
         }),
         EnvKind::Ec2 => {
+            // Launched into its own group (and the declared ones), never the VPC's default group.
+            let subnet = ctx.aws.subnets(&Filters::new(), &[env.subnet.to_string()])?.into_iter().next();
+            let vpc = subnet.and_then(|s| s.vpc).unwrap_or_default();
+            let own = own_group(ctx.aws, ctx.stack, &env.name, &vpc)?;
+            let groups: Vec<String> =
+                std::iter::once(own).chain(env.security_groups.iter().map(|g| g.to_string())).collect();
             let new = NewInstance {
                 image: ami.unwrap_or(&env.image),
                 instance_type: &env.instance_type,
                 subnet: &env.subnet,
+                groups: &groups,
                 profile: env.role.as_deref(),
                 tokens: &env.imds.tokens,
                 hop_limit: env.imds.hop_limit,

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::ctx::owner_tags;
-use super::diff::rule_changes;
+use super::diff::{box_groups, rule_changes};
 use super::overlap::Said;
 use super::{env_address, group_address, TAG_ADDRESS, TAG_STACK};
 use crate::aws::{Aws, AwsError, Filters, GroupInfo, GroupRule, InstanceInfo, LiveEnv};
@@ -90,7 +90,7 @@ pub(super) fn converge(aws: &Aws, (s, live): &(Settings, LiveEnv), say: &dyn Fn(
     let set: BTreeMap<String, String> =
         want.iter().filter(|(k, v)| i.tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
     let drop: Vec<String> =
-        i.tags.keys().filter(|k| crate::model::is_user_tag(k.as_str()) && !want.contains_key(*k)).cloned().collect();
+        i.tags.keys().filter(|k| crate::model::is_kept_tag(k.as_str()) && !want.contains_key(*k)).cloned().collect();
     match &live.cloud9 {
         Some(c9) => {
             if !set.is_empty() {
@@ -124,18 +124,16 @@ pub(super) struct GroupWork {
     pub instance: InstanceInfo,
 }
 
-/// The environment's own group: made in its instance's VPC, holding exactly the declared rules,
-/// and attached to the instance beside the groups it has.
+/// The environment's own group: made in its instance's VPC, holding exactly the declared rules;
+/// the instance gets exactly the groups `box_groups` names (the VPC's default group goes).
 pub(super) fn group(aws: &Aws, w: &GroupWork, _: &dyn Fn(Said)) -> Result<(), AwsError> {
     let group = match &w.live {
         Some(g) => g.clone(),
         None => {
-            let name = format!("kenv-{}-{}", w.stack, w.name);
-            let description = format!("kenv: the rules of {}", env_address(&w.name));
-            let tags = owner_tags(&w.stack, &group_address(&w.name));
-            let id = aws.create_group(&name, &description, &w.instance.vpc, &tags)?;
+            let id = own_group(aws, &w.stack, &w.name, &w.instance.vpc)?;
             let fresh = aws.security_groups(&Filters::new(), &[id])?;
-            fresh.into_iter().next().ok_or_else(|| AwsError::local(format!("security group {name} vanished")))?
+            let vanished = || AwsError::local(format!("the security group of {} vanished", env_address(&w.name)));
+            fresh.into_iter().next().ok_or_else(vanished)?
         }
     };
     // From the group as it is now (it may have changed since the plan, or just been made).
@@ -146,16 +144,24 @@ pub(super) fn group(aws: &Aws, w: &GroupWork, _: &dyn Fn(Said)) -> Result<(), Aw
     if !add.is_empty() {
         aws.authorize(&group.id, &add)?;
     }
-    let mut groups = w.instance.security_groups.clone();
-    for g in std::iter::once(&group.id).chain(&w.extra) {
-        if !groups.contains(g) {
-            groups.push(g.clone());
-        }
-    }
-    if groups != w.instance.security_groups {
+    let groups = box_groups(&w.instance, &group.id, &w.extra);
+    let sorted = |g: &[String]| -> Vec<String> {
+        let mut g = g.to_vec();
+        g.sort();
+        g
+    };
+    if sorted(&groups) != sorted(&w.instance.security_groups) {
         aws.set_groups(&w.instance.id, &groups)?;
     }
     Ok(())
+}
+
+/// Makes an environment's own group in a VPC (or finds the one an earlier, interrupted call
+/// made); returns its id. An EC2 instance is launched into it, a Cloud9 one gets it afterwards.
+pub(super) fn own_group(aws: &Aws, stack: &str, env: &str, vpc: &str) -> Result<String, AwsError> {
+    let name = format!("kenv-{stack}-{env}");
+    let description = format!("kenv: the rules of {}", env_address(env));
+    aws.create_group(&name, &description, vpc, &owner_tags(stack, &group_address(env)))
 }
 
 /// Makes a call that names an instance profile; while EC2 refuses the profile because IAM has not

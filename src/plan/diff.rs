@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::aws::{GroupInfo, GroupRule, LiveRole};
+use crate::aws::{GroupInfo, GroupRule, InstanceInfo, LiveRole};
 use crate::model::attribute::{opt_quoted, quoted};
 use crate::model::{Declared, DesiredState, Environment, Role};
 
-use super::live::LiveState;
+use super::live::{LiveState, CLOUD9_TAG};
 use super::TAG_ADDRESS;
 use super::{env_address, group_address, install_tag, role_address, Action, Change, Diff, Resource, Scripts};
 use crate::aws::LiveEnv;
@@ -134,6 +134,21 @@ pub fn rule_changes(want: &[GroupRule], group: Option<&GroupInfo>) -> (Vec<Group
     (add, remove)
 }
 
+/// The security groups an environment's instance has, exactly: Cloud9's own group for a Cloud9
+/// instance (its environment's stack made it), the environment's kenv group `own`, and the
+/// declared `extra` ones — never the VPC's default group, whose rule admits every other member.
+pub fn box_groups(instance: &InstanceInfo, own: &str, extra: &[String]) -> Vec<String> {
+    let cloud9 = instance.tags.contains_key(CLOUD9_TAG);
+    let is_cloud9s = |g: &&String| cloud9 && instance.group_names.get(*g).is_some_and(|n| n.starts_with("aws-cloud9-"));
+    let mut groups: Vec<String> = instance.security_groups.iter().filter(is_cloud9s).cloned().collect();
+    for g in std::iter::once(own).chain(extra.iter().map(String::as_str)) {
+        if !groups.iter().any(|h| h == g) {
+            groups.push(g.to_string());
+        }
+    }
+    groups
+}
+
 fn group_change(env: &Rc<Environment>, live: Option<&GroupInfo>, instance: Option<&LiveEnv>) -> Option<Change> {
     let (add, remove) = rule_changes(&declared_rules(env), live);
     let mut diffs: Vec<Diff> = remove
@@ -150,6 +165,27 @@ fn group_change(env: &Rc<Environment>, live: Option<&GroupInfo>, instance: Optio
         (Some(g), Some(e)) => e.instance.security_groups.contains(&g.id),
         _ => false,
     };
+    if let Some(e) = instance {
+        let own = live.map_or("", |g| g.id.as_str());
+        let want = box_groups(&e.instance, own, &env.security_groups.iter().map(|g| g.to_string()).collect::<Vec<_>>());
+        for g in e.instance.security_groups.iter().filter(|g| !want.contains(g)) {
+            let named = e.instance.group_names.get(g).map_or(g.clone(), |n| format!("{g} ({n})"));
+            diffs.push(Diff {
+                attribute: "attached".into(),
+                before: Some(quoted(&named)),
+                after: None,
+                forces_replacement: false,
+            });
+        }
+        for g in want.iter().filter(|g| !g.is_empty() && *g != own && !e.instance.security_groups.contains(g)) {
+            diffs.push(Diff {
+                attribute: "attached".into(),
+                before: None,
+                after: Some(quoted(g)),
+                forces_replacement: false,
+            });
+        }
+    }
     if !attached {
         let before = live.map(|_| "null".to_string());
         diffs.push(Diff {

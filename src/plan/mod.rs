@@ -3,6 +3,7 @@
 //! with one batched describe per resource type. `diff` turns the two into changes with
 //! attribute-level diffs; `apply` makes them in dependency order; `render` shows them.
 
+pub mod access;
 pub mod adopt;
 mod apply;
 mod converge;
@@ -116,6 +117,11 @@ pub enum Resource {
         secret: crate::aws::SecretInfo,
         policy: Option<String>,
     },
+    /// The stack's developer policy (`access.rs`); no document: delete it.
+    Access {
+        document: Option<serde_json::Value>,
+        live: Option<Box<crate::aws::LivePolicy>>,
+    },
     /// A rule on a group kenv does not own, letting an environment in (`reach … to "sg-…"`).
     Reach {
         desired: Option<reach::Reach>,
@@ -187,8 +193,9 @@ pub fn prepare(state: Option<&DesiredState>, aws: &Aws, stack: &str) -> Result<P
             env.members = Some(aws.cloud9_members(&c9.id).map_err(aws_error)?);
         }
     }
-    let mut plan = plan(state, &live, &scripts, stack, region);
+    let mut plan = plan(state, &live, &scripts, stack, region.clone());
     plan.changes.extend(locks::changes(state, aws, stack)?);
+    plan.changes.extend(access::changes(state, aws, stack, &region)?);
     resolve_images(&mut plan, aws)?;
     Ok(plan)
 }

@@ -103,6 +103,8 @@ pub enum ErrorKind {
     ImportReplaces { id: String, address: String, forcing: String },
     #[error("role `{name}` already belongs to stack `{stack}`")]
     OwnedElsewhere { name: String, stack: String },
+    #[error("{what} are held by stack `{stack}`")]
+    HeldElsewhere { what: String, stack: String },
     #[error("`{0}` is not an environment or role the file declares")]
     NotDeclared(String),
     #[error("stack `{stack}` has no environment on AWS (in {region})")]
@@ -200,7 +202,7 @@ impl ErrorKind {
             Protected(_) => "protected",
             Io { .. } => "io",
             Aws { class, .. } => class.code(),
-            AlreadyOnAws { .. } | OwnedElsewhere { .. } => "already-on-aws",
+            AlreadyOnAws { .. } | OwnedElsewhere { .. } | HeldElsewhere { .. } => "already-on-aws",
             NothingToImport { .. } | EmptyStack { .. } | NoSuchEnv { .. } => "not-on-aws",
             ImportRenames { .. } | ImportReplaces { .. } => "import-differs",
             NotDeclared(_) => "not-declared",

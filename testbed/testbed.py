@@ -1,5 +1,8 @@
 """kenv's local AWS testbed: moto (EC2, IAM, SSM, STS, Secrets Manager) with the Cloud9 API
-mounted on the same endpoint, and a strict IMDSv2 endpoint beside it. It fails where AWS fails:
+mounted on the same endpoint, and a strict IMDSv2 endpoint beside it. It has AWS's defaults where
+moto lacks them (a VPC's default security group admits all traffic from its own members; an
+instance launched naming no group is put in it; Cloud9 makes a group per environment). It fails
+where AWS fails:
 IAM is enforced for every principal but the operator (authz.py), a new instance profile is
 refused while IAM propagates (propagation.py), instances' SSM agents register some seconds after
 launch and only with the permissions they need, and Run Command really runs (agent.py,
@@ -45,6 +48,14 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 TYPICAL_SECONDS = {"cloud9_create": 40, "iam_propagation": 10, "agent_register": 30}
 # The project secrets of the example (examples/kobanzaki), as the team's account has them.
 SECRETS = {"kobanzaki/c1ws-tenant": "testbed-tenant-0d4c", "kobanzaki/c1ws-token": "testbed-token-7a91"}
+CONSOLE_SESSION_PREFERENCES = {
+    "schemaVersion": "1.0", "description": "Document to hold regional settings for Session Manager",
+    "sessionType": "Standard_Stream",
+    "inputs": {"s3BucketName": "", "s3KeyPrefix": "", "s3EncryptionEnabled": True, "cloudWatchLogGroupName": "",
+               "cloudWatchEncryptionEnabled": True, "cloudWatchStreamingEnabled": True, "kmsKeyId": "",
+               "idleSessionTimeout": "20", "maxSessionDuration": "", "runAsEnabled": False, "runAsDefaultUser": "",
+               "shellProfile": {"windows": "", "linux": ""}},
+}
 TRUST_EC2_AND_CLOUD9 = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": ["ec2.amazonaws.com", "cloud9.amazonaws.com"]}, "Action": "sts:AssumeRole"}],
@@ -166,7 +177,8 @@ def seed(clients):
     instance profile Cloud9 SSM environments need, which the Cloud9 API does not make (with the
     managed policy AWS attaches to it), the example's project secrets, and an internal server the
     environments reach: a GitHub Enterprise stand-in (an instance with a security group of its
-    own, kenv's to add to but not to own, holding an admins' SSH rule someone else made)."""
+    own, kenv's to add to but not to own, holding an admins' SSH rule someone else made), the team's
+    developers as IAM users, and Session Manager preferences saved once from the console."""
     ec2, iam = clients("ec2"), clients("iam")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     ec2.create_tags(Resources=[vpc], Tags=[{"Key": "Name", "Value": "kenv-testbed"}])
@@ -183,6 +195,12 @@ def seed(clients):
     iam.attach_role_policy(RoleName="AWSCloud9SSMAccessRole", PolicyArn="arn:aws:iam::aws:policy/AWSCloud9SSMInstanceProfile")
     for name, value in SECRETS.items():
         clients("secretsmanager").create_secret(Name=name, SecretString=value)
+    # The team's developers (the example's members) are IAM users of the account.
+    for user in ("alice", "bob"):
+        iam.create_user(UserName=user)
+    # Session Manager preferences saved once from the console: nothing logged, 20-minute idle timeout.
+    clients("ssm").create_document(Name="SSM-SessionManagerRunShell", DocumentType="Session", DocumentFormat="JSON",
+                                   Content=json.dumps(CONSOLE_SESSION_PREFERENCES))
     ghe = ec2.create_security_group(GroupName="internal-ghe", Description="internal GitHub Enterprise", VpcId=vpc)["GroupId"]
     admins = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/16", "Description": "admins"}]}
     ec2.authorize_security_group_ingress(GroupId=ghe, IpPermissions=[admins])

@@ -2,6 +2,7 @@
 //! the stack's developer policy lets a developer start a Session Manager session and push an SSH
 //! key only on the boxes tagged for them; `kenv ssh-config` writes their entries, whose
 //! ProxyCommand (kenv itself) pushes a key valid 60 s and opens an `AWS-StartSSHSession` session.
+//! And sessions recorded: the account's Session Manager preferences, held by one stack.
 
 mod support;
 
@@ -16,7 +17,8 @@ use support::testbed::{fresh_with, http, Testbed};
 fn developer(tb: &Testbed, name: &str) -> (String, String) {
     rt().block_on(async {
         let iam = aws_sdk_iam::Client::new(&tb.config().await);
-        iam.create_user().user_name(name).send().await.unwrap();
+        // The testbed's account has the example's members already; the others are made here.
+        let _ = iam.create_user().user_name(name).send().await;
         iam.add_user_to_group().group_name("developers").user_name(name).send().await.unwrap();
         let key = iam.create_access_key().user_name(name).send().await.unwrap();
         let key = key.access_key().unwrap();
@@ -229,4 +231,103 @@ fn a_developer_opens_only_their_own_boxes_and_the_boxes_they_are_a_member_of() {
         iam.list_policies().path_prefix("/kenv/stack/").send().await.unwrap().policies().len()
     });
     assert_eq!(left, 0);
+}
+
+/// The account's Session Manager preferences, as the default version of the Session document says.
+fn preferences(tb: &Testbed) -> (String, Value, Vec<(String, String)>) {
+    rt().block_on(async {
+        let ssm = aws_sdk_ssm::Client::new(&tb.config().await);
+        let doc = ssm.get_document().name("SSM-SessionManagerRunShell").send().await.unwrap();
+        let content: Value = serde_json::from_str(doc.content().unwrap()).unwrap();
+        let tags = ssm
+            .list_tags_for_resource()
+            .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Document)
+            .resource_id("SSM-SessionManagerRunShell")
+            .send()
+            .await
+            .unwrap();
+        let tags = tags.tag_list().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
+        (doc.document_version().unwrap().to_string(), content["inputs"].clone(), tags)
+    })
+}
+
+#[test]
+fn the_session_preferences_are_held_by_one_stack_kept_as_declared_and_put_back_by_destroy() {
+    let tb = fresh_with(&[]);
+    let d = Dir::new();
+    let (before, console, _) = preferences(&tb);
+    assert_eq!((before.as_str(), console["cloudWatchLogGroupName"].as_str()), ("1", Some("")));
+    d.write(
+        "sessions \"team\" {\n  log_group = \"/kenv/sessions\"\n  kms_key = \"alias/kenv-sessions\"\n  \
+         idle_timeout = 15m\n  max_duration = 8h\n  run_as = \"ec2-user\"\n}\n",
+    );
+    let plan = ok(d.kenv(&tb, &["plan"]));
+    assert!(plan.stdout.contains("~ sessions.team"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("+ held_by: \"stack\" (destroy puts back version 1)"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("~ idle_timeout: 20m → 15m"), "{}", plan.stdout);
+    ok(d.kenv(&tb, &["apply", "--yes"]));
+    let (version, inputs, tags) = preferences(&tb);
+    assert_eq!(version, "2");
+    assert_eq!(inputs["cloudWatchLogGroupName"], "/kenv/sessions");
+    assert_eq!(inputs["cloudWatchEncryptionEnabled"], true);
+    assert_eq!(inputs["kmsKeyId"], "alias/kenv-sessions");
+    assert_eq!(
+        (&inputs["idleSessionTimeout"], &inputs["maxSessionDuration"]),
+        (&Value::from("15"), &Value::from("480"))
+    );
+    assert_eq!((&inputs["runAsEnabled"], &inputs["runAsDefaultUser"]), (&Value::from(true), &Value::from("ec2-user")));
+    assert!(
+        tags.contains(&("kenv:stack".into(), "stack".into())) && tags.contains(&("kenv:previous".into(), "1".into())),
+        "{tags:?}"
+    );
+    let again = ok(d.kenv(&tb, &["apply", "--yes", "--stats"]));
+    assert_eq!(support::stack::totals(&again).1, 0, "{}", again.stderr);
+
+    // Changed from the console: planned back.
+    rt().block_on(async {
+        let ssm = aws_sdk_ssm::Client::new(&tb.config().await);
+        let mut content: Value = serde_json::from_str(
+            ssm.get_document().name("SSM-SessionManagerRunShell").send().await.unwrap().content().unwrap(),
+        )
+        .unwrap();
+        content["inputs"]["idleSessionTimeout"] = "60".into();
+        content["inputs"]["cloudWatchLogGroupName"] = "".into();
+        let made = ssm
+            .update_document()
+            .name("SSM-SessionManagerRunShell")
+            .document_version("$LATEST")
+            .content(content.to_string());
+        let made = made.send().await.unwrap();
+        let v = made.document_description().unwrap().document_version().unwrap().to_string();
+        ssm.update_document_default_version()
+            .name("SSM-SessionManagerRunShell")
+            .document_version(v)
+            .send()
+            .await
+            .unwrap();
+    });
+    let drift = ok(d.kenv(&tb, &["plan"]));
+    assert!(drift.stdout.contains("~ idle_timeout: 1h → 15m"), "{}", drift.stdout);
+    assert!(drift.stdout.contains("~ log_group: null → \"/kenv/sessions\""), "{}", drift.stdout);
+    ok(d.kenv(&tb, &["apply", "--yes"]));
+    assert_eq!(preferences(&tb).1["idleSessionTimeout"], "15");
+
+    // A second stack may not take them: refused, naming the stack that holds them.
+    let other = Dir::new();
+    other.write("sessions \"mine\" {\n  idle_timeout = 10m\n}\n");
+    let refused = other.kenv(&tb, &["plan", "--stack", "other"]);
+    assert_eq!(refused.code, 1);
+    let flat = support::stack::flat(&refused.stderr);
+    assert!(
+        flat.contains("the account's Session Manager preferences in ap-northeast-1 are held by stack `stack`"),
+        "{flat}"
+    );
+    assert!(flat.contains("[stack.kenv:1:1]"), "{flat}");
+
+    // Destroy puts back what the account had: the console's version, kenv's tags gone.
+    let destroyed = ok(d.kenv(&tb, &["destroy", "--yes"]));
+    assert!(destroyed.stdout.contains("version 1, as before the stack"), "{}", destroyed.stdout);
+    let (version, inputs, tags) = preferences(&tb);
+    assert_eq!((version.as_str(), &inputs), ("1", &console));
+    assert!(!tags.iter().any(|(k, _)| k.starts_with("kenv:")), "{tags:?}");
 }

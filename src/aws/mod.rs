@@ -14,6 +14,7 @@ mod paginate;
 mod reach;
 mod secrets;
 mod session;
+mod session_prefs;
 mod ssm;
 mod sts;
 mod trace;
@@ -36,6 +37,7 @@ pub use iam_policy::LivePolicy;
 pub use reach::TaggedRule;
 pub use secrets::SecretInfo;
 pub use session::Session;
+pub use session_prefs::{SessionPreferences, SESSION_DOCUMENT};
 pub use ssm::{Earlier, Invocation, Targets, AGENT_WAIT, DELIVERY_TIMEOUT};
 pub use sts::Identity;
 

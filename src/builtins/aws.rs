@@ -136,6 +136,16 @@ pub const BUILTINS: &[Builtin] = &[
         func: ssm_parameter,
     },
     Builtin {
+        name: "ssm_session_preferences",
+        params: &[],
+        effect: ReadsAws,
+        doc: "The account's Session Manager preferences in the region (the `SSM-SessionManagerRunShell` document), \
+        or null when none were ever set: `{version, log_group, s3_bucket, kms_key, log_group_encrypted, \
+        s3_encrypted, idle_timeout, max_duration, run_as, held_by}` (timeouts as durations; `held_by`: the stack \
+        whose `sessions` they are, or null).",
+        func: ssm_session_preferences,
+    },
+    Builtin {
         name: "ssm_run",
         params: &[
             "targets",
@@ -396,6 +406,31 @@ fn ssm_parameter(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
                 Value::Secret(Rc::new(Secret { parts: vec![SecretPart::Ref(r)] }))
             }
         })
+    })
+}
+
+fn ssm_session_preferences(cx: &mut dyn Context, a: &mut Args) -> Result<Value> {
+    cached(cx, a, |aws| {
+        let Some(p) = aws.session_preferences()? else { return Ok(Value::Null) };
+        let text = |key: &str| p.inputs[key].as_str().filter(|s| !s.is_empty()).map_or(Value::Null, Value::str);
+        let minutes = |key: &str| {
+            p.inputs[key].as_str().and_then(|m| m.parse::<i64>().ok()).map_or(Value::Null, |m| Value::Duration(m * 60))
+        };
+        let on = |key: &str| Value::Bool(p.inputs[key].as_bool() == Some(true));
+        let run_as =
+            if p.inputs["runAsEnabled"].as_bool() == Some(true) { text("runAsDefaultUser") } else { Value::Null };
+        Ok(record([
+            ("version", Value::str(&p.version)),
+            ("log_group", text("cloudWatchLogGroupName")),
+            ("s3_bucket", text("s3BucketName")),
+            ("kms_key", text("kmsKeyId")),
+            ("log_group_encrypted", on("cloudWatchEncryptionEnabled")),
+            ("s3_encrypted", on("s3EncryptionEnabled")),
+            ("idle_timeout", minutes("idleSessionTimeout")),
+            ("max_duration", minutes("maxSessionDuration")),
+            ("run_as", run_as),
+            ("held_by", p.tags.get(crate::model::tags::TAG_STACK).map_or(Value::Null, |s| Value::str(s))),
+        ]))
     })
 }
 

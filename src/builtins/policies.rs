@@ -25,11 +25,11 @@ fn violations(ctx: &mut dyn Context, a: &mut Args) -> Result<Value> {
     }
     for item in a.list(1)?.iter() {
         let accepted = match item {
-            Value::Decl(d @ (Decl::Env(_) | Decl::Role(_))) => state.add(d.clone()).is_ok(),
+            Value::Decl(d @ (Decl::Env(_) | Decl::Role(_) | Decl::Sessions(_))) => state.add(d.clone()).is_ok(),
             _ => false,
         };
         if !accepted {
-            let detail = format!("the declarations are environments and roles, not {}", item.type_name());
+            let detail = format!("the declarations are environments, roles and sessions, not {}", item.type_name());
             return a.invalid(1, detail);
         }
     }

@@ -12,6 +12,19 @@ pub fn summary(state: &DesiredState) -> String {
     for role in &state.roles {
         self::role(&mut out, role);
     }
+    for s in &state.sessions {
+        let none = |v: &Option<std::rc::Rc<str>>| v.as_deref().unwrap_or("none").to_string();
+        let _ = writeln!(out, "sessions {}", s.name);
+        let idle = crate::syntax::strings::format_duration(s.idle_timeout * 60);
+        let _ = writeln!(
+            out,
+            "  log group {}, S3 bucket {}, KMS key {}, idle timeout {idle}, run as {}",
+            none(&s.log_group),
+            none(&s.s3_bucket),
+            none(&s.kms_key),
+            s.run_as.as_deref().unwrap_or("ssm-user")
+        );
+    }
     if !state.policies.is_empty() {
         let names: Vec<&str> = state.policies.iter().map(|p| &*p.name).collect();
         let _ = writeln!(out, "policies  {}", names.join(", "));

@@ -210,6 +210,9 @@ impl Interp {
             }
             DeclKind::Role => Decl::Role(Rc::new(Role { body: body.clone(), ..Role::build(name, &mut a, children) })),
             DeclKind::Policy => Decl::Policy(Rc::new(Policy { body: body.clone(), ..Policy::build(name, &mut a) })),
+            DeclKind::Sessions => {
+                Decl::Sessions(Rc::new(model::Sessions { body: body.clone(), ..model::Sessions::build(name, &mut a) }))
+            }
         }
     }
 
@@ -223,10 +226,13 @@ impl Interp {
             Value::Decl(Decl::Policy(p)) => {
                 (DeclKind::Policy, p.name.clone(), p.body.clone(), p.span, Children::default())
             }
+            Value::Decl(Decl::Sessions(s)) => {
+                (DeclKind::Sessions, s.name.clone(), s.body.clone(), s.span, Children::default())
+            }
             other => {
                 return Diag::new(
                     ErrorKind::Type {
-                        expected: "an environment, a role or a policy".into(),
+                        expected: "an environment, a role, a policy or sessions".into(),
                         found: an(other.type_name()),
                     },
                     base.span,

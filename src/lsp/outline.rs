@@ -36,6 +36,7 @@ fn top_level(text: &str) -> Vec<(String, SymbolKind, Spans)> {
         DeclKind::Environment => SymbolKind::OBJECT,
         DeclKind::Role => SymbolKind::INTERFACE,
         DeclKind::Policy => SymbolKind::EVENT,
+        DeclKind::Sessions => SymbolKind::NAMESPACE,
     };
     let at = |s: crate::source::Span, n: crate::source::Span| {
         (s.start as usize, s.end as usize, n.start as usize, n.end as usize)

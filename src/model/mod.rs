@@ -18,6 +18,7 @@ mod role;
 mod rule;
 pub mod schema;
 pub mod scope;
+pub mod sessions;
 mod stack;
 mod suppress;
 pub mod tags;
@@ -44,6 +45,7 @@ pub use role::Role;
 pub use rule::{PeerKind, Protocol, Rule, RuleParts};
 pub use schema::{schema, Schema};
 pub use scope::Scope;
+pub use sessions::Sessions;
 pub use stack::{plural, DesiredState};
 pub use suppress::{today, Suppression};
 pub use text::Text;
@@ -85,6 +87,7 @@ pub enum Decl {
     Allow(Rc<Allow>),
     Policy(Rc<Policy>),
     Suppress(Rc<Suppression>),
+    Sessions(Rc<Sessions>),
 }
 
 impl Decl {
@@ -97,6 +100,7 @@ impl Decl {
             Decl::Allow(_) => "allow statement",
             Decl::Policy(_) => "policy",
             Decl::Suppress(_) => "suppression",
+            Decl::Sessions(_) => "sessions",
         }
     }
 
@@ -110,6 +114,7 @@ impl Decl {
             Decl::Allow(d) => f(&d.fields()),
             Decl::Policy(d) => f(&d.fields()),
             Decl::Suppress(d) => f(&d.fields()),
+            Decl::Sessions(d) => f(&d.fields()),
         }
     }
 
@@ -136,6 +141,7 @@ impl Decl {
             Decl::Allow(d) => d.span,
             Decl::Policy(d) => d.span,
             Decl::Suppress(d) => d.span,
+            Decl::Sessions(d) => d.span,
         }
     }
 
@@ -148,6 +154,7 @@ impl Decl {
             (Decl::Allow(a), Decl::Allow(b)) => a == b,
             (Decl::Policy(a), Decl::Policy(b)) => Rc::ptr_eq(a, b),
             (Decl::Suppress(a), Decl::Suppress(b)) => a == b,
+            (Decl::Sessions(a), Decl::Sessions(b)) => Rc::ptr_eq(a, b),
             _ => false,
         }
     }

@@ -3,7 +3,7 @@
 //! places what a body says by it; `kenv doc`, the manual's tables, hover and completion show it.
 
 use super::attribute::{doc, find, Doc};
-use super::{Child, Environment, Policy, Role};
+use super::{Child, Environment, Policy, Role, Sessions};
 use crate::syntax::ast::DeclKind;
 
 pub struct Schema {
@@ -28,13 +28,17 @@ pub const ROLE: Schema =
 
 pub const POLICY: Schema = Schema { keyword: "policy", row: doc::<Policy>, find: find::<Policy>, children: &[] };
 
-pub const ALL: [&Schema; 3] = [&ENVIRONMENT, &ROLE, &POLICY];
+pub const SESSIONS: Schema =
+    Schema { keyword: "sessions", row: doc::<Sessions>, find: find::<Sessions>, children: &[] };
+
+pub const ALL: [&Schema; 4] = [&ENVIRONMENT, &ROLE, &POLICY, &SESSIONS];
 
 pub fn schema(kind: DeclKind) -> &'static Schema {
     match kind {
         DeclKind::Environment => &ENVIRONMENT,
         DeclKind::Role => &ROLE,
         DeclKind::Policy => &POLICY,
+        DeclKind::Sessions => &SESSIONS,
     }
 }
 

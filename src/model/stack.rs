@@ -8,13 +8,15 @@ use crate::diag::{suggest, Diag, ErrorKind};
 use crate::model::Value;
 use crate::source::Span;
 
-use super::{Decl, Environment, Policy, Role};
+use super::{Decl, Environment, Policy, Role, Sessions};
 
 #[derive(Default, Clone)]
 pub struct DesiredState {
     pub environments: Vec<Rc<Environment>>,
     pub roles: Vec<Rc<Role>>,
     pub policies: Vec<Rc<Policy>>,
+    /// The account's Session Manager preferences in the region (at most one).
+    pub sessions: Vec<Rc<Sessions>>,
 }
 
 impl DesiredState {
@@ -37,6 +39,7 @@ impl DesiredState {
         match decl {
             Decl::Env(e) => self.environments.push(e),
             Decl::Role(r) => self.roles.push(r),
+            Decl::Sessions(s) => self.sessions.push(s),
             Decl::Policy(p) => {
                 // The same policy turned on twice (e.g. by two imports) runs once.
                 if !self.policies.iter().any(|q| Rc::ptr_eq(q, &p)) {
@@ -53,6 +56,11 @@ impl DesiredState {
         unique("environment", self.environments.iter().map(|e| (&*e.name, e.span)), errors);
         unique("role", self.roles.iter().map(|r| (&*r.name, r.span)), errors);
         unique("policy", self.policies.iter().map(|p| (&*p.name, p.span)), errors);
+        if let [first, second, ..] = &self.sessions[..] {
+            let kind = ErrorKind::Duplicate { what: "sessions".into(), name: second.name.to_string() };
+            let help = "Session Manager keeps one set of preferences per account and region: declare one";
+            errors.push(Diag::new(kind, second.span).note(first.span, "first declared here").help(help));
+        }
         for env in &self.environments {
             unique("install step", env.installs.iter().map(|i| (&*i.name, i.span)), errors);
             for (i, rule) in env.rules.iter().enumerate() {
@@ -96,6 +104,7 @@ impl DesiredState {
             ("environments", list(self.environments.iter().map(|e| Decl::Env(e.clone())).collect())),
             ("roles", list(self.roles.iter().map(|r| Decl::Role(r.clone())).collect())),
             ("policies", list(self.policies.iter().map(|p| Decl::Policy(p.clone())).collect())),
+            ("sessions", list(self.sessions.iter().map(|s| Decl::Sessions(s.clone())).collect())),
         ])
     }
 }

@@ -16,3 +16,6 @@ pub const TAG_OWNER: &str = "kenv:owner";
 pub const TAG_MEMBERS: &str = "kenv:members";
 /// The kenv tags that are compared and kept exactly, as the user's are.
 pub const ACCESS: [&str; 2] = [TAG_OWNER, TAG_MEMBERS];
+/// On what kenv took over from before (the account's Session Manager preferences): the version
+/// that was the default then, or `none` when kenv made it; destroy puts it back.
+pub const TAG_PREVIOUS: &str = "kenv:previous";

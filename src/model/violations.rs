@@ -236,6 +236,7 @@ fn violation(state: &DesiredState, policy: &Rc<Policy>, item: Value, rules: &Enf
 enum Owner {
     Env(Rc<Environment>),
     Role(Rc<Role>),
+    Sessions(Rc<super::Sessions>),
 }
 
 impl Owner {
@@ -243,6 +244,7 @@ impl Owner {
         match self {
             Owner::Env(e) => format!("environment `{}`", e.name),
             Owner::Role(r) => format!("role `{}`", r.name),
+            Owner::Sessions(s) => format!("sessions `{}`", s.name),
         }
     }
 
@@ -250,6 +252,7 @@ impl Owner {
         match self {
             Owner::Env(e) => &e.suppressions,
             Owner::Role(r) => &r.suppressions,
+            Owner::Sessions(_) => &[],
         }
     }
 }
@@ -264,6 +267,7 @@ fn owner(state: &DesiredState, d: &Decl) -> Option<Owner> {
         Decl::Allow(a) => {
             state.roles.iter().find(|r| r.statements.iter().any(|s| Rc::ptr_eq(s, a))).map(|r| Owner::Role(r.clone()))
         }
+        Decl::Sessions(s) => Some(Owner::Sessions(s.clone())),
         Decl::Policy(_) | Decl::Suppress(_) => None,
     }
 }

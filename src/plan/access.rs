@@ -108,7 +108,20 @@ pub fn changes(state: &DesiredState, aws: &Aws, stack: &str, region: &str) -> Re
         diffs.push(Diff { attribute, before: Some(s.to_string()), after: None, forces_replacement: false });
     }
     let action = match (&desired, &live) {
-        (Some(_), None) => Action::Create,
+        (Some(_), None) => {
+            let sids: Vec<String> = want.iter().map(|(sid, _)| format!("\"{sid}\"")).collect();
+            let named = |attribute: &str, after: String| Diff {
+                attribute: attribute.into(),
+                before: None,
+                after: Some(after),
+                forces_replacement: false,
+            };
+            diffs = vec![
+                named("name", format!("\"{}\"", policy_name(stack))),
+                named("statements", format!("[{}]", sids.join(", "))),
+            ];
+            Action::Create
+        }
         (None, Some(l)) => {
             let from = format!("\"{}\" (detached from its {} users, groups and roles)", l.name, l.attachments);
             diffs =

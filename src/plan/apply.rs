@@ -53,6 +53,12 @@ pub fn apply(plan: &Plan, aws: &Aws, progress: &dyn Fn(super::Progress)) -> Resu
         ctx.step(c, |ctx| super::access::converge(ctx, document.as_ref(), live.as_deref()))?;
         ctx.finished(c);
     }
+    let is_sessions = |r: &Resource| matches!(r, Resource::Sessions { .. });
+    for c in of(is_sessions, &[Action::Create, Action::Update, Action::Delete]) {
+        let Resource::Sessions { desired, live } = &c.resource else { continue };
+        ctx.step(c, |ctx| super::sessions::converge(ctx, desired.as_deref(), live.as_deref()))?;
+        ctx.finished(c);
+    }
     for batch in of(is_env, &[Action::Create, Action::Replace]).chunks(PARALLEL) {
         let mut launched = Vec::new();
         for c in batch {

@@ -71,7 +71,7 @@ pub fn changes(state: &DesiredState, live: &LiveState, scripts: &Scripts) -> Vec
 
 /// Attribute by attribute, what is wanted against what is there, and the action that follows;
 /// None when nothing differs. A change to an attribute whose row says so replaces the resource.
-fn compare<D: Declared>(want: &Texts, have: Option<&Texts>) -> Option<(Action, Vec<Diff>)> {
+pub(super) fn compare<D: Declared>(want: &Texts, have: Option<&Texts>) -> Option<(Action, Vec<Diff>)> {
     if want.is_empty() {
         return have.map(|_| (Action::Delete, Vec::new()));
     }

@@ -17,6 +17,7 @@ mod overlap;
 pub mod protect;
 mod reach;
 mod render;
+mod sessions;
 
 use std::path::Path;
 use std::rc::Rc;
@@ -122,6 +123,11 @@ pub enum Resource {
         document: Option<serde_json::Value>,
         live: Option<Box<crate::aws::LivePolicy>>,
     },
+    /// The account's Session Manager preferences (`sessions.rs`); none desired: put back what was there.
+    Sessions {
+        desired: Option<Rc<crate::model::Sessions>>,
+        live: Option<Box<crate::aws::SessionPreferences>>,
+    },
     /// A rule on a group kenv does not own, letting an environment in (`reach … to "sg-…"`).
     Reach {
         desired: Option<reach::Reach>,
@@ -196,6 +202,7 @@ pub fn prepare(state: Option<&DesiredState>, aws: &Aws, stack: &str) -> Result<P
     let mut plan = plan(state, &live, &scripts, stack, region.clone());
     plan.changes.extend(locks::changes(state, aws, stack)?);
     plan.changes.extend(access::changes(state, aws, stack, &region)?);
+    plan.changes.extend(sessions::changes(state, aws, stack, &region)?);
     resolve_images(&mut plan, aws)?;
     Ok(plan)
 }

@@ -205,6 +205,7 @@ pub enum DeclKind {
     Environment,
     Role,
     Policy,
+    Sessions,
 }
 
 /// Where a name is found, when reading the file could tell (`syntax::places`): a slot `hops`

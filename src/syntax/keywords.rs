@@ -14,6 +14,7 @@ pub const SOFT: &[&str] = &[
     "environment",
     "role",
     "policy",
+    "sessions",
     "test",
     "with",
     "install",
@@ -39,16 +40,17 @@ pub fn all() -> impl Iterator<Item = &'static str> {
 
 /// The words that start a top-level statement.
 pub const STATEMENTS: &[&str] =
-    &["environment", "role", "policy", "let", "fn", "import", "for", "if", "assert", "test"];
+    &["environment", "role", "policy", "sessions", "let", "fn", "import", "for", "if", "assert", "test"];
 
 impl DeclKind {
-    pub const ALL: [DeclKind; 3] = [DeclKind::Environment, DeclKind::Role, DeclKind::Policy];
+    pub const ALL: [DeclKind; 4] = [DeclKind::Environment, DeclKind::Role, DeclKind::Policy, DeclKind::Sessions];
 
     pub fn keyword(self) -> &'static str {
         match self {
             DeclKind::Environment => "environment",
             DeclKind::Role => "role",
             DeclKind::Policy => "policy",
+            DeclKind::Sessions => "sessions",
         }
     }
 

@@ -321,10 +321,11 @@ impl Lowerer {
                 ExprKind::If(Box::new(c), Box::new(t), Box::new(e))
             }
             Rule::lambda => ExprKind::Lambda(self.fn_def(None, pair.into_inner(), span)),
-            Rule::environment | Rule::role | Rule::policy_decl => {
+            Rule::environment | Rule::role | Rule::policy_decl | Rule::sessions => {
                 let kind = match pair.as_rule() {
                     Rule::environment => DeclKind::Environment,
                     Rule::role => DeclKind::Role,
+                    Rule::sessions => DeclKind::Sessions,
                     _ => DeclKind::Policy,
                 };
                 let mut inner = pair.into_inner();

@@ -444,18 +444,29 @@ fn the_audit_example_prints_the_environments_of_a_vpc() {
         let alice = alice.reservations()[0].instances()[0].instance_id().unwrap().to_string();
         let m = ec2.modify_instance_metadata_options().instance_id(&alice).http_tokens(HttpTokensState::Required);
         m.send().await.unwrap();
-        let perm = IpPermission::builder()
-            .ip_protocol("tcp")
-            .from_port(443)
-            .to_port(443)
-            .ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/8").build())
-            .build();
-        ec2.authorize_security_group_ingress().group_id(&tb.default_sg).ip_permissions(perm).send().await.unwrap();
-        // The GHE server's group admits the environments' group: what they reach.
-        let from_envs = UserIdGroupPair::builder().group_id(&tb.default_sg).build();
-        let perm =
-            IpPermission::builder().ip_protocol("tcp").from_port(443).to_port(443).user_id_group_pairs(from_envs);
-        ec2.authorize_security_group_ingress().group_id(&tb.ghe_sg).ip_permissions(perm.build()).send().await.unwrap();
+        // Each environment's own group (Cloud9 makes one) admits HTTPS from the private range, and
+        // the GHE server's group admits each of them: what they reach.
+        for id in &ids {
+            let by_env = Filter::builder().name("tag:aws:cloud9:environment").values(id).build();
+            let found = ec2.describe_instances().filters(by_env).send().await.unwrap();
+            let group = found.reservations()[0].instances()[0].security_groups()[0].group_id().unwrap().to_string();
+            let perm = IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(443)
+                .to_port(443)
+                .ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/8").build())
+                .build();
+            ec2.authorize_security_group_ingress().group_id(&group).ip_permissions(perm).send().await.unwrap();
+            let from_env = UserIdGroupPair::builder().group_id(&group).build();
+            let perm =
+                IpPermission::builder().ip_protocol("tcp").from_port(443).to_port(443).user_id_group_pairs(from_env);
+            ec2.authorize_security_group_ingress()
+                .group_id(&tb.ghe_sg)
+                .ip_permissions(perm.build())
+                .send()
+                .await
+                .unwrap();
+        }
     });
     let out = tb.kenv(
         &support::repo_dir(),
@@ -472,14 +483,15 @@ fn the_audit_example_prints_the_environments_of_a_vpc() {
         .replace(&ids[1], "i-bob··············");
     assert_eq!(
         stdout,
+        // bob's box connects over SSH: Cloud9's group for it admits SSH from Cloud9's addresses.
         "Cloud9 environments in VPC: 2\n\
-         ENVIRONMENT      CONNECT  AMTC  INSTANCE             IMDS             PROFILE                      INGRESS                  REACHES\n\
-         ---------------  -------  ----  -------------------  ---------------  ---------------------------  -----------------------  ---------------------\n\
-         kobanzaki-alice  ssm      off   i-alice············  required, hop 1  AWSCloud9SSMInstanceProfile  tcp 443 from 10.0.0.0/8  internal-ghe: tcp 443\n\
-         kobanzaki-bob    ssh      on    i-bob··············  optional, hop 1  -                            tcp 443 from 10.0.0.0/8  internal-ghe: tcp 443\n"
+         ENVIRONMENT      CONNECT  AMTC  INSTANCE             IMDS             PROFILE                      INGRESS                                             REACHES\n\
+         ---------------  -------  ----  -------------------  ---------------  ---------------------------  --------------------------------------------------  ---------------------\n\
+         kobanzaki-alice  ssm      off   i-alice············  required, hop 1  AWSCloud9SSMInstanceProfile  tcp 443 from 10.0.0.0/8                             internal-ghe: tcp 443\n\
+         kobanzaki-bob    ssh      on    i-bob··············  optional, hop 1  -                            tcp 22 from 13.112.0.0/14, tcp 443 from 10.0.0.0/8  internal-ghe: tcp 443\n"
     );
     // One call per kind of read, whatever the number of environments.
-    assert!(out.stderr.contains("  total: 6 read, 0 mutating"), "{}", out.stderr);
+    assert!(out.stderr.contains("  total: 5 read, 0 mutating"), "{}", out.stderr);
 }
 
 #[test]

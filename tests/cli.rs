@@ -19,7 +19,7 @@ fn kobanzaki_example_checks_and_summarises() {
     let first = out.stdout.lines().next().unwrap();
     assert_eq!(
         first,
-        "examples/kobanzaki/main.kenv: ok (2 environments, 1 role, 2 rules, 2 install steps, 13 policies)"
+        "examples/kobanzaki/main.kenv: ok (2 environments, 1 role, 2 rules, 2 install steps, 16 policies)"
     );
     for line in [
         "environment kobanzaki-alice  (cloud9 t3.medium amazonlinux-2023-x86_64)",
@@ -27,6 +27,7 @@ fn kobanzaki_example_checks_and_summarises() {
         "  reach tcp 443 to sg-0123456789abcdef0  \"internal GitHub Enterprise\"",
         "  install c1ws",
         "role kobanzaki-dev",
+        "sessions kobanzaki",
     ] {
         assert!(out.stdout.lines().any(|l| l == line), "missing line {line:?} in\n{}", out.stdout);
     }
@@ -47,7 +48,9 @@ fn kobanzaki_example_json_has_the_same_content() {
     assert_eq!(envs[0]["rules"][0]["peers"], serde_json::json!(["sg-0123456789abcdef0"]));
     assert_eq!(envs[0]["installs"][0]["env"]["C1WS_TOKEN"], "(secret)");
     assert_eq!(json["state"]["roles"][0]["name"], "kobanzaki-dev");
-    assert_eq!(json["state"]["policies"].as_array().unwrap().len(), 13);
+    assert_eq!(json["state"]["policies"].as_array().unwrap().len(), 16);
+    assert_eq!(json["state"]["sessions"][0]["log_group"], "/kenv/kobanzaki/sessions");
+    assert_eq!(envs[0]["owner"], "arn:aws:iam::123456789012:user/alice");
     assert_eq!(json["diagnostics"], serde_json::json!([]));
 }
 

@@ -81,20 +81,32 @@ fn ssh_config_writes_one_block_per_stack_however_often_it_runs_and_keeps_the_res
     let config = home.path().join(".ssh/config");
     std::fs::create_dir_all(config.parent().unwrap()).unwrap();
     std::fs::write(&config, "Host build\n  HostName build.internal\n").unwrap();
+    // The operator owns neither box: their own boxes are none; `--all` writes every box.
+    let own = ok(tb.kenv(home.path(), &["ssh-config", "stack.kenv"], &[]));
+    let none = "0 host entries for stack `stack` (the boxes of `moto`; --all for every box)";
+    assert_eq!(own.stdout, format!("{}: {none}\n", config.display()));
     for _ in 0..2 {
-        let out = ok(tb.kenv(home.path(), &["ssh-config", "stack.kenv"], &[]));
+        let out = ok(tb.kenv(home.path(), &["ssh-config", "stack.kenv", "--all"], &[]));
         assert_eq!(out.stdout, format!("{}: 2 host entries for stack `stack`\n", config.display()));
     }
-    let proxy = "ProxyCommand aws ssm start-session --region ap-northeast-1 --target %h --document-name \
-                 AWS-StartSSHSession --parameters portNumber=%p";
+    let key = home.path().join(".ssh/kenv_ed25519");
+    assert!(std::fs::read_to_string(key.with_extension("pub")).unwrap().starts_with("ssh-ed25519 "), "a key pair made");
+    let (kenv, key) = (env!("CARGO_BIN_EXE_kenv"), key.display());
+    let entry = |host: &str, id: &str| {
+        format!(
+            "Host {host}\n  HostName {id}\n  User ec2-user\n  IdentityFile {key}\n  IdentitiesOnly yes\n  \
+             ProxyCommand {kenv} ssh-proxy %h --port %p --user %r --key {key}.pub --region ap-northeast-1\n"
+        )
+    };
     assert_eq!(
         std::fs::read_to_string(&config).unwrap(),
         format!(
             "Host build\n  HostName build.internal\n\
              # >>> kenv stack stack: written by `kenv ssh-config`, replaced when it runs again\n\
-             Host box-a\n  HostName {a}\n  User ec2-user\n  {proxy}\n\
-             Host box-b\n  HostName {b}\n  User ec2-user\n  {proxy}\n\
-             # <<< kenv stack stack\n"
+             {}{}\
+             # <<< kenv stack stack\n",
+            entry("box-a", &a),
+            entry("box-b", &b)
         )
     );
     use std::os::unix::fs::PermissionsExt;

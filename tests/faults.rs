@@ -187,7 +187,7 @@ fn apply_converges_through_throttling_and_failures_and_a_denial_fails_at_once() 
     let applied = kenv(&tb, &["apply", "--yes", "--stats"]);
     let injected = tb.chaos(0.0, 0.0, 0);
     assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
-    assert!(applied.stdout.contains("Apply complete: 11 change(s)"), "{}", applied.stdout);
+    assert!(applied.stdout.contains("Apply complete: 13 change(s)"), "{}", applied.stdout);
     let (_, _, retried) = totals(&applied);
     let faults: u64 = injected.as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum();
     let after: u64 = injected

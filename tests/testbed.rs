@@ -54,7 +54,7 @@ async fn a_cloud9_ssm_environment_is_a_real_instance_in_moto() {
     wait_ready(&c9, &id).await;
 
     // EC2 sees the instance as on AWS: found by the aws:cloud9:environment tag, in the subnet,
-    // with the VPC's default group and the SSM instance profile.
+    // in a group of its own and with the SSM instance profile.
     let found = ec2
         .describe_instances()
         .filters(Filter::builder().name("tag:aws:cloud9:environment").values(&id).build())
@@ -69,7 +69,12 @@ async fn a_cloud9_ssm_environment_is_a_real_instance_in_moto() {
     assert_eq!(tag("aws:cloud9:owner").as_deref(), Some("arn:aws:iam::123456789012:root"));
     assert_eq!(tag("project").as_deref(), Some("kobanzaki"));
     assert_eq!(instance.subnet_id(), Some(tb.subnet_id.as_str()));
-    assert_eq!(instance.security_groups()[0].group_id(), Some(tb.default_sg.as_str()));
+    // Cloud9's own group for the environment, as its stack makes one: no inbound rule for SSM.
+    let group = instance.security_groups()[0].group_name().unwrap();
+    assert!(group.starts_with(&format!("aws-cloud9-{name}-{id}-InstanceSecurityGroup-")), "{group}");
+    let group = instance.security_groups()[0].group_id().unwrap();
+    let rules = ec2.describe_security_groups().group_ids(group).send().await.unwrap();
+    assert!(rules.security_groups()[0].ip_permissions().is_empty());
     let profile = instance.iam_instance_profile().and_then(|p| p.arn()).unwrap();
     assert!(profile.ends_with("instance-profile/cloud9/AWSCloud9SSMInstanceProfile"), "{profile}");
 

@@ -230,7 +230,7 @@ fn the_check_job_passes_a_clean_push_and_fails_a_pull_request_that_drops_the_bas
     let ran = clean.job(&wf["jobs"]["check"]);
     let steps = ["Install kenv", "kenv fmt --check", "kenv test (the team's policy tests)", "kenv check (SARIF)"];
     assert_eq!(names(&ran), steps, "{}", show(&ran));
-    assert!(ran[2].stdout.ends_with("5 tests: 5 passed, 0 failed\n"), "{}", show(&ran));
+    assert!(ran[2].stdout.ends_with("8 tests: 8 passed, 0 failed\n"), "{}", show(&ran));
     assert!(ran.iter().all(|r| r.code == 0), "{}", show(&ran));
     assert!(ran[0].stdout.contains("kenv 0.1.0 (commit "), "{}", show(&ran));
     let sarif: Value =

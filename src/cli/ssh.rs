@@ -12,6 +12,7 @@ use super::{report, AwsArgs, StackArgs, FAILED, OK};
 use crate::aws::{Aws, AwsError, LiveEnv};
 use crate::diag::{Diag, ErrorKind, Style};
 use crate::model::tags::{TAG_MEMBERS, TAG_OWNER};
+use crate::plan::access::os_user;
 use crate::plan::TAG_IMAGE;
 use crate::source::SourceMap;
 
@@ -46,8 +47,7 @@ pub fn ssh_config(args: &StackArgs, to: Option<PathBuf>, key: Option<PathBuf>, a
         let profile = args.aws.profile.as_deref().map_or(String::new(), |p| format!(" --profile {p}"));
         let mut block = String::new();
         for e in &chosen {
-            let image = e.instance.tags.get(TAG_IMAGE).map_or("", String::as_str);
-            let user = if image.contains("ubuntu") { "ubuntu" } else { "ec2-user" };
+            let user = os_user(e.instance.tags.get(TAG_IMAGE).map_or("", String::as_str));
             block.push_str(&format!(
                 "Host {}\n  HostName {}\n  User {user}\n  IdentityFile {key}\n  IdentitiesOnly yes\n  \
                  ProxyCommand {kenv} ssh-proxy %h --port %p --user %r --key {key}.pub --region {region}{profile}\n",
@@ -108,9 +108,16 @@ fn proxy(
         vec![Diag::bare(ErrorKind::CannotRun { program: "ssh-proxy".into(), reason })
             .help("`kenv ssh-config` makes one (~/.ssh/kenv_ed25519), or name yours with --key")]
     })?;
-    aws.push_ssh_key(instance, user, public.trim()).map_err(aws_error)?;
+    // Refused by IAM: most likely the box is not the caller's.
+    let not_yours = |e: AwsError| {
+        let denied = e.class == crate::diag::ErrorClass::Denied;
+        let help = "the stack's developer policy opens only the boxes whose owner or members name you \
+                    (`kenv ssh-config` writes yours); ask the box's owner to add you to `members`";
+        aws_error(e).into_iter().map(|d| if denied { d.help(help) } else { d }).collect::<Vec<_>>()
+    };
+    aws.push_ssh_key(instance, user, public.trim()).map_err(not_yours)?;
     let port = port.to_string();
-    let session = aws.start_session(instance, "AWS-StartSSHSession", &[("portNumber", &port)]).map_err(aws_error)?;
+    let session = aws.start_session(instance, "AWS-StartSSHSession", &[("portNumber", &port)]).map_err(not_yours)?;
     if !on_path("session-manager-plugin") {
         let reason = "it is not on PATH".to_string();
         let help = format!("install the Session Manager plugin: {PLUGIN_DOCS}");

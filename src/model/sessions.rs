@@ -68,69 +68,43 @@ fn read_minutes(a: &mut Attrs, name: &str, range: std::ops::RangeInclusive<i64>)
     Some(m)
 }
 
+/// A string attribute the document keeps in one of its inputs (`""` when unset).
+macro_rules! input_row {
+    ($name:literal, $field:ident, $input:literal, $rule:literal) => {
+        Row {
+            about: About { name: $name, ty: "string", default: "", rule: $rule, words: &[] },
+            read: |a, s| s.$field = a.string($name).map(|(v, _)| v),
+            field: Some(|s| Field::opt(&s.$field)),
+            change: Change::InPlace(Compare {
+                desired: |s, side| side.put(opt_quoted(s.$field.as_deref())),
+                live: |l, side| side.put(input(l, $input)),
+            }),
+        }
+    };
+}
+
 impl Declared for Sessions {
     type Live = SessionPreferences;
     const ATTRIBUTES: &'static [Row] = &[
-        Row {
-            about: About {
-                name: "log_group",
-                ty: "string",
-                default: "",
-                rule: "a CloudWatch Logs group: each shell session's input and output is streamed there (`cloudWatchLogGroupName`); the group must be encrypted",
-                words: &[],
-            },
-            read: |a, s| s.log_group = a.string("log_group").map(|(v, _)| v),
-            field: Some(|s| Field::opt(&s.log_group)),
-            change: Change::InPlace(Compare {
-                desired: |s, side| side.put(opt_quoted(s.log_group.as_deref())),
-                live: |l, side| side.put(input(l, "cloudWatchLogGroupName")),
-            }),
-        },
-        Row {
-            about: About {
-                name: "s3_bucket",
-                ty: "string",
-                default: "",
-                rule: "an S3 bucket each session's log is written to when it ends (`s3BucketName`); the bucket must be encrypted",
-                words: &[],
-            },
-            read: |a, s| s.s3_bucket = a.string("s3_bucket").map(|(v, _)| v),
-            field: Some(|s| Field::opt(&s.s3_bucket)),
-            change: Change::InPlace(Compare {
-                desired: |s, side| side.put(opt_quoted(s.s3_bucket.as_deref())),
-                live: |l, side| side.put(input(l, "s3BucketName")),
-            }),
-        },
-        Row {
-            about: About {
-                name: "s3_prefix",
-                ty: "string",
-                default: "",
-                rule: "the key prefix of the logs in `s3_bucket` (`s3KeyPrefix`)",
-                words: &[],
-            },
-            read: |a, s| s.s3_prefix = a.string("s3_prefix").map(|(v, _)| v),
-            field: Some(|s| Field::opt(&s.s3_prefix)),
-            change: Change::InPlace(Compare {
-                desired: |s, side| side.put(opt_quoted(s.s3_prefix.as_deref())),
-                live: |l, side| side.put(input(l, "s3KeyPrefix")),
-            }),
-        },
-        Row {
-            about: About {
-                name: "kms_key",
-                ty: "string",
-                default: "",
-                rule: "a KMS key id, ARN or alias: encrypts each session's data between the client and the box (`kmsKeyId`)",
-                words: &[],
-            },
-            read: |a, s| s.kms_key = a.string("kms_key").map(|(v, _)| v),
-            field: Some(|s| Field::opt(&s.kms_key)),
-            change: Change::InPlace(Compare {
-                desired: |s, side| side.put(opt_quoted(s.kms_key.as_deref())),
-                live: |l, side| side.put(input(l, "kmsKeyId")),
-            }),
-        },
+        input_row!(
+            "log_group",
+            log_group,
+            "cloudWatchLogGroupName",
+            "a CloudWatch Logs group: each shell session's input and output is streamed there (`cloudWatchLogGroupName`); the group must be encrypted"
+        ),
+        input_row!(
+            "s3_bucket",
+            s3_bucket,
+            "s3BucketName",
+            "an S3 bucket each session's log is written to when it ends (`s3BucketName`); the bucket must be encrypted"
+        ),
+        input_row!("s3_prefix", s3_prefix, "s3KeyPrefix", "the key prefix of the logs in `s3_bucket` (`s3KeyPrefix`)"),
+        input_row!(
+            "kms_key",
+            kms_key,
+            "kmsKeyId",
+            "a KMS key id, ARN or alias: encrypts each session's data between the client and the box (`kmsKeyId`)"
+        ),
         Row {
             about: About {
                 name: "idle_timeout",

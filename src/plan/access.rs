@@ -27,7 +27,7 @@ pub fn policy_name(stack: &str) -> String {
 }
 
 /// The OS user a box's image logs in as (what an SSH key is pushed for).
-fn os_user(image: &str) -> &'static str {
+pub fn os_user(image: &str) -> &'static str {
     if image.contains("ubuntu") {
         "ubuntu"
     } else {

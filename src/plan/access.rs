@@ -40,6 +40,7 @@ pub fn document(stack: &str, region: &str, os_users: &[&str]) -> Value {
     let instances = format!("arn:aws:ec2:{region}:*:instance/*");
     let me = [String::from("${aws:username}"), format!("${{aws:PrincipalTag/{USER_TAG}}}")];
     let member = me.iter().map(|m| format!("*:{m}:*")).collect::<Vec<_>>();
+    let own_sessions = me.iter().map(|m| format!("arn:aws:ssm:{region}:*:session/{m}-*")).collect::<Vec<_>>();
     let on = |prefix: &str, key: &str| format!("{prefix}/{key}");
     let owned = |prefix: &str| json!({ on(prefix, TAG_STACK): stack, on(prefix, TAG_OWNER): me });
     let shared = |prefix: &str| (json!({ on(prefix, TAG_STACK): stack }), json!({ on(prefix, TAG_MEMBERS): member }));
@@ -68,14 +69,15 @@ pub fn document(stack: &str, region: &str, os_users: &[&str]) -> Value {
                 format!("arn:aws:ssm:{region}::document/AWS-StartPortForwardingSession"),
                 format!("arn:aws:ssm:{region}:*:document/SSM-SessionManagerRunShell"),
             ]), Value::Null),
-            statement("OwnSessionsOnly", json!(["ssm:TerminateSession", "ssm:ResumeSession"]),
-                json!(me.iter().map(|m| format!("arn:aws:ssm:{region}:*:session/{m}-*")).collect::<Vec<_>>()), Value::Null),
+            statement("OwnSessionsOnly", json!(["ssm:TerminateSession", "ssm:ResumeSession"]), json!(own_sessions),
+                Value::Null),
             statement("KeysToOwnBoxes", json!("ec2-instance-connect:SendSSHPublicKey"), json!(instances),
                 json!({ "StringEquals": keys_owned })),
-            statement("KeysToBoxesOfWhichAMember", json!("ec2-instance-connect:SendSSHPublicKey"), json!(instances),
-                json!({ "StringEquals": keys_shared, "StringLike": ec2_members })),
-            statement("FindTheBoxes", json!(["ec2:DescribeInstances", "cloud9:DescribeEnvironments", "ssm:DescribeInstanceInformation",
-                "ssm:DescribeSessions", "ssm:GetConnectionStatus"]), json!("*"), Value::Null),
+            statement("KeysToBoxesOfWhichAMember", json!("ec2-instance-connect:SendSSHPublicKey"),
+                json!(instances), json!({ "StringEquals": keys_shared, "StringLike": ec2_members })),
+            statement("FindTheBoxes", json!(["ec2:DescribeInstances", "cloud9:DescribeEnvironments",
+                "ssm:DescribeInstanceInformation", "ssm:DescribeSessions", "ssm:GetConnectionStatus"]), json!("*"),
+                Value::Null),
         ],
     })
 }

@@ -245,7 +245,12 @@ fn launch(ctx: &mut Ctx, env: &Environment, replaced: Option<&LiveEnv>, ami: Opt
         EnvKind::Ec2 => {
             // Launched into its own group (and the declared ones), never the VPC's default group.
             let subnet = ctx.aws.subnets(&Filters::new(), &[env.subnet.to_string()])?.into_iter().next();
-            let vpc = subnet.and_then(|s| s.vpc).unwrap_or_default();
+            let vpc = subnet.and_then(|s| s.vpc).ok_or_else(|| AwsError {
+                class: crate::diag::ErrorClass::NotFound,
+                op: None,
+                code: Some("InvalidSubnetID.NotFound".into()),
+                message: format!("the subnet '{}' does not exist", env.subnet),
+            })?;
             let own = own_group(ctx.aws, ctx.stack, &env.name, &vpc)?;
             let groups: Vec<String> =
                 std::iter::once(own).chain(env.security_groups.iter().map(|g| g.to_string())).collect();

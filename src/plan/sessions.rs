@@ -40,7 +40,10 @@ pub fn changes(
             let holder = holder.unwrap_or_default();
             let what = format!("the account's Session Manager preferences in {region}");
             let kind = ErrorKind::HeldElsewhere { what, stack: holder.to_string() };
-            let help = format!("declare them in stack `{holder}` (one stack of an account and region holds them), or destroy that stack's `sessions` first");
+            let help = format!(
+                "declare them in stack `{holder}` (one stack of an account and region holds them), or destroy that \
+                 stack's `sessions` first"
+            );
             Err(Diag::new(kind, d.span).help(help).boxed())
         }
         (Some(d), _) => {

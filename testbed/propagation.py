@@ -1,7 +1,15 @@
-"""IAM's eventual consistency, as EC2 shows it: for some seconds after an instance profile is
-created, RunInstances, AssociateIamInstanceProfile and ReplaceIamInstanceProfileAssociation refuse
-it with AWS's own error (InvalidParameterValue, "Invalid IAM Instance Profile name"). Profiles the
-testbed seeds itself are old by the time anyone asks. `--iam-propagation-seconds 0` turns it off."""
+"""Eventual consistency, as EC2 shows it.
+
+- IAM's: for some seconds after an instance profile is created, RunInstances,
+  AssociateIamInstanceProfile and ReplaceIamInstanceProfileAssociation refuse it with AWS's own
+  error (InvalidParameterValue, "Invalid IAM Instance Profile name"). `--iam-propagation-seconds 0`
+  turns it off.
+- EC2's own: for a moment after a security group is created, RunInstances naming it answers
+  InvalidGroup.NotFound, as AWS documents ("Eventual consistency in the Amazon EC2 API").
+  `--group-propagation-seconds 0` turns it off.
+
+What the testbed seeds itself is old by the time anyone asks, and the testbed's own calls (Cloud9
+launching an environment's instance, as its stack does) are not held back."""
 
 import threading
 import time
@@ -11,18 +19,32 @@ import faults
 PROFILE_ACTIONS = {"RunInstances", "AssociateIamInstanceProfile", "ReplaceIamInstanceProfileAssociation"}
 
 
+# Security group id -> monotonic time it was created (recorded by testbed.patch_moto).
+NEW_GROUPS = {}
+
+
 class Propagation:
-    def __init__(self, seconds):
+    def __init__(self, seconds, group_seconds):
         self.seconds = seconds
+        self.group_seconds = group_seconds
         self.lock = threading.Lock()
         self.created = {}  # profile name -> monotonic time it was created
         self.armed = False  # set once the seed is in place
 
     def check(self, environ):
-        """Records new instance profiles; refuses a profile EC2 would not see yet."""
-        if self.seconds <= 0 or not self.armed:
+        """Records new instance profiles; refuses a profile or a group EC2 would not see yet."""
+        if not self.armed or "Credential=testbed/" in environ.get("HTTP_AUTHORIZATION", ""):
             return None
         service, action, _, form = faults.identify(environ)
+        if service == "ec2" and action == "RunInstances" and self.group_seconds > 0:
+            for key, values in form.items():
+                made = NEW_GROUPS.get(values[0]) if "SecurityGroupId" in key else None
+                if made is not None and time.monotonic() - made < self.group_seconds:
+                    fault = {"code": "InvalidGroup.NotFound", "message": f"The security group '{values[0]}' does not exist",
+                             "status": 400}
+                    return faults.error_response("ec2", fault, False)
+        if self.seconds <= 0:
+            return None
         if service == "iam" and action == "CreateInstanceProfile":
             with self.lock:
                 self.created[form.get("InstanceProfileName", [""])[0]] = time.monotonic()

@@ -21,6 +21,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 
 # As EC2 does, RunInstances refuses an image id that is not an AMI it knows (an alias such as
 # `amazonlinux-2023-x86_64` is InvalidAMIID.Malformed). MOTO_ENABLE_AMI_VALIDATION=false in the
@@ -45,7 +46,7 @@ import sessions  # noqa: E402
 ACCOUNT = "123456789012"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 # How long things take on AWS, typically, in seconds; the testbed takes these times --time-scale.
-TYPICAL_SECONDS = {"cloud9_create": 40, "iam_propagation": 10, "agent_register": 30}
+TYPICAL_SECONDS = {"cloud9_create": 40, "iam_propagation": 10, "group_propagation": 2, "agent_register": 30}
 # The project secrets of the example (examples/kobanzaki), as the team's account has them.
 SECRETS = {"kobanzaki/c1ws-tenant": "testbed-tenant-0d4c", "kobanzaki/c1ws-token": "testbed-token-7a91"}
 CONSOLE_SESSION_PREFERENCES = {
@@ -142,6 +143,18 @@ def patch_moto():
 
     VPCBackend.create_vpc = vpc_with_default_group
 
+    # When each security group was made, for EC2's eventual consistency (propagation.py).
+    from moto.ec2.models.security_groups import SecurityGroupBackend
+
+    create_group = SecurityGroupBackend.create_security_group
+
+    def recorded_group(self, *args, **kwargs):
+        group = create_group(self, *args, **kwargs)
+        propagation.NEW_GROUPS[group.id] = time.monotonic()
+        return group
+
+    SecurityGroupBackend.create_security_group = recorded_group
+
     # RunInstances naming no security group: on AWS the interface gets its VPC's default group
     # (moto attaches none).
     # And an instance shows its primary interface's groups (moto shows none when they were named
@@ -222,6 +235,8 @@ def main():
     ap.add_argument("--imds-allow-v1", action="store_true", help="honour HttpTokens=optional (tokenless reads allowed) as AWS does")
     ap.add_argument("--iam-propagation-seconds", type=float,
                     help="how long EC2 refuses a new instance profile, as AWS does while IAM propagates (0: never; default: scaled)")
+    ap.add_argument("--group-propagation-seconds", type=float,
+                    help="how long RunInstances does not see a new security group, as EC2's eventual consistency (default: scaled)")
     ap.add_argument("--agent-register-seconds", type=float,
                     help="how long after it runs an instance's SSM agent is Online (default: scaled)")
     ap.add_argument("--instances-dir", help="where instances' commands run (default: a temporary directory, removed at exit)")
@@ -240,7 +255,7 @@ def main():
     moto_app = DomainDispatcherApplication(create_backend_app)
     holder = {}
     injected = faults.Faults()
-    iam_lag = propagation.Propagation(args.iam_propagation_seconds)
+    iam_lag = propagation.Propagation(args.iam_propagation_seconds, args.group_propagation_seconds)
     enforced = authz.Authz(ACCOUNT, args.region)
 
     def served(environ, start_response):

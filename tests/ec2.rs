@@ -4,7 +4,7 @@
 mod support;
 
 use support::stack::{instances_at, ok, owned, rt, Dir};
-use support::testbed::fresh;
+use support::testbed::{fresh, fresh_with};
 
 #[test]
 fn an_ec2_environment_is_launched_private_with_its_role_and_imds_then_updated_and_destroyed() {
@@ -95,7 +95,7 @@ fn an_ec2_environment_from_an_image_alias_launches_the_ami_the_alias_names_today
 fn a_fresh_instance_profile_is_waited_for_while_iam_propagates_then_used() {
     // As on AWS, EC2 refuses an instance profile for some seconds after it is made (the testbed:
     // 2 s); the first apply of a role and its instance waits that out instead of failing.
-    let tb = fresh();
+    let tb = fresh_with(&["--group-propagation-seconds", "0"]);
     let d = Dir::new();
     d.write(&format!(
         "role \"fresh-role\" {{ trust = [\"ec2.amazonaws.com\"] }}\nenvironment \"box\" {{\n  kind = ec2\n  \
@@ -114,4 +114,45 @@ fn a_fresh_instance_profile_is_waited_for_while_iam_propagates_then_used() {
     assert_eq!(instances.len(), 1, "one instance, however many tries");
     assert!(instances[0].iam_instance_profile().unwrap().arn().unwrap().ends_with("/fresh-role"));
     ok(d.kenv(&tb, &["destroy", "--yes"]));
+}
+
+#[test]
+fn the_boxs_new_group_is_waited_for_while_ec2_propagates_it_and_a_missing_extra_group_fails_at_once() {
+    // As EC2 documents, a security group made a moment ago may not be visible to RunInstances yet
+    // (the testbed: 1.5 s): the launch into the box's new group waits that out.
+    let tb = fresh_with(&["--group-propagation-seconds", "1.5", "--iam-propagation-seconds", "0"]);
+    let d = Dir::new();
+    let file = |extra: &str| {
+        format!(
+            "environment \"box\" {{\n  kind = ec2\n  instance_type = \"t3.small\"\n  image = \"ami-12c6146b\"\n  \
+             subnet = \"{}\"\n{extra}}}\n",
+            tb.subnet_id
+        )
+    };
+    d.write(&file(""));
+    let applied = ok(d.kenv(&tb, &["apply", "--yes"]));
+    let waited = "environment.box: EC2 does not see its new security group `sg-";
+    assert!(applied.stderr.contains(waited) && applied.stderr.contains("yet (EC2 propagates)"), "{}", applied.stderr);
+    assert_eq!(instances_at(&tb, "environment.box").len(), 1, "one instance, however many tries");
+    ok(d.kenv(&tb, &["destroy", "--yes"]));
+
+    // The same declaration again: EC2 answers its client token with the terminated instance (as
+    // a `pending` launch); apply reads the state back and launches a new one.
+    ok(d.kenv(&tb, &["apply", "--yes"]));
+    let states: Vec<String> = instances_at(&tb, "environment.box")
+        .iter()
+        .map(|i| i.state().and_then(|s| s.name()).map_or(String::new(), |n| n.as_str().to_string()))
+        .collect();
+    assert_eq!(states.iter().filter(|s| *s == "running").count(), 1, "{states:?}");
+    ok(d.kenv(&tb, &["destroy", "--yes"]));
+
+    // A declared extra group that does not exist is not waited for: it fails at once.
+    d.write(&file("  security_groups = [\"sg-0123456789abcdef0\"]\n"));
+    let started = std::time::Instant::now();
+    let failed = d.kenv(&tb, &["apply", "--yes"]);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    let missing = "InvalidGroup.NotFound:Thesecuritygroup'sg-0123456789abcdef0'doesnotexist";
+    assert!(support::stack::squeezed(&failed.stderr).contains(missing), "{}", failed.stderr);
+    assert!(!failed.stderr.contains("security group `sg-0123456789abcdef0`"), "not waited for: {}", failed.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "no wait for a group that will never appear");
 }

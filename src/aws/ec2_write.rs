@@ -143,14 +143,17 @@ impl Aws {
     }
 
     /// Launches one instance in a private subnet (no public IP), returning its id. EC2 keeps a
-    /// client token for a day after its instance is terminated and answers it with that instance:
-    /// a declaration launched again after a destroy launches with a token derived from the
+    /// client token for a day after its instance is terminated and answers it with that instance,
+    /// in the launch's own answer (`pending`): the instance's state is read back, and a
+    /// declaration launched again after a destroy launches with a token derived from the
     /// terminated instance's id (the same on a retry, so it stays idempotent).
     pub fn run_instance(&self, new: &NewInstance) -> Result<String, AwsError> {
         let mut token = new.token.to_string();
         loop {
-            let (id, state) = self.run_instance_once(new, &token)?;
-            if !matches!(state.as_str(), "terminated" | "shutting-down") {
+            let id = self.run_instance_once(new, &token)?;
+            let found = self.instances(&Filters::new(), std::slice::from_ref(&id))?;
+            let state = found.first().map_or("", |i| i.state.as_str());
+            if !matches!(state, "terminated" | "shutting-down") {
                 return Ok(id);
             }
             let derived = sha2::Sha256::digest(format!("{token}\n{id}").as_bytes());
@@ -158,7 +161,7 @@ impl Aws {
         }
     }
 
-    fn run_instance_once(&self, new: &NewInstance, token: &str) -> Result<(String, String), AwsError> {
+    fn run_instance_once(&self, new: &NewInstance, token: &str) -> Result<String, AwsError> {
         let nic = InstanceNetworkInterfaceSpecification::builder()
             .device_index(0)
             .subnet_id(new.subnet)
@@ -183,9 +186,7 @@ impl Aws {
             .tag_specifications(tags)
             .client_token(token);
         let out = self.call(write("ec2", "RunInstances"), req.send())?;
-        let first = out.instances().first();
-        let state = first.and_then(|i| i.state()).and_then(|s| s.name()).map_or("", |n| n.as_str());
-        Ok((first.and_then(|i| i.instance_id()).unwrap_or("").to_string(), state.to_string()))
+        Ok(out.instances().first().and_then(|i| i.instance_id()).unwrap_or("").to_string())
     }
 
     pub fn terminate(&self, instance: &str) -> Result<(), AwsError> {

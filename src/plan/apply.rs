@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::converge::{converge, group, own_group, while_iam_propagates, GroupWork, Settings};
+use super::converge::{converge, group, own_group, profile_unseen, while_propagating, GroupWork, Settings};
 use super::ctx::{owner_tags, Ctx, Failed};
 use super::diff::{declared_rules, inline_policy};
 use super::live::CLOUD9_TAG;
@@ -266,7 +266,15 @@ fn launch(ctx: &mut Ctx, env: &Environment, replaced: Option<&LiveEnv>, ami: Opt
                 token: &token,
             };
             let (profile, address) = (env.role.as_deref().unwrap_or_default(), env_address(&env.name));
-            while_iam_propagates(ctx.aws, profile, &address, &|line| ctx.say(line), || ctx.aws.run_instance(&new))
+            // The group made just above may not be visible to RunInstances yet (EC2's eventual
+            // consistency), nor a profile made by this apply (IAM's).
+            let profile_unseen = profile_unseen(profile);
+            let unseen = |e: &AwsError| {
+                let group = e.is(&["InvalidGroup.NotFound"]) && e.message.contains(&groups[0]);
+                let group = group.then(|| (format!("its new security group `{}`", groups[0]), "EC2 propagates"));
+                group.or_else(|| profile_unseen(e))
+            };
+            while_propagating(ctx.aws, &address, &|line| ctx.say(line), &unseen, || ctx.aws.run_instance(&new))
         }
     }
 }
@@ -283,7 +291,13 @@ fn wait_ready(ctx: &mut Ctx, env: &Environment, id: &str) -> Result<LiveEnv, Aws
                 _ => None,
             },
             EnvKind::Ec2 => {
-                ctx.aws.instances(&Filters::new(), &[id.to_string()])?.into_iter().find(|i| i.state == "running")
+                let found = ctx.aws.instances(&Filters::new(), &[id.to_string()])?.into_iter().next();
+                if let Some(gone) =
+                    found.as_ref().filter(|i| matches!(i.state.as_str(), "terminated" | "shutting-down"))
+                {
+                    return Err(AwsError::local(format!("instance {id} is {} instead of starting", gone.state)));
+                }
+                found.filter(|i| i.state == "running")
             }
         };
         if let Some(instance) = found {

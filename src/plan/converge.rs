@@ -80,7 +80,8 @@ pub(super) fn converge(aws: &Aws, (s, live): &(Settings, LiveEnv), say: &dyn Fn(
     if let Some(role) = &s.role {
         if i.instance_profile.as_deref().and_then(|a| a.rsplit('/').next()) != Some(role) {
             let say_line = |line: &str| say(Said::Line(line.to_string()));
-            while_iam_propagates(aws, role, &address, &say_line, || aws.set_instance_profile(&i.id, role))?;
+            let unseen = profile_unseen(role);
+            while_propagating(aws, &address, &say_line, &unseen, || aws.set_instance_profile(&i.id, role))?;
         }
     }
     if i.metadata.tokens != s.tokens || i.metadata.hop_limit != s.hop_limit {
@@ -164,22 +165,32 @@ pub(super) fn own_group(aws: &Aws, stack: &str, env: &str, vpc: &str) -> Result<
     aws.create_group(&name, &description, vpc, &owner_tags(stack, &group_address(env)))
 }
 
-/// Makes a call that names an instance profile; while EC2 refuses the profile because IAM has not
-/// propagated it yet, waits (0.5 s, doubling to 8 s, at most PROPAGATION_WAIT in all) and tries
-/// again, saying so. Every other error returns at once.
-pub(super) fn while_iam_propagates<T>(
+/// What EC2 does not see yet in a refusal, and why: (`instance profile \`dev\``, `IAM propagates`).
+pub(super) type Unseen<'a> = &'a dyn Fn(&AwsError) -> Option<(String, &'static str)>;
+
+/// An instance profile EC2 refuses while IAM propagates it.
+pub(super) fn profile_unseen(profile: &str) -> impl Fn(&AwsError) -> Option<(String, &'static str)> + '_ {
+    move |e| e.is_iam_propagation().then(|| (format!("instance profile `{profile}`"), "IAM propagates"))
+}
+
+/// Makes a call that names something made moments ago; while EC2 does not see it yet (AWS's
+/// eventual consistency: `unseen` says what, for the errors that mean it), waits (0.5 s, doubling
+/// to 8 s, at most PROPAGATION_WAIT in all) and tries again, saying so. Every other error returns
+/// at once.
+pub(super) fn while_propagating<T>(
     aws: &Aws,
-    profile: &str,
     address: &str,
     say: &dyn Fn(&str),
+    unseen: Unseen,
     mut call: impl FnMut() -> Result<T, AwsError>,
 ) -> Result<T, AwsError> {
     let (started, mut pause) = (Instant::now(), Duration::from_millis(500));
     loop {
         match call() {
-            Err(e) if e.is_iam_propagation() && started.elapsed() + pause <= PROPAGATION_WAIT => {
+            Err(e) if started.elapsed() + pause <= PROPAGATION_WAIT && unseen(&e).is_some() => {
+                let (what, why) = unseen(&e).unwrap_or_default();
                 say(&format!(
-                    "  {address}: EC2 does not see instance profile `{profile}` yet (IAM propagates); retrying in {:.1} s",
+                    "  {address}: EC2 does not see {what} yet ({why}); retrying in {:.1} s",
                     pause.as_secs_f64()
                 ));
                 aws.sleep(pause)?;

@@ -163,7 +163,7 @@ class Authz:
             if s.get("Effect") != "Deny" or not any(fnmatch.fnmatchcase(action, a) for a in actions):
                 continue
             condition = s.get("Condition") or {}
-            exempt = [v for op in ("StringNotEquals", "StringNotLike") for v in as_list(condition.get(op, {}).get("aws:PrincipalArn"))]
+            exempt = [v for op in ("StringNotEquals", "StringNotLike") for v in iampolicy.as_list(condition.get(op, {}).get("aws:PrincipalArn"))]
             if not condition or not any(fnmatch.fnmatchcase(arn, e) for e in exempt):
                 return True
         return False
@@ -176,9 +176,6 @@ class Authz:
         documents = [iampolicy.document_of(p) for p in policies]
         return iampolicy.evaluate(documents, action, resource, {}) == iampolicy.ALLOW
 
-
-def as_list(value):
-    return [] if value is None else value if isinstance(value, list) else [value]
 
 
 def denied(service, json_protocol, message):

@@ -23,6 +23,7 @@ import time
 from werkzeug.wrappers import Response
 
 import faults
+from agent import json_response as ok
 
 KEY_SECONDS = 60
 KEY_PATTERN = re.compile(r"^(ssh-rsa|ssh-ed25519|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$")
@@ -126,10 +127,6 @@ def serve(sessions):
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
-
-
-def ok(data):
-    return Response(json.dumps(data), content_type="application/x-amz-json-1.1")
 
 
 def error(code, message):

@@ -37,7 +37,7 @@ pub use iam_policy::LivePolicy;
 pub use reach::TaggedRule;
 pub use secrets::SecretInfo;
 pub use session::Session;
-pub use session_prefs::{SessionPreferences, SESSION_DOCUMENT};
+pub use session_prefs::SessionPreferences;
 pub use ssm::{Earlier, Invocation, Targets, AGENT_WAIT, DELIVERY_TIMEOUT};
 pub use sts::Identity;
 

@@ -9,7 +9,7 @@ use aws_sdk_ssm::types::{DocumentFormat, DocumentType, ResourceTypeForTagging, T
 
 use super::{read, write, Aws, AwsError};
 
-pub const SESSION_DOCUMENT: &str = "SSM-SessionManagerRunShell";
+const SESSION_DOCUMENT: &str = "SSM-SessionManagerRunShell";
 
 /// The preferences as they are on AWS.
 #[derive(Debug, Clone)]

@@ -11,20 +11,13 @@ use super::daily::{on_path, with_envs, PLUGIN_DOCS};
 use super::{report, AwsArgs, StackArgs, FAILED, OK};
 use crate::aws::{Aws, AwsError, LiveEnv};
 use crate::diag::{Diag, ErrorKind, Style};
-use crate::model::tags::{TAG_MEMBERS, TAG_OWNER};
+use crate::model::tags::{principal_name, TAG_MEMBERS, TAG_OWNER};
 use crate::plan::access::os_user;
 use crate::plan::TAG_IMAGE;
 use crate::source::SourceMap;
 
 /// The key pair `ssh-config` makes when the caller names none.
 const DEFAULT_KEY: &str = ".ssh/kenv_ed25519";
-
-/// The name a box's `kenv:owner` / `kenv:members` tag names a principal by: an IAM user's name,
-/// a role session's name.
-fn caller_name(arn: &str) -> &str {
-    let rest = arn.rsplit(':').next().unwrap_or(arn);
-    rest.rsplit('/').next().unwrap_or(rest)
-}
 
 fn is_theirs(env: &LiveEnv, name: &str) -> bool {
     let tag = |key: &str| env.instance.tags.get(key).map(String::as_str);
@@ -40,7 +33,7 @@ pub fn ssh_config(args: &StackArgs, to: Option<PathBuf>, key: Option<PathBuf>, a
         let key = key.unwrap_or_else(|| home.join(DEFAULT_KEY));
         let region = aws.region().unwrap_or_default();
         let who = aws.whoami().map_err(|e| vec![e.diag(None, Some(&region))])?;
-        let name = caller_name(who.arn.as_deref().unwrap_or_default()).to_string();
+        let name = principal_name(who.arn.as_deref().unwrap_or_default()).to_string();
         let chosen: Vec<&LiveEnv> = envs.iter().filter(|e| all || is_theirs(e, &name)).collect();
         ensure_key(&key)?;
         let kenv = std::env::current_exe().map_or_else(|_| "kenv".into(), |p| p.display().to_string());

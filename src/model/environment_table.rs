@@ -12,7 +12,9 @@ use super::environment::{Connection, EnvKind, Environment, Imds};
 use super::environment_read::{auto_stop_minutes, checked, imds, read_description, read_image};
 use super::environment_read::{read_managed_credentials, read_members, read_owner, read_security_groups};
 use super::environment_read::{read_tags, required, role_name};
-use super::tags::{ACCESS, TAG_AUTO_STOP, TAG_CONNECTION, TAG_IMAGE, TAG_MEMBERS, TAG_OWNER, TAG_PROTECT};
+use super::tags::{
+    principal_name, ACCESS, TAG_AUTO_STOP, TAG_CONNECTION, TAG_IMAGE, TAG_MEMBERS, TAG_OWNER, TAG_PROTECT,
+};
 use super::validate;
 use super::{Attrs, Children, Decl, Field, FieldList, Record, Value};
 use crate::aws::LiveEnv;
@@ -375,7 +377,7 @@ pub fn is_kept_tag(key: &str) -> bool {
 
 /// The tags naming who may open the box: `kenv:owner` and `kenv:members`, when declared.
 pub fn access_tags(e: &Environment) -> BTreeMap<String, String> {
-    let name = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_string();
+    let name = |arn: &str| principal_name(arn).to_string();
     let mut tags = BTreeMap::new();
     if let Some(owner) = &e.owner {
         tags.insert(TAG_OWNER.to_string(), name(owner));

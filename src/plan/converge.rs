@@ -131,7 +131,12 @@ pub(super) fn group(aws: &Aws, w: &GroupWork, _: &dyn Fn(Said)) -> Result<(), Aw
     let group = match &w.live {
         Some(g) => g.clone(),
         None => {
-            let id = own_group(aws, &w.stack, &w.name, &w.instance.vpc)?;
+            // An ec2 box was launched into it: the group is on the instance already.
+            let on_box = w.instance.group_names.iter().find(|(_, n)| **n == group_name(&w.stack, &w.name));
+            let id = match on_box {
+                Some((id, _)) => id.clone(),
+                None => own_group(aws, &w.stack, &w.name, &w.instance.vpc)?,
+            };
             let fresh = aws.security_groups(&Filters::new(), &[id])?;
             let vanished = || AwsError::local(format!("the security group of {} vanished", env_address(&w.name)));
             fresh.into_iter().next().ok_or_else(vanished)?
@@ -160,9 +165,13 @@ pub(super) fn group(aws: &Aws, w: &GroupWork, _: &dyn Fn(Said)) -> Result<(), Aw
 /// Makes an environment's own group in a VPC (or finds the one an earlier, interrupted call
 /// made); returns its id. An EC2 instance is launched into it, a Cloud9 one gets it afterwards.
 pub(super) fn own_group(aws: &Aws, stack: &str, env: &str, vpc: &str) -> Result<String, AwsError> {
-    let name = format!("kenv-{stack}-{env}");
     let description = format!("kenv: the rules of {}", env_address(env));
-    aws.create_group(&name, &description, vpc, &owner_tags(stack, &group_address(env)))
+    aws.create_group(&group_name(stack, env), &description, vpc, &owner_tags(stack, &group_address(env)))
+}
+
+/// An environment's own group's EC2 name (it cannot change: a renamed environment keeps it).
+fn group_name(stack: &str, env: &str) -> String {
+    format!("kenv-{stack}-{env}")
 }
 
 /// What EC2 does not see yet in a refusal, and why: (`instance profile \`dev\``, `IAM propagates`).

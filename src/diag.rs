@@ -105,6 +105,10 @@ pub enum ErrorKind {
     OwnedElsewhere { name: String, stack: String },
     #[error("{what} are held by stack `{stack}`")]
     HeldElsewhere { what: String, stack: String },
+    #[error("the credentials are for AWS account {actual}; this stack's account is {expected}")]
+    WrongAccount { expected: String, actual: String },
+    #[error("stack `{stack}` on AWS was applied from {theirs}, not from this file ({ours})")]
+    OtherOrigin { stack: String, theirs: String, ours: String },
     #[error("`{0}` is not an environment or role the file declares")]
     NotDeclared(String),
     #[error("stack `{stack}` has no environment on AWS (in {region})")]
@@ -203,6 +207,8 @@ impl ErrorKind {
             Io { .. } => "io",
             Aws { class, .. } => class.code(),
             AlreadyOnAws { .. } | OwnedElsewhere { .. } | HeldElsewhere { .. } => "already-on-aws",
+            WrongAccount { .. } => "wrong-account",
+            OtherOrigin { .. } => "other-origin",
             NothingToImport { .. } | EmptyStack { .. } | NoSuchEnv { .. } => "not-on-aws",
             ImportRenames { .. } | ImportReplaces { .. } => "import-differs",
             NotDeclared(_) => "not-declared",

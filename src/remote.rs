@@ -263,13 +263,21 @@ pub fn store(text: &str) {
 }
 
 /// `kenv.lock`, beside the program's file: the kenv versions the program needs (a semver
-/// requirement, `>=0.1.0` by default, checked before evaluating), and each remote import's pin
-/// (and the commit a git ref named when it was locked, for people reading it).
+/// requirement, `>=0.1.0` by default, checked before evaluating), each remote import's pin
+/// (and the commit a git ref named when it was locked, for people reading it), and what the team
+/// holds every run of the program to, whatever the file says: the policy modules `plan`, `apply`,
+/// `destroy` and `check` enforce (`enforce`, relative ones beside the lock), and the one AWS
+/// account its stacks may be in (`account`). `kenv lock` keeps those two as they are.
 #[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Lock {
     pub version: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kenv: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub enforce: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default)]
     pub imports: BTreeMap<String, Pin>,
 }
 

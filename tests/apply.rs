@@ -52,7 +52,7 @@ fn the_example_applies_then_plans_no_changes_reapplies_nothing_and_destroys_clea
     rt().block_on(the_step_went_through_ssm_and_the_role_is_as_declared(&tb));
 
     let plan = ok(run(&["plan", example, "--stats"]));
-    assert_eq!(plan.stdout, "No changes: stack `kobanzaki` in ap-northeast-1 matches the file.\n");
+    assert_eq!(plan.stdout, "No changes: stack `kobanzaki` in ap-northeast-1, account 123456789012 (as arn:aws:sts::123456789012:user/moto), matches the file.\n");
     assert_eq!(totals(&plan).1, 0);
     let again = ok(run(&["apply", example, "--yes", "--stats"]));
     assert_eq!(totals(&again).1, 0, "a second apply makes no mutating call:\n{}", again.stderr);
@@ -209,7 +209,7 @@ fn one_changed_attribute_plans_exactly_that_change_and_apply_converges() {
     let plan = ok(d.kenv(&tb, &["plan"]));
     assert_eq!(
         plan.stdout,
-        "Stack `stack` in ap-northeast-1:\n\n  ~ environment.dev-0\n      ~ imds.hop_limit: 1 → 2\n\n\
+        "Stack `stack` in ap-northeast-1, account 123456789012 (as arn:aws:sts::123456789012:user/moto):\n\n  ~ environment.dev-0\n      ~ imds.hop_limit: 1 → 2\n\n\
          Plan: 0 to create, 1 to update, 0 to replace, 0 to delete.\n"
     );
     let json = ok(d.kenv(&tb, &["plan", "--json"]));
@@ -218,8 +218,8 @@ fn one_changed_attribute_plans_exactly_that_change_and_apply_converges() {
     assert_eq!(json["summary"]["update"], 1);
     let applied = ok(d.kenv(&tb, &["apply", "--yes", "--stats"]));
     assert!(applied.stderr.contains("ec2:ModifyInstanceMetadataOptions"), "{}", applied.stderr);
-    // One for the attribute; the other two take and give back the stack's lock.
-    assert_eq!(totals(&applied).1, 3, "one mutating call for one attribute:\n{}", applied.stderr);
+    // One for the attribute; two take and give back the stack's lock, one records who applied.
+    assert_eq!(totals(&applied).1, 4, "one mutating call for one attribute:\n{}", applied.stderr);
     assert!(applied.stderr.contains("ssm:PutParameter") && applied.stderr.contains("ssm:DeleteParameter"));
     assert!(ok(d.kenv(&tb, &["plan"])).stdout.starts_with("No changes"));
 
@@ -287,7 +287,7 @@ fn a_rule_removed_from_the_file_is_planned_away_and_revoked() {
     let plan = ok(d.kenv(&tb, &["plan"]));
     assert_eq!(
         plan.stdout,
-        "Stack `stack` in ap-northeast-1:\n\n  ~ security_group.dev-0\n      - rule: ingress tcp 5432 from 10.1.0.0/16 \"postgres\"\n\n\
+        "Stack `stack` in ap-northeast-1, account 123456789012 (as arn:aws:sts::123456789012:user/moto):\n\n  ~ security_group.dev-0\n      - rule: ingress tcp 5432 from 10.1.0.0/16 \"postgres\"\n\n\
          Plan: 0 to create, 1 to update, 0 to replace, 0 to delete.\n"
     );
     let applied = ok(d.kenv(&tb, &["apply", "--yes", "--stats"]));
@@ -326,9 +326,10 @@ fn plan_makes_the_same_few_calls_for_1_10_and_50_environments() {
     let reads: Vec<u64> = counts.iter().map(|(_, (r, _))| *r).collect();
     // DescribeEnvironments takes 25 ids per call: 50 environments need one more call.
     assert_eq!(reads, [reads[0], reads[0], reads[0] + 1], "{counts:?}");
-    // A stack's reads: roles, instances, Cloud9, groups, rules, secrets, its developer policy and
-    // the account's session preferences — each one call, however many environments.
-    assert!(reads[0] <= 14, "{counts:?}");
+    // A stack's reads: the caller and the stack's record, then roles, instances, Cloud9, groups,
+    // rules, secrets, its developer policy and the account's session preferences — each one call,
+    // however many environments.
+    assert!(reads[0] <= 16, "{counts:?}");
 }
 
 #[test]

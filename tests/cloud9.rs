@@ -111,7 +111,7 @@ fn a_renamed_environment_is_moved_keeping_its_instance_group_and_rules() {
     let plan = ok(d.kenv(&tb, &["plan"]));
     assert_eq!(
         plan.stdout,
-        "Stack `stack` in ap-northeast-1:\n\n  ~ environment.alice-dev\n      ~ name: \"alice\" → \"alice-dev\" (moved: the \
+        "Stack `stack` in ap-northeast-1, account 123456789012 (as arn:aws:sts::123456789012:user/moto):\n\n  ~ environment.alice-dev\n      ~ name: \"alice\" → \"alice-dev\" (moved: the \
          same environment, its group and rules, re-tagged)\n\nPlan: 0 to create, 1 to update, 0 to replace, 0 to delete.\n"
     );
     ok(d.kenv(&tb, &["apply", "--yes"]));

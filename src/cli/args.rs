@@ -51,17 +51,21 @@ pub enum Command {
     /// Show what apply would change: the file's desired state against the stack on AWS.
     Plan {
         #[command(flatten)]
-        stack: StackArgs,
+        stack: DeployArgs,
         /// Print the plan as JSON.
         #[arg(long)]
         json: bool,
+        /// Exit 0 when there is nothing to change, 2 when there is, 1 on an error (for drift
+        /// checks in a scheduled job).
+        #[arg(long)]
+        detailed_exitcode: bool,
         #[command(flatten)]
         named: Named,
     },
     /// Make the stack on AWS what the file declares: show the plan, confirm, apply.
     Apply {
         #[command(flatten)]
-        stack: StackArgs,
+        stack: DeployArgs,
         /// Apply without asking.
         #[arg(long, short)]
         yes: bool,
@@ -75,13 +79,23 @@ pub enum Command {
     /// Remove everything the stack owns on AWS (what carries its tags).
     Destroy {
         #[command(flatten)]
-        stack: StackArgs,
+        stack: DeployArgs,
         /// Destroy without asking.
         #[arg(long, short)]
         yes: bool,
         /// Take over the stack's lock when it has expired.
         #[arg(long)]
         break_lock: bool,
+    },
+    /// Print the least-privilege IAM policy (JSON) for whoever runs plan, apply or destroy of the
+    /// file's stack: reads for plan; writes only on what the stack owns (its tags, its IAM path,
+    /// its parameters, the secrets its roles lock); its roles passed to EC2 only.
+    IamPolicy {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// The command the policy is for.
+        #[arg(long = "for", value_enum, default_value_t = ForCommand::Apply)]
+        command: ForCommand,
     },
     /// Run a file as a script: statements in order, AWS reads and writes and commands included
     /// (each write shown and confirmed first).
@@ -250,6 +264,13 @@ pub struct CheckArgs {
     /// ports added outside kenv).
     #[arg(long)]
     pub live: bool,
+    #[command(flatten)]
+    pub policies: PolicyArgs,
+}
+
+/// The policies a run is held to whatever the file turns on (kenv.lock's `enforce` adds its own).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct PolicyArgs {
     /// Enforce the policies of this module (`std/baseline`, or a .kenv file of policies) whatever
     /// the files turn on; a suppression of one counts only with an owner and an expiry.
     /// Repeatable; KENV_POLICY holds a comma-separated list of them too.
@@ -258,6 +279,20 @@ pub struct CheckArgs {
     /// Count no suppression: every violation fails.
     #[arg(long)]
     pub no_suppress: bool,
+}
+
+/// What plan, apply and destroy share: the stack, the policies enforced, and whether to take
+/// over a stack applied from another file.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    #[command(flatten)]
+    pub policies: PolicyArgs,
+    /// Take over a stack of this name that was applied from another file (another repository,
+    /// or another path in it): apply records this file as its origin.
+    #[arg(long)]
+    pub adopt: bool,
 }
 
 /// Protected environments the person names for replacement or deletion.
@@ -298,6 +333,17 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0, for code scanning (GitHub Actions).
     Sarif,
+}
+
+/// What `kenv iam-policy` writes a policy for.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForCommand {
+    /// Plan, and `check --live` (reads only).
+    Plan,
+    /// Apply (which also deletes what the file no longer declares).
+    Apply,
+    /// Destroy.
+    Destroy,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use crate::diag::{Diag, Style};
 use crate::eval::{self, Failure, Interp, Mode, Program};
 use crate::model::plural;
 use crate::model::Value;
-use crate::model::{run_policies, Enforcement, PolicyReport};
+use crate::model::{run_policies, PolicyReport};
 use crate::source::SourceMap;
 
 /// A file checked: its program and what its policies found, or the diagnostics that stopped it.
@@ -117,14 +117,7 @@ fn programs_only(
 /// The policies enforced, the live view with --live, and the policies run.
 fn policies(mut program: Program, file: &Path, args: &CheckArgs, aws: &Aws) -> Result<Passed, Failure> {
     let found = (|| -> crate::diag::Result<_> {
-        let mut rules = Enforcement { no_suppress: args.no_suppress, ..Enforcement::default() };
-        for spec in &args.policy {
-            for p in program.interp.enforced_policies(spec)? {
-                if !rules.policies.iter().any(|q| q.name == p.name) {
-                    rules.policies.push(p);
-                }
-            }
-        }
+        let rules = super::enforce::rules(&mut program.interp, file, &args.policies)?;
         let view = if args.live { live_view(file, args, aws, &program)? } else { Value::Null };
         let deployed = match &view {
             Value::Record(envs) => Some(envs.values().filter(|v| !matches!(v, Value::Null)).count()),

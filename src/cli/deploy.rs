@@ -4,20 +4,24 @@
 
 use std::rc::Rc;
 
-use super::{report, Named, StackArgs, FAILED, OK};
+use super::{report, DeployArgs, Named, PolicyArgs, StackArgs, FAILED, OK};
 use crate::aws::{render_stats, Aws, ErrorClass};
 use crate::diag::{Diag, ErrorKind, Style};
 use crate::eval::{self, Failure, Interp, Mode, Program};
 use crate::model::run_policies;
+use crate::plan::guard::{self, Guard};
 use crate::plan::{self, lease, Plan};
 use crate::source::SourceMap;
 
 /// Exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
 pub const INTERRUPTED: i32 = 130;
 
-pub fn plan(args: &StackArgs, json: bool, named: &Named, style: Style) -> i32 {
-    let aws = Rc::new(Aws::new(args.aws.options()));
-    let code = match load_checked(args, &aws, false, style) {
+/// Exit code of `plan --detailed-exitcode` when there are changes to make.
+pub const CHANGES: i32 = 2;
+
+pub fn plan(args: &DeployArgs, json: bool, detailed: bool, named: &Named, style: Style) -> i32 {
+    let aws = Rc::new(Aws::new(args.stack.aws.options()));
+    let code = match load_checked(&args.stack, &args.policies, &aws, false, style) {
         Err(code) => code,
         Ok(program) => {
             let code = match prepare(args, &program, &aws, false) {
@@ -30,7 +34,12 @@ pub fn plan(args: &StackArgs, json: bool, named: &Named, style: Style) -> i32 {
                         super::out(&plan::render(&plan));
                     }
                     let refused = plan::protect::refusals(&plan, &named.replace, &named.delete);
-                    report(&refused, &program.interp.sources, style)
+                    let code = report(&refused, &program.interp.sources, style);
+                    if code == OK && detailed && !plan.is_empty() {
+                        CHANGES
+                    } else {
+                        code
+                    }
                 }
             };
             // The process ends soon after: freeing a large program value by value only costs time.
@@ -38,7 +47,7 @@ pub fn plan(args: &StackArgs, json: bool, named: &Named, style: Style) -> i32 {
             code
         }
     };
-    finish(args, &aws, code)
+    finish(&args.stack, &aws, code)
 }
 
 /// How `apply` goes: `--yes`, `destroy` instead of apply, `--break-lock`, the protected
@@ -56,17 +65,17 @@ pub struct How {
 /// made again; if it is not the one they saw (the stack changed on AWS meanwhile), it is shown and
 /// asked about again. A file that changed while the question was open is loaded and planned
 /// again, never applied blind. A plan with nothing to do takes no lease and writes nothing.
-pub fn apply(args: &StackArgs, how: &How, style: Style) -> i32 {
-    let aws = Rc::new(Aws::new(args.aws.options()));
-    let code = match load_checked(args, &aws, how.yes, style) {
+pub fn apply(args: &DeployArgs, how: &How, style: Style) -> i32 {
+    let aws = Rc::new(Aws::new(args.stack.aws.options()));
+    let code = match load_checked(&args.stack, &args.policies, &aws, how.yes, style) {
         Err(code) => code,
         Ok(program) => confirm_and_apply(args, &aws, program, how, style),
     };
-    finish(args, &aws, code)
+    finish(&args.stack, &aws, code)
 }
 
-fn confirm_and_apply(args: &StackArgs, aws: &Rc<Aws>, mut program: Program, how: &How, style: Style) -> i32 {
-    let stack = plan::stack_name(&args.file, args.stack.as_deref());
+fn confirm_and_apply(args: &DeployArgs, aws: &Rc<Aws>, mut program: Program, how: &How, style: Style) -> i32 {
+    let stack = plan::stack_name(&args.stack.file, args.stack.stack.as_deref());
     let say = |line: &str| super::err(&format!("{line}\n"));
     let mut held = None;
     let mut confirmed = String::new();
@@ -78,7 +87,7 @@ fn confirm_and_apply(args: &StackArgs, aws: &Rc<Aws>, mut program: Program, how:
         };
         let text = plan::render(&plan);
         if held.is_some() && text == confirmed {
-            let code = if plan.is_empty() { OK } else { make(&plan, aws, held.as_ref(), how, sources, style) };
+            let code = if plan.is_empty() { OK } else { make(&plan, args, aws, held.as_ref(), how, sources, style) };
             break release(held, code);
         }
         if held.is_some() {
@@ -101,20 +110,20 @@ fn confirm_and_apply(args: &StackArgs, aws: &Rc<Aws>, mut program: Program, how:
             break release(held, report(&[d], sources, style).max(FAILED));
         }
         if held.is_some() && how.yes {
-            let code = make(&plan, aws, held.as_ref(), how, sources, style);
+            let code = make(&plan, args, aws, held.as_ref(), how, sources, style);
             break release(held, code);
         }
         let changed = sources.changed_files();
         if !changed.is_empty() {
             say(&format!("{} changed since this plan was made: loading and planning again", changed.join(", ")));
-            program = match load_checked(args, aws, how.yes, style) {
+            program = match load_checked(&args.stack, &args.policies, aws, how.yes, style) {
                 Ok(p) => p,
                 Err(code) => break release(held, code),
             };
             continue;
         }
         if held.is_none() {
-            match lease::take(aws, &stack, how.break_lock, &say) {
+            match lease::take(aws, &stack, &plan.caller.arn, how.break_lock, &say) {
                 Ok(l) => held = Some(l),
                 Err(d) => break report(&[*d], sources, style).max(FAILED),
             }
@@ -156,10 +165,26 @@ fn release(held: Option<lease::Lease>, code: i32) -> i32 {
     }
 }
 
-/// Makes the plan: progress as it goes, then what was done, or where it stopped and why.
-fn make(plan: &Plan, aws: &Aws, lease: Option<&lease::Lease>, how: &How, sources: &SourceMap, style: Style) -> i32 {
+/// Makes the plan: the stack's record first (its origin, who applies, when), then the changes,
+/// progress as it goes, then what was done, or where it stopped and why. A destroy that finishes
+/// deletes the record.
+fn make(
+    plan: &Plan,
+    args: &DeployArgs,
+    aws: &Aws,
+    lease: Option<&lease::Lease>,
+    how: &How,
+    sources: &SourceMap,
+    style: Style,
+) -> i32 {
     crate::host::catch_interrupts();
     let verb = verb(how);
+    let origin = guard::origin_of(&args.stack.file);
+    let recorded = if how.destroy { Ok(()) } else { guard::record(aws, &plan.stack, &origin, &plan.caller) };
+    if let Err(e) = recorded {
+        let d = e.diag(None, aws.region().as_deref()).label("while recording the stack's origin; nothing was changed");
+        return report(&[d], sources, style).max(FAILED);
+    }
     let shown = super::progress::Shown::for_stderr();
     let applied = plan::apply(plan, aws, &|p| {
         if let Some(Err(e)) = lease.map(lease::Lease::renew) {
@@ -171,6 +196,11 @@ fn make(plan: &Plan, aws: &Aws, lease: Option<&lease::Lease>, how: &How, sources
     let failed = match applied {
         Ok(done) => {
             let (n, stack) = (done.done.len(), &plan.stack);
+            if how.destroy {
+                if let Err(e) = aws.delete_parameter(&guard::parameter(stack)) {
+                    super::err(&format!("kenv: could not delete the stack's record: {}\n", e.describe()));
+                }
+            }
             super::out(&format!("{verb} complete: {n} change(s) made to stack `{stack}`.\n"));
             return OK;
         }
@@ -194,17 +224,24 @@ fn make(plan: &Plan, aws: &Aws, lease: Option<&lease::Lease>, how: &How, sources
     report(&[d], sources, style).max(FAILED)
 }
 
-/// The plan of the loaded file (everything the stack owns goes, for destroy).
-fn prepare(args: &StackArgs, program: &Program, aws: &Aws, destroy: bool) -> Result<Plan, Box<Diag>> {
-    let stack = plan::stack_name(&args.file, args.stack.as_deref());
-    plan::prepare((!destroy).then_some(&program.state), aws, &stack)
+/// The plan of the loaded file (everything the stack owns goes, for destroy), held to the
+/// accounts the file and kenv.lock name and to the file's origin.
+fn prepare(args: &DeployArgs, program: &Program, aws: &Aws, destroy: bool) -> Result<Plan, Box<Diag>> {
+    let stack = plan::stack_name(&args.stack.file, args.stack.stack.as_deref());
+    let mut guard = Guard::of(&program.state);
+    if let Some(id) = super::enforce::lock_beside(&args.stack.file)?.account {
+        guard.accounts.push(guard::Account { id, span: None });
+    }
+    guard.origin = Some(guard::origin_of(&args.stack.file));
+    guard.adopt = args.adopt;
+    plan::prepare((!destroy).then_some(&program.state), aws, &stack, &guard)
 }
 
 /// `kenv import`: the file's declaration at `address` (`environment.NAME`, `role.NAME`) adopts
 /// the environment or role `id`.
 pub fn import(args: &StackArgs, address: &str, id: &str, style: Style) -> i32 {
     let aws = Rc::new(Aws::new(args.aws.options()));
-    let code = match load_checked(args, &aws, false, style) {
+    let code = match load_checked(args, &PolicyArgs::default(), &aws, false, style) {
         Err(code) => code,
         Ok(program) => {
             let (sources, state) = (&program.interp.sources, &program.state);
@@ -247,15 +284,26 @@ fn finish(args: &StackArgs, aws: &Aws, code: i32) -> i32 {
     code
 }
 
-/// The file evaluated (AWS reads allowed, as in plan) with its policies passed; apply refuses a
-/// stack that fails its own policies.
-fn load_checked(args: &StackArgs, aws: &Rc<Aws>, yes: bool, style: Style) -> Result<Program, i32> {
+/// The file evaluated (AWS reads allowed, as in plan) with its policies passed, and those the
+/// flags and kenv.lock enforce: a stack that fails them is refused before anything of it is read
+/// from AWS.
+fn load_checked(
+    args: &StackArgs,
+    enforce: &PolicyArgs,
+    aws: &Rc<Aws>,
+    yes: bool,
+    style: Style,
+) -> Result<Program, i32> {
     let mut program = match eval::load_with(&args.file, Interp::with_aws(Mode::Plan, aws.clone(), yes)) {
         Ok(p) => p,
         Err(Failure { diags, sources }) => return Err(report(&diags, &sources, style).max(FAILED)),
     };
     let no_value = crate::model::Value::Null;
-    let policies = match run_policies(&mut program.interp, &program.state, no_value, &Default::default()) {
+    let rules = match super::enforce::rules(&mut program.interp, &args.file, enforce) {
+        Ok(rules) => rules,
+        Err(e) => return Err(report(&[*e], &program.interp.sources, style).max(FAILED)),
+    };
+    let policies = match run_policies(&mut program.interp, &program.state, no_value, &rules) {
         Ok(p) => p,
         Err(e) => return Err(report(&[*e], &program.interp.sources, style).max(FAILED)),
     };

@@ -21,8 +21,12 @@ pub fn run(file: &Path, style: Style) -> i32 {
         err(&format!("kenv: {reason}; writing a new one\n"));
         Lock::default()
     });
-    let new =
-        Lock { version: 1, kenv: Some(old.requirement_for_this_kenv()), imports: program.interp.fetched_imports() };
+    let new = Lock {
+        version: 1,
+        kenv: Some(old.requirement_for_this_kenv()),
+        imports: program.interp.fetched_imports(),
+        ..old.clone()
+    };
     for (key, pin) in &new.imports {
         let what = match old.imports.get(key) {
             None => "pinned",

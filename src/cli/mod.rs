@@ -6,8 +6,10 @@ mod daily;
 mod deploy;
 mod doc;
 mod doc_file;
+mod enforce;
 mod eval;
 mod fmt;
+mod iam_policy;
 mod lock;
 mod progress;
 mod report;
@@ -21,7 +23,7 @@ use std::io::IsTerminal;
 
 use clap::{CommandFactory, FromArgMatches};
 
-pub use args::{AwsArgs, CheckArgs, Cli, Color, Command, Format, Named, StackArgs};
+pub use args::{AwsArgs, CheckArgs, Cli, Color, Command, DeployArgs, ForCommand, Format, Named, PolicyArgs, StackArgs};
 
 use crate::diag::{self, Diag, Style};
 use crate::host::{Host, Terminal};
@@ -89,7 +91,9 @@ fn run(command: Command, style: Style) -> i32 {
             let output = if json { eval::Output::Json { compact } } else { eval::Output::Kenv };
             eval::run(file.as_deref(), expr.as_deref(), output, timings, style)
         }
-        Command::Plan { stack, json, named } => deploy::plan(&stack, json, &named, style),
+        Command::Plan { stack, json, detailed_exitcode, named } => {
+            deploy::plan(&stack, json, detailed_exitcode, &named, style)
+        }
         Command::Apply { stack, yes, named, break_lock } => {
             deploy::apply(&stack, &deploy::How { yes, destroy: false, break_lock, named }, style)
         }
@@ -104,6 +108,7 @@ fn run(command: Command, style: Style) -> i32 {
         Command::SshProxy { instance, port, user, key, aws } => {
             ssh::ssh_proxy(&instance, port, &user, &key, &aws, style)
         }
+        Command::IamPolicy { stack, command } => iam_policy::run(&stack, command, style),
         Command::Run { file, aws, yes } => script::run(&file, &aws, yes, style),
         Command::Lock { file } => lock::run(&file, style),
         Command::Fmt { paths, check } => fmt::run(&paths, check, style),

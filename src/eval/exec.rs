@@ -88,7 +88,32 @@ impl Interp {
         Ok(())
     }
 
+    /// `account = "123456789012"` at the top of a file: the one AWS account plan, apply and
+    /// destroy may act in.
+    fn exec_account(&mut self, name: &Spanned<Name>, value: &Expr, scope: &Scope) -> Result<()> {
+        let v = self.eval(value, scope)?;
+        let id = match &v {
+            Value::Str(s) if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) => Rc::<str>::from(&**s),
+            Value::Str(s) => {
+                let detail = format!("\"{}\" is not an AWS account id (12 digits)", &**s);
+                return Diag::new(ErrorKind::Invalid { what: "account".into(), detail }, value.span).err();
+            }
+            other => return type_error("string", other, value.span),
+        };
+        if let Some((_, first)) = &self.state.account {
+            let diag = Diag::new(ErrorKind::DuplicateAttr("account".into()), name.span)
+                .note(*first, "first set here")
+                .help("a stack is in one account: set it once");
+            return Err(diag.boxed());
+        }
+        self.state.account = Some((id, value.span));
+        Ok(())
+    }
+
     fn exec_attr(&mut self, name: &Spanned<Name>, value: &Expr, scope: &Scope, sink: &mut Sink) -> Result<()> {
+        if matches!(sink, Sink::Top) && &*name.node == "account" {
+            return self.exec_account(name, value, scope);
+        }
         let Sink::Decl(decl) = sink else {
             return Diag::new(ErrorKind::AttrOutside(name.node.to_string()), name.span)
                 .help(format!("use `let {} = …` to name a value", name.node))

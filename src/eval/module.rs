@@ -120,12 +120,13 @@ impl Interp {
         Ok(module)
     }
 
-    /// The policies `kenv check --policy SPEC` enforces: those the module turns on at its top
-    /// (`policy baseline.all`), or, when it turns on none (a library such as `std/baseline`),
-    /// every policy it exports. SPEC is imported as a file would import it, without grants,
-    /// relative to the current directory; its diagnostics point into the flag's text.
-    pub fn enforced_policies(&mut self, spec: &str) -> Result<Vec<Rc<Policy>>> {
-        let src = self.sources.add("--policy", None, spec);
+    /// The policies `--policy SPEC` (or kenv.lock's `enforce`, `from`) enforces: those the
+    /// module turns on at its top (`policy baseline.all`), or, when it turns on none (a library
+    /// such as `std/baseline`), every policy it exports. SPEC is imported as a file would import
+    /// it, without grants, relative to the current directory; its diagnostics point into SPEC's
+    /// text, named `from`.
+    pub fn enforced_policies(&mut self, spec: &str, from: &str) -> Result<Vec<Rc<Policy>>> {
+        let src = self.sources.add(from, None, spec);
         let span = Span { src, start: 0, end: spec.len() as u32 };
         let import = Import {
             path: Spanned::new(spec.to_string(), span),
@@ -148,11 +149,11 @@ impl Interp {
         }
         if !declared.environments.is_empty() || !declared.roles.is_empty() {
             let detail = "it declares environments or roles; a policy module only declares policies".to_string();
-            return Diag::new(ErrorKind::Invalid { what: "--policy".into(), detail }, span).err();
+            return Diag::new(ErrorKind::Invalid { what: from.into(), detail }, span).err();
         }
         if found.is_empty() {
             let detail = "it turns on and exports no policy".to_string();
-            return Diag::new(ErrorKind::Invalid { what: "--policy".into(), detail }, span)
+            return Diag::new(ErrorKind::Invalid { what: from.into(), detail }, span)
                 .help("name a module of policies, e.g. `--policy std/baseline`")
                 .err();
         }

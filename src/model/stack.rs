@@ -17,6 +17,9 @@ pub struct DesiredState {
     pub policies: Vec<Rc<Policy>>,
     /// The account's Session Manager preferences in the region (at most one).
     pub sessions: Vec<Rc<Sessions>>,
+    /// `account = "123456789012"` at the top of a file: the AWS account the stack must be in,
+    /// and where it was written.
+    pub account: Option<(Rc<str>, Span)>,
 }
 
 impl DesiredState {

@@ -60,13 +60,20 @@ fn running(pid: u32) -> bool {
 }
 
 /// Takes the stack's lease, or says who holds it. `say` hears a stale lease being broken.
-pub fn take<'a>(aws: &'a Aws, stack: &str, break_stale: bool, say: &dyn Fn(&str)) -> Result<Lease<'a>, Box<Diag>> {
+/// `caller`: the AWS identity taking it (STS's ARN), named with the person and machine.
+pub fn take<'a>(
+    aws: &'a Aws,
+    stack: &str,
+    caller: &str,
+    break_stale: bool,
+    say: &dyn Fn(&str),
+) -> Result<Lease<'a>, Box<Diag>> {
     let error = |e: AwsError| e.diag(None, aws.region().as_deref()).boxed();
     let (name, host, pid, at) = (parameter(stack), host(), std::process::id(), now());
     let user = std::env::var("USER").unwrap_or_else(|_| "someone".into());
     let mine = Holder {
         id: format!("{host}:{pid}:{}", at.as_nanos()),
-        owner: format!("{user}@{host}"),
+        owner: format!("{caller} ({user}@{host})"),
         host,
         pid,
         started: at.as_secs(),

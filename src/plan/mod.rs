@@ -10,9 +10,11 @@ mod converge;
 mod ctx;
 mod deliver;
 mod diff;
+pub mod guard;
 pub mod lease;
 mod live;
 mod locks;
+pub mod operator;
 mod overlap;
 pub mod protect;
 mod reach;
@@ -149,6 +151,8 @@ pub struct Change {
 pub struct Plan {
     pub stack: String,
     pub region: String,
+    /// Who the plan was made as (STS).
+    pub caller: guard::Caller,
     pub changes: Vec<Change>,
 }
 
@@ -173,10 +177,12 @@ pub fn install_tag(step: &str) -> String {
 /// The one way to a plan, for `plan`, `apply`, `destroy` and the REPL's `:plan`: install steps
 /// rendered as SSM will run them (a pinned script fetched and checked before anything is
 /// planned), the stack read from AWS, and the file's desired state compared with it. For
-/// destroy, `state` is None: everything the stack owns goes.
-pub fn prepare(state: Option<&DesiredState>, aws: &Aws, stack: &str) -> Result<Plan, Box<Diag>> {
+/// destroy, `state` is None: everything the stack owns goes. First of all, the caller's account
+/// and the stack's origin are held to `guard`.
+pub fn prepare(state: Option<&DesiredState>, aws: &Aws, stack: &str, guard: &guard::Guard) -> Result<Plan, Box<Diag>> {
     let aws_error = |e: AwsError| e.diag(None, aws.region().as_deref()).boxed();
     aws.config().map_err(aws_error)?;
+    let caller = guard::check(aws, stack, guard)?;
     let region = aws.region().unwrap_or_default();
     let empty = DesiredState::default();
     let state = state.unwrap_or(&empty);
@@ -199,7 +205,8 @@ pub fn prepare(state: Option<&DesiredState>, aws: &Aws, stack: &str) -> Result<P
             env.members = Some(aws.cloud9_members(&c9.id).map_err(aws_error)?);
         }
     }
-    let mut plan = plan(state, &live, &scripts, stack, region.clone());
+    let mut plan =
+        Plan { stack: stack.into(), region: region.clone(), caller, changes: diff::changes(state, &live, &scripts) };
     plan.changes.extend(locks::changes(state, aws, stack)?);
     plan.changes.extend(access::changes(state, aws, stack, &region)?);
     plan.changes.extend(sessions::changes(state, aws, stack, &region)?);
@@ -229,11 +236,6 @@ fn resolve_images(plan: &mut Plan, aws: &Aws) -> Result<(), Box<Diag>> {
         *ami = Some(found);
     }
     Ok(())
-}
-
-/// Compares the file's desired state with what the stack has on AWS.
-fn plan(state: &DesiredState, live: &LiveState, scripts: &Scripts, stack: &str, region: String) -> Plan {
-    Plan { stack: stack.to_string(), region, changes: diff::changes(state, live, scripts) }
 }
 
 /// Every install step rendered as SSM will run it.

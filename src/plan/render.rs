@@ -51,10 +51,12 @@ pub fn change_lines(c: &Change) -> String {
 }
 
 pub fn render(plan: &Plan) -> String {
+    let (stack, region, caller) = (&plan.stack, &plan.region, &plan.caller);
+    let whose = format!("account {} (as {})", caller.account, caller.arn);
     if plan.is_empty() {
-        return format!("No changes: stack `{}` in {} matches the file.\n", plan.stack, plan.region);
+        return format!("No changes: stack `{stack}` in {region}, {whose}, matches the file.\n");
     }
-    let mut out = format!("Stack `{}` in {}:\n\n", plan.stack, plan.region);
+    let mut out = format!("Stack `{stack}` in {region}, {whose}:\n\n");
     for c in &plan.changes {
         out.push_str(&change_lines(c));
     }
@@ -68,6 +70,8 @@ pub fn to_json(plan: &Plan) -> serde_json::Value {
     json!({
         "stack": plan.stack,
         "region": plan.region,
+        "account": plan.caller.account,
+        "caller": plan.caller.arn,
         "changes": changes,
         "summary": {
             "create": plan.count(Action::Create),

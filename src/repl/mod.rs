@@ -183,7 +183,8 @@ impl Session {
             return Outcome::Error(":plan compares a loaded file with AWS; :load FILE first\n".into());
         };
         let stack = crate::plan::stack_name(&path, None);
-        match crate::plan::prepare(Some(&self.interp.state), &self.aws, &stack) {
+        let guard = crate::plan::guard::Guard::of(&self.interp.state);
+        match crate::plan::prepare(Some(&self.interp.state), &self.aws, &stack, &guard) {
             Ok(plan) => Outcome::Output(crate::plan::render(&plan)),
             Err(d) => Outcome::Error(diag::render(&[*d], &self.interp.sources, self.style)),
         }

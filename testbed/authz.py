@@ -19,6 +19,7 @@ import re
 from moto.iam.access_control import CreateAccessKeyFailure, create_access_key
 from moto.iam.models import iam_backends
 
+import arns
 import faults
 import iampolicy
 
@@ -29,10 +30,15 @@ TESTBED_KEY = "testbed"
 PARTITION = "aws"
 
 
+SESSION_ACTIONS = {("ssm", "StartSession"), ("ssm", "TerminateSession"), ("ssm", "ResumeSession"),
+                   ("ec2-instance-connect", "SendSSHPublicKey")}
+
+
 class Authz:
-    def __init__(self, account, region):
+    def __init__(self, account, region, cloud9_envs=dict):
         self.account = account
         self.region = region
+        self.arns = arns.Arns(account, region, cloud9_envs)
 
     def iam(self):
         return iam_backends[self.account][PARTITION]
@@ -54,19 +60,19 @@ class Authz:
         params = faults.json_body(environ) if json_protocol else {k: v[0] for k, v in form.items()}
         documents = [iampolicy.document_of(p) for p in principal.collect_policies()]
         who = self.principal_context(principal)
-        verdict, resource = iampolicy.ALLOW, "*"
-        for resource, context in self.resources(service, action, params):
-            verdict = iampolicy.evaluate(documents, qualified, resource, {**who, **context})
+        verdict, needed, resource = iampolicy.ALLOW, qualified, "*"
+        for needed, resource, context in self.resources(service, action, params):
+            verdict = iampolicy.evaluate(documents, needed, resource, {**who, **context})
             if verdict != iampolicy.ALLOW:
                 break
         if verdict == iampolicy.ALLOW and self.resource_denies(service, params, qualified, principal):
-            why = "with an explicit deny in a resource-based policy"
+            needed, why = qualified, "with an explicit deny in a resource-based policy"
         elif verdict == iampolicy.ALLOW or qualified == "sts:GetCallerIdentity":
             return None
         else:
             why = ("with an explicit deny in an identity-based policy" if verdict == iampolicy.DENY
-                   else f"because no identity-based policy allows the {qualified} action")
-        message = f"User: {principal.arn} is not authorized to perform: {qualified} on resource: {resource} {why}"
+                   else f"because no identity-based policy allows the {needed} action")
+        message = f"User: {principal.arn} is not authorized to perform: {needed} on resource: {resource} {why}"
         return faults.error_response(service, denied(service, json_protocol, message), json_protocol)
 
     def caller_name(self, environ):
@@ -100,8 +106,17 @@ class Authz:
         return context
 
     def resources(self, service, action, params):
-        """Each resource the request acts on, as an ARN, with the condition keys it brings (a
-        target instance's tags). A request on several must be allowed on each."""
+        """Each action the request needs allowed, on each resource it acts on (an ARN), with the
+        condition keys it brings (a target's tags, the request's). A request on several must be
+        allowed on each."""
+        qualified = f"{service}:{action}"
+        return [(qualified, r, c) for r, c in self.sessions_resources(service, action, params)] \
+            if (service, action) in SESSION_ACTIONS \
+            else self.arns.of(service, action, params) or [(qualified, self.resource(service, action, params), {})]
+
+    def sessions_resources(self, service, action, params):
+        """What opening a box acts on: the instance (its tags as `ssm:resourceTag/…`) and the
+        session document; a session; an instance, for a key (`aws:ResourceTag/…`, `ec2:osuser`)."""
         base = f"arn:aws:{service}:{self.region}:{self.account}"
         if service == "ssm" and action == "StartSession":
             document = params.get("DocumentName") or "SSM-SessionManagerRunShell"
@@ -118,7 +133,7 @@ class Authz:
             keys = {f"{prefix}/{k}": v for k, v in tags.items() for prefix in ("aws:ResourceTag", "ec2:ResourceTag")}
             keys["ec2:osuser"] = params.get("InstanceOSUser", "")
             return [(f"arn:aws:ec2:{self.region}:{self.account}:instance/{target}", keys)]
-        return [(self.resource(service, action, params), {})]
+        return []
 
     def instance_tags(self, instance_id):
         from moto.ec2.models import ec2_backends

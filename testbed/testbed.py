@@ -256,7 +256,8 @@ def main():
     holder = {}
     injected = faults.Faults()
     iam_lag = propagation.Propagation(args.iam_propagation_seconds, args.group_propagation_seconds)
-    enforced = authz.Authz(ACCOUNT, args.region)
+    # Cloud9's environments (and their tags) are the Cloud9 emulation's, made below.
+    enforced = authz.Authz(ACCOUNT, args.region, cloud9_envs=lambda: holder["cloud9"].envs if "cloud9" in holder else {})
 
     def served(environ, start_response):
         answer = enforced.check(environ) or iam_lag.check(environ)

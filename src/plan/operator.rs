@@ -150,6 +150,7 @@ const GRANTS: &[Grant] = &[
             call("iam", "ListPolicyVersions", "iam:ListPolicyVersions", ALL),
             call("iam", "GetPolicyVersion", "iam:GetPolicyVersion", ALL),
             call("iam", "ListEntitiesForPolicy", "iam:ListEntitiesForPolicy", ALL),
+            call("iam", "ListPolicyTags", "iam:ListPolicyTags", ALL),
         ],
     },
     Grant {
@@ -194,7 +195,8 @@ const GRANTS: &[Grant] = &[
         on: On::StackRoles,
         calls: &[
             call("iam", "CreateRole", "iam:CreateRole", A),
-            call("iam", "TagRole", "iam:TagRole", A),
+            call("iam", "CreateRole", "iam:TagRole", A),
+            call("iam", "TagRole", "iam:TagRole", A | D),
             call("iam", "UpdateAssumeRolePolicy", "iam:UpdateAssumeRolePolicy", A),
             call("iam", "PutRolePolicy", "iam:PutRolePolicy", A),
             call("iam", "DeleteRolePolicy", "iam:DeleteRolePolicy", A | D),
@@ -212,6 +214,7 @@ const GRANTS: &[Grant] = &[
         on: On::StackProfiles,
         calls: &[
             call("iam", "CreateInstanceProfile", "iam:CreateInstanceProfile", A),
+            call("iam", "CreateInstanceProfile", "iam:TagInstanceProfile", A),
             call("iam", "AddRoleToInstanceProfile", "iam:AddRoleToInstanceProfile", A),
             call("iam", "RemoveRoleFromInstanceProfile", "iam:RemoveRoleFromInstanceProfile", A | D),
             call("iam", "DeleteInstanceProfile", "iam:DeleteInstanceProfile", A | D),
@@ -232,7 +235,9 @@ const GRANTS: &[Grant] = &[
         on: On::StackPolicy,
         calls: &[
             call("iam", "CreatePolicy", "iam:CreatePolicy", A),
+            call("iam", "CreatePolicy", "iam:TagPolicy", A),
             call("iam", "CreatePolicyVersion", "iam:CreatePolicyVersion", A),
+            call("iam", "TagPolicy", "iam:TagPolicy", A | D),
             call("iam", "DeletePolicyVersion", "iam:DeletePolicyVersion", A | D),
             call("iam", "DeletePolicy", "iam:DeletePolicy", A | D),
         ],

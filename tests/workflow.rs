@@ -43,12 +43,17 @@ fn the_workflow_is_valid_and_its_shell_steps_are_clean_under_shellcheck() {
     let wf = workflow();
     assert!(wf["on"]["pull_request"].is_null() && wf["on"].get("pull_request").is_some(), "{}", wf["on"]);
     let jobs = wf["jobs"].as_object().unwrap();
-    assert_eq!(jobs.keys().collect::<Vec<_>>(), ["check", "plan"]);
+    assert_eq!(jobs.keys().collect::<Vec<_>>(), ["check", "drift", "plan"]);
     assert_eq!(jobs["check"]["permissions"]["security-events"], "write");
     assert_eq!(jobs["plan"]["permissions"]["id-token"], "write", "OIDC credentials");
+    assert_eq!(jobs["drift"]["permissions"]["id-token"], "write", "OIDC credentials");
+    assert!(wf["on"]["schedule"][0]["cron"].is_string(), "nightly: {}", wf["on"]);
     let uses: Vec<&str> = jobs.values().flat_map(steps).filter_map(|s| s["uses"].as_str()).collect();
-    assert!(uses.contains(&"github/codeql-action/upload-sarif@v3"), "{uses:?}");
-    assert!(uses.contains(&"aws-actions/configure-aws-credentials@v4"), "{uses:?}");
+    let unpinned: Vec<&&str> = uses.iter().filter(|u| !pinned_by_commit(u)).collect();
+    assert!(unpinned.is_empty(), "actions not pinned by a commit's full SHA: {unpinned:?}");
+    let actions: Vec<&str> = uses.iter().filter_map(|u| u.split_once('@')).map(|(a, _)| a).collect();
+    assert!(actions.contains(&"github/codeql-action/upload-sarif"), "{uses:?}");
+    assert!(actions.contains(&"aws-actions/configure-aws-credentials"), "{uses:?}");
     let check_runs: Vec<&str> = steps(&jobs["check"]).iter().filter_map(|s| s["run"].as_str()).collect();
     assert!(check_runs.iter().any(|r| r.contains("kenv fmt --check")));
     assert!(check_runs.iter().any(|r| r.contains("kenv check --policy \"$KENV_POLICY\" --format sarif")));
@@ -61,6 +66,19 @@ fn the_workflow_is_valid_and_its_shell_steps_are_clean_under_shellcheck() {
         std::fs::write(&file, run).unwrap();
         let out = Command::new(venv_program("shellcheck")).args(["--shell", "bash"]).arg(&file).output().unwrap();
         assert!(out.status.success(), "shellcheck on:\n{run}\n{}", String::from_utf8_lossy(&out.stdout));
+    }
+}
+
+/// `owner/repo[/path]@<40 hex digits>`: a commit, which no one can move as a tag can be moved.
+fn pinned_by_commit(uses: &str) -> bool {
+    uses.split_once('@').is_some_and(|(_, pin)| pin.len() == 40 && pin.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[test]
+fn an_action_pinned_by_a_tag_or_a_short_sha_is_refused() {
+    assert!(pinned_by_commit("actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1"));
+    for moved in ["actions/checkout@v4", "actions/checkout@v7.0.1", "actions/checkout@3d3c42e", "actions/checkout"] {
+        assert!(!pinned_by_commit(moved), "{moved}");
     }
 }
 
@@ -295,4 +313,61 @@ fn the_plan_job_plans_the_example_with_the_roles_credentials() {
     let summary = runner.file("summary");
     assert!(summary.starts_with("### kenv plan\n#### examples/kobanzaki/main.kenv\n```\n"), "{summary}");
     assert!(summary.contains("environment.kobanzaki-bob"), "{summary}");
+}
+
+#[test]
+fn the_nightly_job_passes_a_stack_as_its_files_say_and_fails_on_drift() {
+    let wf = workflow();
+    let releases = Releases::new(&wf);
+    let tb = support::testbed::fresh();
+    let home = tempfile::tempdir().unwrap();
+    let mut over: Vec<(String, String)> = tb.env(home.path());
+    over.retain(|(k, _)| k != "HOME");
+    over.push(("KENV_RELEASES".into(), releases.url.clone()));
+    over.push(("KOBANZAKI_SUBNET".into(), tb.subnet_id.clone()));
+    over.push(("KOBANZAKI_C1WS_MANAGER".into(), tb.c1ws.clone()));
+    over.push(("KOBANZAKI_GHE_GROUP".into(), tb.ghe_sg.clone()));
+    let mut runner = Runner::new(&wf, &over);
+    let job = &wf["jobs"]["drift"];
+    let all = ["Install kenv", "kenv check --live (SARIF)", "kenv plan --detailed-exitcode"];
+    // Before the stack is applied, everything is to be made: drift.
+    let ran = runner.job(job);
+    assert_eq!(names(&ran), [&all[..], &["Fail on drift"]].concat(), "{}", show(&ran));
+    assert_ne!(ran.last().unwrap().code, 0);
+    let applied = runner.run("apply", "kenv apply --yes examples/kobanzaki/main.kenv");
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+
+    let ran = runner.job(job);
+    assert_eq!(names(&ran), all, "{}", show(&ran));
+    assert!(ran.iter().all(|r| r.code == 0), "{}", show(&ran));
+    assert!(runner.file("summary").contains("examples/kobanzaki/main.kenv: as the file says"));
+    let sarif: Value =
+        serde_json::from_str(&std::fs::read_to_string(runner.checkout.path().join("kenv-live.sarif")).unwrap())
+            .unwrap();
+    assert_eq!(sarif["runs"][0]["results"].as_array().map(Vec::len), Some(0), "{sarif}");
+
+    // An ingress rule opened to the world by hand, outside kenv: drift, and a live violation.
+    open_a_box_by_hand(&tb);
+    let ran = runner.job(job);
+    assert_eq!(names(&ran), [&all[..], &["Fail on live violations"]].concat(), "{}", show(&ran));
+    assert!(runner.file("summary").contains("#### examples/kobanzaki/main.kenv has drifted"), "{}", show(&ran));
+    assert!(ran.last().unwrap().stderr.contains("no-open-ingress"), "{}", show(&ran));
+}
+
+/// Adds an ingress rule from 0.0.0.0/0 to alice's kenv group, through EC2.
+fn open_a_box_by_hand(tb: &support::testbed::Testbed) {
+    support::stack::rt().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&tb.config().await);
+        let name =
+            aws_sdk_ec2::types::Filter::builder().name("group-name").values("kenv-kobanzaki-kobanzaki-alice").build();
+        let groups = ec2.describe_security_groups().filters(name).send().await.unwrap();
+        let group = groups.security_groups()[0].group_id().unwrap().to_string();
+        let ip = aws_sdk_ec2::types::IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(443)
+            .to_port(443)
+            .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("0.0.0.0/0").build())
+            .build();
+        ec2.authorize_security_group_ingress().group_id(group).ip_permissions(ip).send().await.unwrap();
+    })
 }

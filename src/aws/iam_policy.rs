@@ -21,6 +21,7 @@ pub struct LivePolicy {
     pub document: serde_json::Value,
     /// How many users, groups and roles it is attached to.
     pub attachments: i32,
+    pub tags: BTreeMap<String, String>,
 }
 
 impl Aws {
@@ -40,14 +41,23 @@ impl Aws {
             let got = self.call(read("iam", "GetPolicyVersion"), req.send())?;
             let document =
                 got.policy_version().and_then(|v| v.document()).map_or(serde_json::Value::Null, decode_document);
+            let tagged = self.call(read("iam", "ListPolicyTags"), iam.list_policy_tags().policy_arn(arn).send())?;
+            let tags = tagged.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
             out.push(LivePolicy {
                 name: p.policy_name().unwrap_or_default().to_string(),
                 arn: arn.to_string(),
                 document,
                 attachments: p.attachment_count().unwrap_or(0),
+                tags,
             });
         }
         Ok(out)
+    }
+
+    pub fn tag_policy(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+        let tags: Vec<Tag> = tags.iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect();
+        let req = self.iam()?.tag_policy().policy_arn(arn).set_tags(Some(tags));
+        self.call(write("iam", "TagPolicy"), req.send()).map(drop)
     }
 
     pub fn create_policy(

@@ -22,13 +22,37 @@ pub const ACCESS: [&str; 2] = [TAG_OWNER, TAG_MEMBERS];
 pub fn principal_name(arn: &str) -> &str {
     arn.rsplit(['/', ':']).next().unwrap_or(arn)
 }
+/// On what a stack shares between regions (its roles, its developer policy: IAM is the account's,
+/// environments a region's): the regions whose applies declare it, as `:eu-west-1:us-east-1:`.
+pub const TAG_REGIONS: &str = "kenv:regions";
+
+/// The regions a `kenv:regions` tag names, sorted.
+pub fn regions_in(tag: Option<&str>) -> Vec<&str> {
+    let mut regions: Vec<&str> = tag.unwrap_or_default().split(':').filter(|r| !r.is_empty()).collect();
+    regions.sort_unstable();
+    regions.dedup();
+    regions
+}
+
+/// The tag naming these regions.
+pub fn regions_tag(regions: &[&str]) -> String {
+    format!(":{}:", regions.join(":"))
+}
+
 /// On what kenv took over from before (the account's Session Manager preferences): the version
 /// that was the default then, or `none` when kenv made it; destroy puts it back.
 pub const TAG_PREVIOUS: &str = "kenv:previous";
 
 #[cfg(test)]
 mod tests {
-    use super::principal_name;
+    use super::{principal_name, regions_in, regions_tag};
+
+    #[test]
+    fn the_regions_tag_reads_and_writes_a_set() {
+        assert_eq!(regions_in(Some(":us-west-2:ap-northeast-1:us-west-2:")), ["ap-northeast-1", "us-west-2"]);
+        assert!(regions_in(None).is_empty() && regions_in(Some("::")).is_empty());
+        assert_eq!(regions_tag(&["ap-northeast-1", "us-west-2"]), ":ap-northeast-1:us-west-2:");
+    }
 
     #[test]
     fn a_principal_is_named_by_the_end_of_its_arn() {

@@ -35,12 +35,14 @@ pub fn os_user(image: &str) -> &'static str {
     }
 }
 
-/// The developer policy of a stack in a region whose boxes log in as `os_users`.
-pub fn document(stack: &str, region: &str, os_users: &[&str]) -> Value {
-    let instances = format!("arn:aws:ec2:{region}:*:instance/*");
+/// The developer policy of a stack whose boxes log in as `os_users`. It names no region: IAM is
+/// the account's, and one stack applied in two regions shares the policy (`regions.rs`); the
+/// `kenv:stack` tag condition keeps it to the stack's boxes wherever they are.
+pub fn document(stack: &str, os_users: &[&str]) -> Value {
+    let instances = "arn:aws:ec2:*:*:instance/*";
     let me = [String::from("${aws:username}"), format!("${{aws:PrincipalTag/{USER_TAG}}}")];
     let member = me.iter().map(|m| format!("*:{m}:*")).collect::<Vec<_>>();
-    let own_sessions = me.iter().map(|m| format!("arn:aws:ssm:{region}:*:session/{m}-*")).collect::<Vec<_>>();
+    let own_sessions = me.iter().map(|m| format!("arn:aws:ssm:*:*:session/{m}-*")).collect::<Vec<_>>();
     let on = |prefix: &str, key: &str| format!("{prefix}/{key}");
     let owned = |prefix: &str| json!({ on(prefix, TAG_STACK): stack, on(prefix, TAG_OWNER): me });
     let shared = |prefix: &str| (json!({ on(prefix, TAG_STACK): stack }), json!({ on(prefix, TAG_MEMBERS): member }));
@@ -65,9 +67,9 @@ pub fn document(stack: &str, region: &str, os_users: &[&str]) -> Value {
             statement("SessionsOnBoxesOfWhichAMember", json!("ssm:StartSession"), json!(instances),
                 json!({ "StringEquals": ssm_stack, "StringLike": ssm_members })),
             statement("SessionDocuments", json!("ssm:StartSession"), json!([
-                format!("arn:aws:ssm:{region}::document/AWS-StartSSHSession"),
-                format!("arn:aws:ssm:{region}::document/AWS-StartPortForwardingSession"),
-                format!("arn:aws:ssm:{region}:*:document/SSM-SessionManagerRunShell"),
+                "arn:aws:ssm:*::document/AWS-StartSSHSession",
+                "arn:aws:ssm:*::document/AWS-StartPortForwardingSession",
+                "arn:aws:ssm:*:*:document/SSM-SessionManagerRunShell",
             ]), Value::Null),
             statement("OwnSessionsOnly", json!(["ssm:TerminateSession", "ssm:ResumeSession"]), json!(own_sessions),
                 Value::Null),
@@ -75,22 +77,28 @@ pub fn document(stack: &str, region: &str, os_users: &[&str]) -> Value {
                 json!({ "StringEquals": keys_owned })),
             statement("KeysToBoxesOfWhichAMember", json!("ec2-instance-connect:SendSSHPublicKey"),
                 json!(instances), json!({ "StringEquals": keys_shared, "StringLike": ec2_members })),
-            statement("FindTheBoxes", json!(["ec2:DescribeInstances", "cloud9:DescribeEnvironments",
-                "ssm:DescribeInstanceInformation", "ssm:DescribeSessions", "ssm:GetConnectionStatus"]), json!("*"),
-                Value::Null),
+            statement("FindTheBoxes", json!(["ec2:DescribeInstances", "ssm:DescribeInstanceInformation",
+                "ssm:DescribeSessions", "ssm:GetConnectionStatus"]), json!("*"), Value::Null),
+            statement("FindTheCloud9Boxes", json!("cloud9:DescribeEnvironments"),
+                json!("arn:aws:cloud9:*:*:environment:*"), Value::Null),
         ],
     })
 }
 
 /// The developer policy's change: made with the stack's first environment, rewritten when what
-/// it says differs, deleted with the stack.
-pub fn changes(state: &DesiredState, aws: &Aws, stack: &str, region: &str) -> Result<Vec<Change>, Box<Diag>> {
+/// it says differs, deleted with the stack; and the policy as it is on AWS.
+pub fn changes(
+    state: &DesiredState,
+    aws: &Aws,
+    stack: &str,
+    region: &str,
+) -> Result<(Vec<Change>, Option<LivePolicy>), Box<Diag>> {
     let live = aws.policies_under(&role_path(stack)).map_err(|e| e.diag(None, Some(region)).boxed())?;
     let live = live.into_iter().find(|p| p.name == policy_name(stack));
     let mut users: Vec<&str> = state.environments.iter().map(|e| os_user(&e.image)).collect();
     users.sort();
     users.dedup();
-    let desired = (!state.environments.is_empty()).then(|| document(stack, region, &users));
+    let desired = (!state.environments.is_empty()).then(|| document(stack, &users));
     let statements = |doc: Option<&Value>| -> Vec<(String, Value)> {
         let all = doc.and_then(|d| d["Statement"].as_array().cloned()).unwrap_or_default();
         all.into_iter().map(|s| (s["Sid"].as_str().unwrap_or("").to_string(), s)).collect()
@@ -131,10 +139,10 @@ pub fn changes(state: &DesiredState, aws: &Aws, stack: &str, region: &str) -> Re
             Action::Delete
         }
         (Some(_), Some(_)) if !diffs.is_empty() => Action::Update,
-        _ => return Ok(Vec::new()),
+        _ => return Ok((Vec::new(), live)),
     };
-    let resource = Resource::Access { document: desired, live: live.map(Box::new) };
-    Ok(vec![Change { address: ADDRESS.into(), action, diffs, span: None, resource }])
+    let resource = Resource::Access { document: desired, live: live.clone().map(Box::new) };
+    Ok((vec![Change { address: ADDRESS.into(), action, diffs, span: None, resource }], live))
 }
 
 /// Makes the developer policy say `document`, or deletes it.
@@ -143,9 +151,10 @@ pub(super) fn converge(ctx: &Ctx, document: Option<&Value>, live: Option<&LivePo
     match (document, live) {
         (Some(doc), None) => {
             let what = format!("kenv: sessions and SSH keys on the boxes of stack {} tagged for the caller", ctx.stack);
-            ctx.aws.create_policy(&name, &role_path(ctx.stack), &what, doc, &ctx.tags(ADDRESS))
+            ctx.aws.create_policy(&name, &role_path(ctx.stack), &what, doc, &ctx.shared_tags(ADDRESS))
         }
-        (Some(doc), Some(l)) => ctx.aws.set_policy_document(&l.arn, doc),
+        (Some(doc), Some(l)) if *doc != l.document => ctx.aws.set_policy_document(&l.arn, doc),
+        (Some(_), Some(_)) => Ok(()),
         (None, Some(l)) => ctx.aws.delete_policy(&l.arn),
         (None, None) => Ok(()),
     }

@@ -16,6 +16,7 @@ use super::diff::{declared_rules, inline_policy};
 use super::live::CLOUD9_TAG;
 use super::overlap::overlap;
 use super::reach::ReachWork;
+use super::regions;
 use super::{env_address, role_path, Action, Change, Plan, Resource};
 use super::{TAG_AUTO_STOP, TAG_CONNECTION, TAG_IMAGE, TAG_PROTECT};
 use crate::aws::{Aws, AwsError, Filters, GroupInfo, LiveEnv, LiveRole, NewCloud9, NewInstance};
@@ -43,14 +44,31 @@ pub fn apply(plan: &Plan, aws: &Aws, progress: &dyn Fn(super::Progress)) -> Resu
     let is_env = |r: &Resource| matches!(r, Resource::Env { .. });
     let is_group = |r: &Resource| matches!(r, Resource::Group { .. });
     for c in of(is_role, &[Action::Create, Action::Update]) {
-        let Resource::Role { desired: Some(role), live } = &c.resource else { continue };
-        ctx.step(c, |ctx| converge_role(ctx, role, live.as_deref()))?;
+        let Resource::Role { desired, live } = &c.resource else { continue };
+        ctx.step(c, |ctx| {
+            if let Some(role) = desired {
+                converge_role(ctx, role, live.as_deref())?;
+            }
+            match (regions::after(c), live) {
+                (Some(tags), Some(l)) => ctx.aws.tag_role(&l.name, &tags),
+                _ => Ok(()),
+            }
+        })?;
         ctx.finished(c);
     }
     let is_access = |r: &Resource| matches!(r, Resource::Access { .. });
     for c in of(is_access, &[Action::Create, Action::Update, Action::Delete]) {
         let Resource::Access { document, live } = &c.resource else { continue };
-        ctx.step(c, |ctx| super::access::converge(ctx, document.as_ref(), live.as_deref()))?;
+        ctx.step(c, |ctx| {
+            // An update without a document only takes this region off the policy's tag.
+            if c.action != Action::Update || document.is_some() {
+                super::access::converge(ctx, document.as_ref(), live.as_deref())?;
+            }
+            match (regions::after(c), live) {
+                (Some(tags), Some(l)) => ctx.aws.tag_policy(&l.arn, &tags),
+                _ => Ok(()),
+            }
+        })?;
         ctx.finished(c);
     }
     let is_sessions = |r: &Resource| matches!(r, Resource::Sessions { .. });
@@ -148,7 +166,7 @@ pub fn apply(plan: &Plan, aws: &Aws, progress: &dyn Fn(super::Progress)) -> Resu
 fn converge_role(ctx: &mut Ctx, role: &Role, live: Option<&LiveRole>) -> Result<(), AwsError> {
     let aws = ctx.aws;
     let path = role_path(ctx.stack);
-    let tags = ctx.tags(&super::role_address(&role.name));
+    let tags = ctx.shared_tags(&super::role_address(&role.name));
     let mut trust: Vec<String> = role.trust.iter().map(|t| t.to_string()).collect();
     trust.sort();
     match live {

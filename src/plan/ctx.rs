@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{env_address, Action, Change, Resource, TAG_ADDRESS, TAG_STACK};
 use crate::aws::{Aws, AwsError, InstanceInfo};
+use crate::model::tags::TAG_REGIONS;
 use crate::source::Span;
 
 /// An apply that stopped: where, why, and what was done before.
@@ -66,6 +67,15 @@ impl Ctx<'_> {
 
     pub fn tags(&self, address: &str) -> BTreeMap<String, String> {
         owner_tags(self.stack, address)
+    }
+
+    /// The tags of what the stack's regions share (its roles, its developer policy), made in
+    /// this region: `kenv:regions` names it (`regions.rs`).
+    pub fn shared_tags(&self, address: &str) -> BTreeMap<String, String> {
+        let mut tags = self.tags(address);
+        let region = self.aws.region().unwrap_or_default();
+        tags.insert(TAG_REGIONS.into(), crate::model::tags::regions_tag(&[&region]));
+        tags
     }
 }
 

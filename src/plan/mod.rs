@@ -18,6 +18,7 @@ pub mod operator;
 mod overlap;
 pub mod protect;
 mod reach;
+mod regions;
 mod render;
 mod sessions;
 
@@ -208,7 +209,9 @@ pub fn prepare(state: Option<&DesiredState>, aws: &Aws, stack: &str, guard: &gua
     let mut plan =
         Plan { stack: stack.into(), region: region.clone(), caller, changes: diff::changes(state, &live, &scripts) };
     plan.changes.extend(locks::changes(state, aws, stack)?);
-    plan.changes.extend(access::changes(state, aws, stack, &region)?);
+    let (access, policy) = access::changes(state, aws, stack, &region)?;
+    plan.changes.extend(access);
+    regions::share(&mut plan.changes, &live.roles, policy.as_ref(), &region);
     plan.changes.extend(sessions::changes(state, aws, stack, &region)?);
     resolve_images(&mut plan, aws)?;
     Ok(plan)

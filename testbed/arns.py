@@ -157,6 +157,8 @@ class Arns:
 
     def iam_any(self, action, params):
         policy = {"iam:PolicyARN": params["PolicyArn"]} if params.get("PolicyArn") else {}
+        if params.get("PermissionsBoundary"):
+            policy["iam:PermissionsBoundary"] = params["PermissionsBoundary"]
         request = context("aws:RequestTag", query_tags(params, "Tags.member"))
         if action in ("ListRoles", "ListPolicies"):
             return None

@@ -65,6 +65,14 @@ class Authz:
             verdict = iampolicy.evaluate(documents, needed, resource, {**who, **context})
             if verdict != iampolicy.ALLOW:
                 break
+        boundary = self.boundary_of(principal)
+        if verdict == iampolicy.ALLOW and boundary is not None:
+            for needed, resource, context in self.resources(service, action, params):
+                if iampolicy.evaluate([boundary], needed, resource, {**who, **context}) != iampolicy.ALLOW:
+                    verdict = None
+                    why = f"because no permissions boundary allows the {needed} action"
+                    message = f"User: {principal.arn} is not authorized to perform: {needed} on resource: {resource} {why}"
+                    return faults.error_response(service, denied(service, json_protocol, message), json_protocol)
         if verdict == iampolicy.ALLOW and self.resource_denies(service, params, qualified, principal):
             needed, why = qualified, "with an explicit deny in a resource-based policy"
         elif verdict == iampolicy.ALLOW or qualified == "sts:GetCallerIdentity":
@@ -74,6 +82,24 @@ class Authz:
                    else f"because no identity-based policy allows the {needed} action")
         message = f"User: {principal.arn} is not authorized to perform: {needed} on resource: {resource} {why}"
         return faults.error_response(service, denied(service, json_protocol, message), json_protocol)
+
+    def boundary_of(self, principal):
+        """The document of a role session's or user's permissions boundary, or None: what it may
+        do is what its policies allow and its boundary allows too."""
+        iam = self.iam()
+        user = getattr(principal, "_owner_user_name", None)
+        role = getattr(principal, "_owner_role_name", None)
+        try:
+            entity = iam.get_user(user) if user else iam.get_role(role) if role else None
+        except Exception:
+            return None
+        arn = getattr(entity, "permissions_boundary_arn", None) if entity else None
+        if not arn:
+            return None
+        try:
+            return iampolicy.document_of(iam.get_policy(arn))
+        except Exception:
+            return {"Statement": []}
 
     def caller_name(self, environ):
         """The name a session of this caller begins with: a user's name, a role session's name,

@@ -166,3 +166,65 @@ for what, doc in docs.items():
     assert!(stdout.starts_with("8 documents\n"), "{stdout}");
     assert!(!stdout.contains("FINDING"), "{stdout}");
 }
+
+/// A role's `boundary`: the role can do no more than it allows (the testbed evaluates a
+/// principal's boundary as AWS does), and an operator holding the policy made for bounded roles
+/// cannot take a boundary off.
+#[test]
+fn a_permissions_boundary_bounds_the_role_and_the_operator_cannot_lift_it() {
+    let tb = fresh();
+    let keys = operator(&tb);
+    let boundary = rt().block_on(async {
+        let iam = aws_sdk_iam::Client::new(&tb.config().await);
+        let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:DescribeInstances","Resource":"*"}]}"#;
+        let made = iam.create_policy().policy_name("team-boundary").policy_document(doc).send().await.unwrap();
+        made.policy().unwrap().arn().unwrap().to_string()
+    });
+    let d = support::stack::Dir::new();
+    let file = |bounded: bool| {
+        let line = if bounded { format!("  boundary = \"{boundary}\"\n") } else { String::new() };
+        format!(
+            "role \"bounded\" {{\n  trust = [\"ec2.amazonaws.com\"]\n{line}  \
+             allow [\"ec2:DescribeInstances\", \"ec2:DescribeSubnets\"] on \"*\"\n}}\n"
+        )
+    };
+    d.write(&file(true));
+    let policy: Value = serde_json::from_str(&ok(d.kenv(&tb, &["iam-policy", "--for", "apply"])).stdout).unwrap();
+    let new_roles =
+        policy["Statement"].as_array().unwrap().iter().find(|s| s["Sid"] == "NewRolesWithinTheirBoundaries");
+    assert_eq!(new_roles.unwrap()["Condition"]["StringEquals"]["iam:PermissionsBoundary"][0], boundary.as_str());
+    hold(&tb, &policy);
+    let vars = [("AWS_ACCESS_KEY_ID", keys.0.as_str()), ("AWS_SECRET_ACCESS_KEY", keys.1.as_str())];
+    ok(tb.kenv(d.dir.path(), &["apply", "stack.kenv", "--yes"], &vars));
+
+    rt().block_on(async {
+        let config = tb.config().await;
+        let role = aws_sdk_iam::Client::new(&config).get_role().role_name("bounded").send().await.unwrap();
+        let role = role.role().unwrap();
+        assert_eq!(role.permissions_boundary().and_then(|b| b.permissions_boundary_arn()), Some(boundary.as_str()));
+        let sts = aws_sdk_sts::Client::new(&config);
+        let session = sts.assume_role().role_arn(role.arn()).role_session_name("box").send().await.unwrap();
+        let c = session.credentials().unwrap();
+        let creds = aws_sdk_ec2::config::Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            None,
+            "assumed",
+        );
+        let ec2 = aws_sdk_ec2::Client::from_conf(
+            aws_sdk_ec2::config::Builder::from(&config).credentials_provider(creds).build(),
+        );
+        ec2.describe_instances().send().await.expect("the role and its boundary allow it");
+        let refused = ec2.describe_subnets().send().await.expect_err("the boundary does not allow it");
+        let text = format!("{:?}", aws_sdk_ec2::error::DisplayErrorContext(&refused));
+        assert!(text.contains("no permissions boundary allows the ec2:DescribeSubnets action"), "{text}");
+    });
+
+    d.write(&file(false));
+    let lifted = tb.kenv(d.dir.path(), &["apply", "stack.kenv", "--yes"], &vars);
+    assert_eq!(lifted.code, 1, "{}", lifted.stdout);
+    let flat = support::stack::flat(&lifted.stderr);
+    assert!(flat.contains("not authorized to perform: iam:DeleteRolePermissionsBoundary"), "{}", lifted.stderr);
+    ok(d.kenv(&tb, &["destroy", "--yes"]));
+}

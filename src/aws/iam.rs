@@ -23,6 +23,8 @@ pub struct LiveRole {
     pub inline: Option<serde_json::Value>,
     pub instance_profiles: Vec<String>,
     pub tags: BTreeMap<String, String>,
+    /// Its permissions boundary's policy ARN.
+    pub boundary: Option<String>,
 }
 
 /// IAM returns policy documents URL-encoded.
@@ -108,6 +110,7 @@ impl Aws {
             inline,
             instance_profiles: profiles.instance_profiles().iter().map(|p| p.instance_profile_name().into()).collect(),
             tags: role.tags().iter().map(|t| (t.key().into(), t.value().into())).collect(),
+            boundary: role.permissions_boundary().and_then(|b| b.permissions_boundary_arn()).map(String::from),
         }))
     }
 
@@ -127,6 +130,7 @@ impl Aws {
         name: &str,
         path: &str,
         trust: &[String],
+        boundary: Option<&str>,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
         let req = self
@@ -135,6 +139,7 @@ impl Aws {
             .role_name(name)
             .path(path)
             .assume_role_policy_document(trust_document(trust))
+            .set_permissions_boundary(boundary.map(String::from))
             .set_tags(iam_tags(tags));
         // A role of this name that plan did not find under the stack's path belongs to someone
         // else: EntityAlreadyExists is an error, not something to adopt; unless the role has this
@@ -152,6 +157,21 @@ impl Aws {
     pub fn tag_role(&self, name: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
         let req = self.iam()?.tag_role().role_name(name).set_tags(iam_tags(tags));
         self.call(write("iam", "TagRole"), req.send()).map(drop)
+    }
+
+    /// Sets or removes a role's permissions boundary.
+    pub fn set_boundary(&self, name: &str, boundary: Option<&str>) -> Result<(), AwsError> {
+        let iam = self.iam()?;
+        match boundary {
+            Some(arn) => {
+                let req = iam.put_role_permissions_boundary().role_name(name).permissions_boundary(arn);
+                self.call(write("iam", "PutRolePermissionsBoundary"), req.send()).map(drop)
+            }
+            None => {
+                let req = iam.delete_role_permissions_boundary().role_name(name);
+                gone_is_done(self.call(write("iam", "DeleteRolePermissionsBoundary"), req.send()).map(drop))
+            }
+        }
     }
 
     pub fn set_trust(&self, name: &str, trust: &[String]) -> Result<(), AwsError> {

@@ -4,7 +4,7 @@
 use std::rc::Rc;
 use std::sync::LazyLock;
 
-use super::attribute::{field_count, fields_by_name, fields_of, list_text};
+use super::attribute::{field_count, fields_by_name, fields_of, list_text, opt_quoted};
 use super::attribute::{About, Attribute, Change, Compare, Declared, Getter};
 use super::validate;
 use super::{Allow, Attrs, Children, Decl, Field, FieldList, Suppression};
@@ -24,6 +24,9 @@ pub struct Role {
     pub statements: Vec<Rc<Allow>>,
     pub suppressions: Vec<Rc<Suppression>>,
     pub description: Option<Rc<str>>,
+    /// A managed policy's ARN: the role's permissions boundary, the most it may ever be allowed
+    /// whatever is attached to it.
+    pub boundary: Option<Rc<str>>,
     /// The body it was built from, for `with`.
     pub body: Rc<super::DeclBody>,
     pub span: Span,
@@ -79,6 +82,28 @@ impl Declared for Role {
             change: Change::Ignored,
         },
         Row {
+            about: About {
+                name: "boundary",
+                ty: "string",
+                default: "",
+                rule: "a managed policy ARN (`arn:aws:iam::…:policy/…`): the permissions boundary, the most the role may ever be allowed",
+                words: &[],
+            },
+            read: |a, r| {
+                r.boundary = a.string("boundary").map(|(arn, span)| {
+                    if let Err(e) = validate::policy_arn(&arn) {
+                        a.invalid(span, "boundary", e, None);
+                    }
+                    arn
+                })
+            },
+            field: Some(|r| Field::opt(&r.boundary)),
+            change: Change::InPlace(Compare {
+                desired: |r, s| s.put(opt_quoted(r.boundary.as_deref())),
+                live: |l, s| s.put(opt_quoted(l.boundary.as_deref())),
+            }),
+        },
+        Row {
             about: About { name: "description", ty: "string", default: "", rule: "the role's IAM description", words: &[] },
             read: |a, r| r.description = a.string("description").map(|(s, _)| s),
             field: Some(|r| Field::opt(&r.description)),
@@ -112,6 +137,7 @@ impl Role {
             statements,
             suppressions,
             description: None,
+            boundary: None,
             body: Rc::default(),
             span: a.span,
         };

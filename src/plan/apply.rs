@@ -169,10 +169,17 @@ fn converge_role(ctx: &mut Ctx, role: &Role, live: Option<&LiveRole>) -> Result<
     let tags = ctx.shared_tags(&super::role_address(&role.name));
     let mut trust: Vec<String> = role.trust.iter().map(|t| t.to_string()).collect();
     trust.sort();
+    let boundary = role.boundary.as_deref();
     match live {
-        None => aws.create_role(&role.name, &path, &trust, &tags)?,
-        Some(l) if l.trust != trust => aws.set_trust(&role.name, &trust)?,
-        Some(_) => {}
+        None => aws.create_role(&role.name, &path, &trust, boundary, &tags)?,
+        Some(l) => {
+            if l.trust != trust {
+                aws.set_trust(&role.name, &trust)?;
+            }
+            if l.boundary.as_deref() != boundary {
+                aws.set_boundary(&role.name, boundary)?;
+            }
+        }
     }
     let policy = inline_policy(role);
     if policy != live.and_then(|l| l.inline.clone()) {

@@ -56,6 +56,9 @@ enum On {
     /// The public parameters naming the current AMI of an image alias.
     PublicParameters,
     StackRoles,
+    /// New roles of the stack, and their boundaries: only the boundaries the file names when
+    /// every role has one.
+    NewRoles,
     /// The stack's roles, with only the managed policies the file names.
     StackRolesManaged,
     StackProfiles,
@@ -194,7 +197,6 @@ const GRANTS: &[Grant] = &[
         sid: "TheStacksRoles",
         on: On::StackRoles,
         calls: &[
-            call("iam", "CreateRole", "iam:CreateRole", A),
             call("iam", "CreateRole", "iam:TagRole", A),
             call("iam", "TagRole", "iam:TagRole", A | D),
             call("iam", "UpdateAssumeRolePolicy", "iam:UpdateAssumeRolePolicy", A),
@@ -202,6 +204,15 @@ const GRANTS: &[Grant] = &[
             call("iam", "DeleteRolePolicy", "iam:DeleteRolePolicy", A | D),
             call("iam", "DetachRolePolicy", "iam:DetachRolePolicy", A | D),
             call("iam", "DeleteRole", "iam:DeleteRole", A | D),
+        ],
+    },
+    Grant {
+        sid: "NewRolesWithinTheirBoundaries",
+        on: On::NewRoles,
+        calls: &[
+            call("iam", "CreateRole", "iam:CreateRole", A),
+            call("iam", "PutRolePermissionsBoundary", "iam:PutRolePermissionsBoundary", A),
+            call("iam", "DeleteRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary", A),
         ],
     },
     Grant {
@@ -437,6 +448,15 @@ fn on(on: On, state: &DesiredState, scope: &Scope) -> Option<(&'static str, Vec<
             allow(kind(EnvKind::Ec2), vec![format!("arn:aws:ssm:{region}:*:parameter/aws/service/*")], None)
         }
         On::StackRoles => allow(has_roles, roles, None),
+        On::NewRoles => {
+            let mut bounds: Vec<&str> = state.roles.iter().filter_map(|r| r.boundary.as_deref()).collect();
+            bounds.sort_unstable();
+            bounds.dedup();
+            // Bounded only when every role is: a role without a boundary is made without one.
+            let all = state.roles.iter().all(|r| r.boundary.is_some());
+            let condition = all.then(|| json!({ "StringEquals": { "iam:PermissionsBoundary": bounds } }));
+            allow(has_roles, roles.clone(), condition)
+        }
         On::StackRolesManaged => {
             let mut managed: Vec<&str> = state.roles.iter().flat_map(|r| r.managed.iter().map(|m| &**m)).collect();
             managed.sort_unstable();

@@ -20,11 +20,7 @@ const CANARY: &str = "canary-5e1f0c2d";
 fn the_example_applies_then_plans_no_changes_reapplies_nothing_and_destroys_clean() {
     let tb = fresh();
     let repo = support::repo_dir();
-    let vars = [
-        ("KOBANZAKI_SUBNET", tb.subnet_id.as_str()),
-        ("KOBANZAKI_C1WS_MANAGER", tb.c1ws.as_str()),
-        ("KOBANZAKI_GHE_GROUP", tb.ghe_sg.as_str()),
-    ];
+    let vars = support::stack::example_vars(&tb);
     let run = |args: &[&str]| tb.kenv(&repo, args, &vars);
     let example = "examples/kobanzaki/main.kenv";
     rt().block_on(async {

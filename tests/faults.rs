@@ -22,27 +22,18 @@ fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
-/// What points the example at this testbed.
-fn vars(tb: &Testbed) -> [(&'static str, &str); 3] {
-    [
-        ("KOBANZAKI_SUBNET", tb.subnet_id.as_str()),
-        ("KOBANZAKI_C1WS_MANAGER", tb.c1ws.as_str()),
-        ("KOBANZAKI_GHE_GROUP", tb.ghe_sg.as_str()),
-    ]
-}
-
 /// Runs kenv on the example, in the repository.
 fn kenv(tb: &Testbed, args: &[&str]) -> Output {
     let mut all = args.to_vec();
     all.push(EXAMPLE);
-    tb.kenv(&support::repo_dir(), &all, &vars(tb))
+    tb.kenv(&support::repo_dir(), &all, &support::stack::example_vars(tb))
 }
 
 /// Starts kenv on the example, its output going to files in `logs`.
 fn start(tb: &Testbed, args: &[&str], logs: &std::path::Path) -> Child {
     let mut all = args.to_vec();
     all.push(EXAMPLE);
-    let mut command = tb.kenv_command(&support::repo_dir(), &all, &vars(tb));
+    let mut command = tb.kenv_command(&support::repo_dir(), &all, &support::stack::example_vars(tb));
     command.stdout(std::fs::File::create(logs.join("stdout")).unwrap());
     command.stderr(std::fs::File::create(logs.join("stderr")).unwrap());
     command.spawn().unwrap()

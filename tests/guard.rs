@@ -9,21 +9,13 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use aws_sdk_ec2::types::Filter;
-use support::stack::{owned, rt, sdk, totals};
+use support::stack::{example_vars, owned, rt, sdk, totals};
 use support::testbed::{fresh, Testbed};
 
 const EXAMPLE: &str = "examples/kobanzaki/main.kenv";
 
-fn vars(tb: &Testbed) -> Vec<(&str, &str)> {
-    vec![
-        ("KOBANZAKI_SUBNET", tb.subnet_id.as_str()),
-        ("KOBANZAKI_C1WS_MANAGER", tb.c1ws.as_str()),
-        ("KOBANZAKI_GHE_GROUP", tb.ghe_sg.as_str()),
-    ]
-}
-
 fn run(tb: &Testbed, dir: &Path, args: &[&str], extra: &[(&str, &str)]) -> support::Output {
-    let mut all = vars(tb);
+    let mut all = example_vars(tb);
     all.extend(extra);
     tb.kenv(dir, args, &all)
 }

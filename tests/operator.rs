@@ -7,18 +7,10 @@
 mod support;
 
 use serde_json::Value;
-use support::stack::{ok, owned, rt};
+use support::stack::{example_vars, ok, owned, rt};
 use support::testbed::{fresh, Testbed};
 
 const EXAMPLE: &str = "examples/kobanzaki/main.kenv";
-
-fn example_vars(tb: &Testbed) -> Vec<(&str, &str)> {
-    vec![
-        ("KOBANZAKI_SUBNET", tb.subnet_id.as_str()),
-        ("KOBANZAKI_C1WS_MANAGER", tb.c1ws.as_str()),
-        ("KOBANZAKI_GHE_GROUP", tb.ghe_sg.as_str()),
-    ]
-}
 
 /// `kenv iam-policy` of the example, for a command.
 fn operator_policy(tb: &Testbed, command: &str) -> Value {

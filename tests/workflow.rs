@@ -291,20 +291,22 @@ fn the_check_job_passes_a_clean_push_and_fails_a_pull_request_that_drops_the_bas
     assert!(rules.contains(&"no-ssh-port") && rules.contains(&"no-ingress"), "{rules:?}");
 }
 
+/// What configure-aws-credentials leaves in a job's environment (here: the testbed's), where the
+/// releases are, and the example's settings a team keeps in repository variables.
+fn on_aws(tb: &support::testbed::Testbed, releases: &Releases) -> Vec<(String, String)> {
+    let mut over: Vec<(String, String)> = tb.env(Path::new("/nonexistent"));
+    over.retain(|(k, _)| k != "HOME");
+    over.push(("KENV_RELEASES".into(), releases.url.clone()));
+    over.extend(support::stack::example_vars(tb).into_iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    over
+}
+
 #[test]
 fn the_plan_job_plans_the_example_with_the_roles_credentials() {
     let wf = workflow();
     let releases = Releases::new(&wf);
     let tb = testbed();
-    // What configure-aws-credentials leaves in the environment (here: the testbed's), and the
-    // example's settings a team keeps in repository variables.
-    let home = tempfile::tempdir().unwrap();
-    let mut over: Vec<(String, String)> = tb.env(home.path());
-    over.retain(|(k, _)| k != "HOME");
-    over.push(("KENV_RELEASES".into(), releases.url.clone()));
-    over.push(("KOBANZAKI_SUBNET".into(), tb.subnet_id.clone()));
-    over.push(("KOBANZAKI_GHE_GROUP".into(), tb.ghe_sg.clone()));
-    let mut runner = Runner::new(&wf, &over);
+    let mut runner = Runner::new(&wf, &on_aws(tb, &releases));
     let ran = runner.job(&wf["jobs"]["plan"]);
     assert_eq!(names(&ran), ["Install kenv", "kenv plan"], "{}", show(&ran));
     assert!(ran.iter().all(|r| r.code == 0), "{}", show(&ran));
@@ -320,14 +322,7 @@ fn the_nightly_job_passes_a_stack_as_its_files_say_and_fails_on_drift() {
     let wf = workflow();
     let releases = Releases::new(&wf);
     let tb = support::testbed::fresh();
-    let home = tempfile::tempdir().unwrap();
-    let mut over: Vec<(String, String)> = tb.env(home.path());
-    over.retain(|(k, _)| k != "HOME");
-    over.push(("KENV_RELEASES".into(), releases.url.clone()));
-    over.push(("KOBANZAKI_SUBNET".into(), tb.subnet_id.clone()));
-    over.push(("KOBANZAKI_C1WS_MANAGER".into(), tb.c1ws.clone()));
-    over.push(("KOBANZAKI_GHE_GROUP".into(), tb.ghe_sg.clone()));
-    let mut runner = Runner::new(&wf, &over);
+    let mut runner = Runner::new(&wf, &on_aws(&tb, &releases));
     let job = &wf["jobs"]["drift"];
     let all = ["Install kenv", "kenv check --live (SARIF)", "kenv plan --detailed-exitcode"];
     // Before the stack is applied, everything is to be made: drift.

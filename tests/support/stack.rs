@@ -58,6 +58,15 @@ pub fn squeezed(text: &str) -> String {
     text.chars().filter(|c| !c.is_whitespace() && !"│·╭╰─┬".contains(*c)).collect()
 }
 
+/// The example's settings for a testbed: its subnet, C1WS manager and GHE group.
+pub fn example_vars(tb: &Testbed) -> Vec<(&'static str, &str)> {
+    vec![
+        ("KOBANZAKI_SUBNET", tb.subnet_id.as_str()),
+        ("KOBANZAKI_C1WS_MANAGER", tb.c1ws.as_str()),
+        ("KOBANZAKI_GHE_GROUP", tb.ghe_sg.as_str()),
+    ]
+}
+
 pub struct Dir {
     pub dir: tempfile::TempDir,
 }

@@ -228,13 +228,19 @@ fn make(
 /// accounts the file and kenv.lock name and to the file's origin.
 fn prepare(args: &DeployArgs, program: &Program, aws: &Aws, destroy: bool) -> Result<Plan, Box<Diag>> {
     let stack = plan::stack_name(&args.stack.file, args.stack.stack.as_deref());
+    let guard = guard_of(&args.stack.file, program, args.adopt)?;
+    plan::prepare((!destroy).then_some(&program.state), aws, &stack, &guard)
+}
+
+/// What the file, its kenv.lock and `--adopt` hold the stack to.
+fn guard_of(file: &std::path::Path, program: &Program, adopt: bool) -> Result<Guard, Box<Diag>> {
     let mut guard = Guard::of(&program.state);
-    if let Some(id) = super::enforce::lock_beside(&args.stack.file)?.account {
+    if let Some(id) = super::enforce::lock_beside(file)?.account {
         guard.accounts.push(guard::Account { id, span: None });
     }
-    guard.origin = Some(guard::origin_of(&args.stack.file));
-    guard.adopt = args.adopt;
-    plan::prepare((!destroy).then_some(&program.state), aws, &stack, &guard)
+    guard.origin = Some(guard::origin_of(file));
+    guard.adopt = adopt;
+    Ok(guard)
 }
 
 /// `kenv import`: the file's declaration at `address` (`environment.NAME`, `role.NAME`) adopts
@@ -248,6 +254,10 @@ pub fn import(args: &StackArgs, address: &str, id: &str, style: Style) -> i32 {
             let stack = plan::stack_name(&args.file, args.stack.as_deref());
             let env = state.environments.iter().find(|e| plan::env_address(&e.name) == address);
             let role = state.roles.iter().find(|r| plan::role_address(&r.name) == address);
+            let held = guard_of(&args.file, &program, false).and_then(|g| guard::check(&aws, &stack, &g));
+            if let Err(d) = held {
+                return finish(args, &aws, report(&[*d], sources, style).max(FAILED));
+            }
             let adopted = match (env, role) {
                 (Some(env), _) => plan::adopt::adopt(&aws, &stack, env, id),
                 (_, Some(role)) => plan::adopt::adopt_role(&aws, &stack, role, id.rsplit('/').next().unwrap_or(id)),

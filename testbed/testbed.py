@@ -39,6 +39,7 @@ import c1ws  # noqa: E402
 import cloud9  # noqa: E402
 import faults  # noqa: E402
 import imds  # noqa: E402
+import networks  # noqa: E402
 import propagation  # noqa: E402
 import sandbox  # noqa: E402
 import sessions  # noqa: E402
@@ -259,8 +260,10 @@ def main():
     # Cloud9's environments (and their tags) are the Cloud9 emulation's, made below.
     enforced = authz.Authz(ACCOUNT, args.region, cloud9_envs=lambda: holder["cloud9"].envs if "cloud9" in holder else {})
 
+    networks_apart = networks.Networks(ACCOUNT, args.region)
+
     def served(environ, start_response):
-        answer = enforced.check(environ) or iam_lag.check(environ)
+        answer = enforced.check(environ) or iam_lag.check(environ) or networks_apart.check(environ)
         if answer is None and "agent" in holder:
             answer = holder["agent"].check(environ) or holder["sessions"].check(environ)
         if answer is not None:

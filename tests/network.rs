@@ -106,3 +106,56 @@ fn on_the_box_the_role_may_add_its_rule_to_the_servers_group_and_nothing_to_its_
     );
     assert!(squeezed(&denied.stderr).contains(&squeezed(&said)), "{}", denied.stderr);
 }
+
+/// A group admits another group only within one VPC, or across two peered ones: EC2 refuses a
+/// rule naming a group of another network (the testbed too), and plan refuses such a reach at
+/// the reach, before anything is made.
+#[test]
+fn a_reach_to_a_group_in_another_vpc_is_refused_until_the_vpcs_are_peered() {
+    let tb = fresh();
+    let (other_vpc, other_group, ours) = rt().block_on(async {
+        let (ec2, _, _) = sdk(&tb).await;
+        let vpc = ec2.create_vpc().cidr_block("10.9.0.0/16").send().await.unwrap();
+        let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+        let group = ec2.create_security_group().group_name("build-cache").description("cache").vpc_id(&vpc);
+        let group = group.send().await.unwrap().group_id().unwrap().to_string();
+        let ours = ec2.describe_security_groups().group_ids(&tb.ghe_sg).send().await.unwrap();
+        (vpc, group, ours.security_groups()[0].vpc_id().unwrap().to_string())
+    });
+    // EC2 itself: a rule on the other VPC's group whose source is a group of ours.
+    let refused = rt().block_on(async {
+        let (ec2, _, _) = sdk(&tb).await;
+        let pair = aws_sdk_ec2::types::UserIdGroupPair::builder().group_id(&tb.ghe_sg).build();
+        let ip = aws_sdk_ec2::types::IpPermission::builder().ip_protocol("tcp").from_port(443).to_port(443);
+        let req = ec2
+            .authorize_security_group_ingress()
+            .group_id(&other_group)
+            .ip_permissions(ip.user_id_group_pairs(pair).build());
+        format!("{:?}", aws_sdk_ec2::error::DisplayErrorContext(req.send().await.unwrap_err()))
+    });
+    assert!(refused.contains("InvalidGroup.NotFound") && refused.contains("belong to different networks"), "{refused}");
+
+    let d = Dir::new();
+    d.write(&format!(
+        "environment \"web\" {{\n  kind = cloud9\n  instance_type = \"t3.small\"\n  image = \"amazonlinux-2023-x86_64\"\n  \
+         subnet = \"{}\"\n  connection = ssm\n  reach tcp 443 to \"{other_group}\" \"the build cache\"\n}}\n",
+        tb.subnet_id
+    ));
+    let plan = d.kenv(&tb, &["plan", "--stats"]);
+    assert_eq!(plan.code, 1, "{}", plan.stdout);
+    // Compared without spaces: the terminal's wrapping may break a VPC id at its hyphen.
+    let packed = support::stack::flat(&plan.stderr).replace(' ', "");
+    let said = format!("{other_group}isin{other_vpc}andenvironment`web`in{ours}");
+    assert!(packed.contains("kenv::invalid") && packed.contains(&said), "{}", plan.stderr);
+    assert!(plan.stderr.contains("reach tcp 443 to"), "located at the reach: {}", plan.stderr);
+    assert_eq!(totals(&plan).1, 0);
+
+    rt().block_on(async {
+        let (ec2, _, _) = sdk(&tb).await;
+        let pcx = ec2.create_vpc_peering_connection().vpc_id(&ours).peer_vpc_id(&other_vpc).send().await.unwrap();
+        let id = pcx.vpc_peering_connection().unwrap().vpc_peering_connection_id().unwrap().to_string();
+        ec2.accept_vpc_peering_connection().vpc_peering_connection_id(id).send().await.unwrap();
+    });
+    ok(d.kenv(&tb, &["apply", "--yes"]));
+    ok(d.kenv(&tb, &["destroy", "--yes"]));
+}

@@ -361,6 +361,26 @@ impl Aws {
         })
     }
 
+    /// The pairs of VPCs an active peering connection joins.
+    pub fn peered_vpcs(&self) -> Result<Vec<(String, String)>, AwsError> {
+        let ec2 = self.ec2()?;
+        let active = Filter::builder().name("status-code").values("active").build();
+        self.paginate(|token| {
+            let req = ec2.describe_vpc_peering_connections().filters(active.clone()).set_next_token(token);
+            let out = self.call(read("ec2", "DescribeVpcPeeringConnections"), req.send())?;
+            let vpc = |v: Option<&str>| v.unwrap_or_default().to_string();
+            let found = out
+                .vpc_peering_connections()
+                .iter()
+                .map(|p| {
+                    let requester = vpc(p.requester_vpc_info().and_then(|i| i.vpc_id()));
+                    (requester, vpc(p.accepter_vpc_info().and_then(|i| i.vpc_id())))
+                })
+                .collect();
+            Ok((found, out.next_token().map(String::from)))
+        })
+    }
+
     pub fn vpc_endpoints(&self, f: &Filters) -> Result<Vec<VpcEndpoint>, AwsError> {
         let ec2 = self.ec2()?;
         self.paginate(|token| {

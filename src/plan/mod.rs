@@ -188,6 +188,7 @@ pub fn prepare(state: Option<&DesiredState>, aws: &Aws, stack: &str, guard: &gua
     let empty = DesiredState::default();
     let state = state.unwrap_or(&empty);
     let scripts = scripts(state, &region)?;
+    reach::refuse_other_networks(state, aws)?;
     let mut live = live::read(aws, stack).map_err(aws_error)?;
     live::follow_renames(state, &mut live);
     // A role kenv adopted keeps the IAM path it was made with: found by its name and tags.

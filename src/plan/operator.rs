@@ -124,6 +124,7 @@ const GRANTS: &[Grant] = &[
             call("ec2", "DescribeSecurityGroupRules", "ec2:DescribeSecurityGroupRules", ALL),
             call("ec2", "DescribeIamInstanceProfileAssociations", "ec2:DescribeIamInstanceProfileAssociations", ALL),
             call("ec2", "DescribeSubnets", "ec2:DescribeSubnets", ALL),
+            call("ec2", "DescribeVpcPeeringConnections", "ec2:DescribeVpcPeeringConnections", ALL),
             call("ec2", "DescribeVpcs", "ec2:DescribeVpcs", P),
             call("ec2", "DescribeRouteTables", "ec2:DescribeRouteTables", P),
             call("ec2", "DescribeVpcEndpoints", "ec2:DescribeVpcEndpoints", P),

@@ -7,7 +7,9 @@
 use std::rc::Rc;
 
 use crate::aws::{Aws, AwsError, Filters, GroupInfo, GroupRule, TaggedRule};
+use crate::diag::{Diag, ErrorKind};
 use crate::model::{DesiredState, Environment, Rule};
+use crate::source::Span;
 
 use super::ctx::owner_tags;
 use super::overlap::Said;
@@ -68,6 +70,56 @@ pub fn changes(state: &DesiredState, groups: &[GroupInfo], live: &[TaggedRule]) 
         out.push(change(address, None, Some(gone), diff, None));
     }
     out
+}
+
+/// Refuses a reach to a group in another network: a security group can name another as a rule's
+/// source only within one VPC, or across two peered ones (EC2 answers InvalidGroup.NotFound, "two
+/// resources that belong to different networks"). Read only for stacks with reaches: the
+/// environments' subnets and the reached groups, one call each, and the peerings when one differs.
+pub fn refuse_other_networks(state: &DesiredState, aws: &Aws) -> Result<(), Box<Diag>> {
+    let reaches: Vec<(&Environment, &Rule, &str)> = state
+        .environments
+        .iter()
+        .flat_map(|e| e.rules.iter().flat_map(move |r| r.reached_groups().into_iter().map(move |g| (&**e, &**r, g))))
+        .collect();
+    if reaches.is_empty() {
+        return Ok(());
+    }
+    let region = aws.region();
+    let error = |e: AwsError, at: Span| e.diag(Some(at), region.as_deref()).boxed();
+    let mut subnets: Vec<String> = reaches.iter().map(|(e, ..)| e.subnet.to_string()).collect();
+    let mut groups: Vec<String> = reaches.iter().map(|(_, _, g)| g.to_string()).collect();
+    subnets.sort();
+    subnets.dedup();
+    groups.sort();
+    groups.dedup();
+    let first = reaches[0].1.span;
+    let subnets = aws.subnets(&Filters::new(), &subnets).map_err(|e| error(e, reaches[0].0.span_of("subnet")))?;
+    let groups = aws.security_groups(&Filters::new(), &groups).map_err(|e| error(e, first))?;
+    let mut peered: Option<Vec<(String, String)>> = None;
+    for (env, rule, group) in reaches {
+        let ours = subnets.iter().find(|s| s.id.as_deref() == Some(&*env.subnet)).and_then(|s| s.vpc.clone());
+        let theirs = groups.iter().find(|g| g.id == group).map(|g| g.vpc.clone());
+        let (Some(ours), Some(theirs)) = (ours, theirs) else { continue };
+        if ours == theirs {
+            continue;
+        }
+        if peered.is_none() {
+            peered = Some(aws.peered_vpcs().map_err(|e| error(e, rule.span))?);
+        }
+        let joined = |(a, b): &(String, String)| (*a == ours && *b == theirs) || (*a == theirs && *b == ours);
+        if peered.as_ref().is_some_and(|p| p.iter().any(joined)) {
+            continue;
+        }
+        let detail = format!(
+            "{group} is in {theirs} and environment `{}` in {ours}: a group admits another group only in its own \
+             VPC or a peered one",
+            env.name
+        );
+        let help = "reach the server by its network instead (`reach tcp 443 to \"10.1.0.0/16\"`), or peer the two VPCs";
+        return Diag::new(ErrorKind::Invalid { what: "reach".into(), detail }, rule.span).help(help).err();
+    }
+    Ok(())
 }
 
 /// A reach the file declares: its environment, the group it reaches and the rule there (the

@@ -148,14 +148,15 @@ fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
-/// The baseline's pass fixture, as stack `name` in `subnet`, its C1WS agent from the testbed's
-/// manager with the activation secrets it reads on the instance (the stack's own: its role locks
-/// them, so two stacks cannot share them).
-fn stack_file(tb: &Testbed, dir: &Path, name: &str, subnet: &str) {
+/// The baseline's pass fixture, as stack `name` in `subnet`, reaching the `server` group (in the
+/// subnet's VPC: a group admits another only within one network), its C1WS agent from the
+/// testbed's manager with the activation secrets it reads on the instance (the stack's own: its
+/// role locks them, so two stacks cannot share them).
+fn stack_file(tb: &Testbed, dir: &Path, name: &str, subnet: &str, server: &str) {
     let fixture = std::fs::read_to_string(cases_dir().join("baseline/ssm-only-pass.kenv")).unwrap();
     let text = fixture
         .replace("subnet-0123456789abcdef0", subnet)
-        .replace("sg-0123456789abcdef0", &tb.ghe_sg)
+        .replace("sg-0123456789abcdef0", server)
         .replace("\"dev\"", &format!("\"{name}\""))
         .replace("dev/", &format!("{name}/"))
         .replace("policy: 42)", &format!("policy: 42, manager: \"{}\")", tb.c1ws))
@@ -187,8 +188,8 @@ fn live_check(tb: &Testbed, dir: &Path, name: &str) -> Output {
     tb.kenv(dir, &["check", "--live", "--format", "json", &format!("{name}.kenv")], &[])
 }
 
-fn applied(tb: &Testbed, dir: &Path, name: &str, subnet: &str) {
-    stack_file(tb, dir, name, subnet);
+fn applied(tb: &Testbed, dir: &Path, name: &str, subnet: &str, server: &str) {
+    stack_file(tb, dir, name, subnet, server);
     let out = tb.kenv(dir, &["apply", &format!("{name}.kenv"), "--yes"], &[]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
 }
@@ -198,7 +199,7 @@ fn live_check_passes_after_apply_and_fails_with_the_rule_a_change_behind_kenvs_b
     let tb = testbed();
     let dir = tempfile::tempdir().unwrap();
     let name = "live-drift";
-    applied(tb, dir.path(), name, &tb.subnet_id);
+    applied(tb, dir.path(), name, &tb.subnet_id, &tb.ghe_sg);
     let out = live_check(tb, dir.path(), name);
     assert_eq!((out.code, violated(&out)), (0, vec![]), "{}", out.stderr);
 
@@ -254,8 +255,9 @@ fn live_check_passes_after_apply_and_fails_with_the_rule_a_change_behind_kenvs_b
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
 
-/// A network fixture: a VPC with one subnet, with or without SSM's interface endpoints, a route to
-/// an internet gateway, a route to a NAT gateway.
+/// A network fixture: a VPC with one subnet and a server's group, with or without SSM's interface
+/// endpoints, a route to an internet gateway, a route to a NAT gateway. Returns the subnet and the
+/// group.
 #[derive(Clone, Copy)]
 struct Network {
     cidr: u8,
@@ -264,7 +266,7 @@ struct Network {
     nat: bool,
 }
 
-async fn network(ec2: &aws_sdk_ec2::Client, net: &Network) -> String {
+async fn network(ec2: &aws_sdk_ec2::Client, net: &Network) -> (String, String) {
     let Network { cidr, endpoints, igw, nat } = *net;
     let vpc = ec2.create_vpc().cidr_block(format!("10.{cidr}.0.0/16")).send().await.unwrap();
     let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
@@ -305,7 +307,8 @@ async fn network(ec2: &aws_sdk_ec2::Client, net: &Network) -> String {
             route.nat_gateway_id(gw).send().await.unwrap();
         }
     }
-    subnet
+    let server = ec2.create_security_group().group_name("server").description("a team server").vpc_id(&vpc);
+    (subnet, server.send().await.unwrap().group_id().unwrap().to_string())
 }
 
 #[test]
@@ -320,8 +323,8 @@ fn live_only_rules_private_subnet_and_vpc_endpoints_each_fail_alone_on_their_net
         ("live-nat", Network { cidr: 23, endpoints: false, igw: false, nat: true }, &[]),
     ];
     for (name, net, want) in cases {
-        let subnet = rt().block_on(network(&ec2, &net));
-        applied(tb, dir.path(), name, &subnet);
+        let (subnet, server) = rt().block_on(network(&ec2, &net));
+        applied(tb, dir.path(), name, &subnet, &server);
         let out = live_check(tb, dir.path(), name);
         assert_eq!(violated(&out), want, "{name}: {}\n{}", out.stdout, out.stderr);
         assert_eq!(out.code, if want.is_empty() { 0 } else { 1 }, "{name}");

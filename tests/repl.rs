@@ -198,7 +198,7 @@ fn repl_plan_is_the_plan_of_kenv_plan_install_steps_included() {
     let tb = support::testbed::testbed();
     let dir = tempfile::tempdir().unwrap();
     let mut vars = tb.env(dir.path());
-    vars.push(("KOBANZAKI_SUBNET".into(), tb.subnet_id.clone()));
+    vars.extend(support::stack::example_vars(tb).into_iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let example = support::repo_dir().join("examples/kobanzaki/main.kenv");
     let input = format!(":load {}\n:plan\n:quit\n", example.display());
     let repl = support::kenv_env(dir.path(), &["repl".into()], &input, &vars);
